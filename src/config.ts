@@ -1,0 +1,141 @@
+// Configuration: one table of options drives env parsing, CLI flags and --help.
+import path from 'node:path';
+import { z } from 'zod';
+import { ENGINE_NAMES, type EngineName } from './domain.js';
+
+const bool = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .pipe(z.enum(['true', '1', 'yes', 'on', 'false', '0', 'no', 'off']))
+  .transform((v) => ['true', '1', 'yes', 'on'].includes(v));
+const int = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+const list = z
+  .string()
+  .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean));
+const text = z.string().trim().min(1);
+
+interface OptionSpec<T> {
+  key: keyof Config;
+  env: string;
+  flag: string;
+  /** Shown in --help and the README table. */
+  help: string;
+  default: string | undefined;
+  schema: z.ZodType<T, string>;
+}
+
+function opt<T>(spec: OptionSpec<T>): OptionSpec<T> {
+  return spec;
+}
+
+export const OPTIONS = [
+  opt({ key: 'host', env: 'WHATSAPP_MCP_HOST', flag: '--host', help: 'Address to bind. Non-loopback needs WHATSAPP_API_KEY.', default: '127.0.0.1', schema: text }),
+  opt({ key: 'port', env: 'WHATSAPP_MCP_PORT', flag: '--port', help: 'Port to listen on (0 picks a free one).', default: '8790', schema: int(0, 65535) }),
+  opt({ key: 'engine', env: 'WHATSAPP_ENGINE', flag: '--engine', help: `WhatsApp engine: ${ENGINE_NAMES.join(' | ')}.`, default: 'sandbox', schema: z.enum(ENGINE_NAMES) }),
+  opt({ key: 'authDir', env: 'WHATSAPP_AUTH_DIR', flag: '--auth-dir', help: 'Where the linked session is saved (session-default/ inside).', default: './.wwebjs_auth', schema: text }),
+  opt({ key: 'dataDir', env: 'WHATSAPP_DATA_DIR', flag: '--data-dir', help: 'Where the message store lives.', default: './data', schema: text }),
+  opt({ key: 'chromeExecutable', env: 'WHATSAPP_CHROME_EXECUTABLE', flag: '--chrome', help: 'Chromium/Chrome binary for the wwebjs engine (default: detect).', default: undefined, schema: text }),
+  opt({ key: 'headless', env: 'WHATSAPP_HEADLESS', flag: '--headless', help: 'Run the browser headless (true/1/yes or false/0/no).', default: 'true', schema: bool }),
+  opt({ key: 'apiKey', env: 'WHATSAPP_API_KEY', flag: '--api-key', help: 'Require "Authorization: Bearer <key>" (or X-Api-Key) on /api, /mcp and /qr.', default: undefined, schema: z.string().min(16, 'must be at least 16 characters') }),
+  opt({ key: 'allowedHosts', env: 'WHATSAPP_ALLOWED_HOSTS', flag: '--allowed-hosts', help: 'Extra Host header names accepted besides loopback (comma list).', default: '', schema: list }),
+  opt({ key: 'corsOrigins', env: 'WHATSAPP_CORS_ORIGINS', flag: '--cors-origins', help: 'Browser origins allowed to call the API (comma list; no wildcard).', default: '', schema: list }),
+  opt({ key: 'maxBodyBytes', env: 'WHATSAPP_MAX_BODY_BYTES', flag: '--max-body-bytes', help: 'Largest request body accepted.', default: String(1024 * 1024), schema: int(1024, 64 * 1024 * 1024) }),
+  opt({ key: 'logLevel', env: 'LOG_LEVEL', flag: '--log-level', help: 'fatal | error | warn | info | debug | trace | silent.', default: 'info', schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) }),
+  opt({ key: 'mcpSessionIdleSeconds', env: 'WHATSAPP_MCP_SESSION_IDLE_SECONDS', flag: '--mcp-session-idle', help: 'Idle MCP sessions are closed after this many seconds.', default: '1800', schema: int(5, 7 * 24 * 3600) }),
+  opt({ key: 'sandboxLinkDelayMs', env: 'WHATSAPP_SANDBOX_LINK_DELAY_MS', flag: '--sandbox-link-delay', help: 'Sandbox: ms before the simulated phone enters the pairing code or scans the QR.', default: '1500', schema: int(0, 600_000) }),
+] as const;
+
+export interface Config {
+  host: string;
+  port: number;
+  engine: EngineName;
+  authDir: string;
+  dataDir: string;
+  chromeExecutable: string | undefined;
+  headless: boolean;
+  apiKey: string | undefined;
+  allowedHosts: string[];
+  corsOrigins: string[];
+  maxBodyBytes: number;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  mcpSessionIdleSeconds: number;
+  sandboxLinkDelayMs: number;
+}
+
+export class ConfigError extends Error {}
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
+export function isLoopbackHost(host: string): boolean {
+  return LOOPBACK_HOSTS.has(host.toLowerCase()) || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/** Parse `--flag value` / `--flag=value` pairs into env-named overrides. Unknown flags are errors. */
+export function flagsToEnv(argv: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const spec = OPTIONS.find((o) => o.flag === flag);
+    if (!spec) throw new ConfigError(`Unknown option ${flag} (see --help)`);
+    const value = inline ?? argv[++i];
+    if (value === undefined) throw new ConfigError(`Option ${flag} needs a value`);
+    out[spec.env] = value;
+  }
+  return out;
+}
+
+/** Env (plus flag overrides) → frozen Config. Throws ConfigError with one line naming the variable. */
+export function loadConfig(env: Record<string, string | undefined>, overrides: Record<string, string> = {}): Readonly<Config> {
+  const cfg: Record<string, unknown> = {};
+  for (const o of OPTIONS) {
+    const raw = overrides[o.env] ?? env[o.env] ?? o.default;
+    if (raw === undefined || (raw === '' && o.default === undefined)) {
+      cfg[o.key] = undefined;
+      continue;
+    }
+    const parsed = (o.schema as z.ZodType<unknown, string>).safeParse(raw);
+    if (!parsed.success) {
+      const why = parsed.error.issues[0]?.message ?? 'invalid';
+      throw new ConfigError(`Invalid ${o.env}=${JSON.stringify(o.key === 'apiKey' ? '***' : raw)}: ${why}`);
+    }
+    cfg[o.key] = parsed.data;
+  }
+  const config = cfg as unknown as Config;
+  config.authDir = path.resolve(config.authDir);
+  config.dataDir = path.resolve(config.dataDir);
+  if (!isLoopbackHost(config.host) && !config.apiKey) {
+    throw new ConfigError(
+      `Refusing to bind WHATSAPP_MCP_HOST=${config.host} without WHATSAPP_API_KEY: anyone on the network could read and send your messages`,
+    );
+  }
+  if (config.corsOrigins.includes('*')) {
+    throw new ConfigError('Invalid WHATSAPP_CORS_ORIGINS: "*" is not allowed; list the origins that may call the API');
+  }
+  return Object.freeze(config);
+}
+
+export function helpText(): string {
+  const rows = OPTIONS.map((o) => {
+    const dflt = o.default === undefined || o.default === '' ? '' : ` (default: ${o.default})`;
+    return `  ${`${o.flag} <value>`.padEnd(28)} ${o.env}\n  ${''.padEnd(28)} ${o.help}${dflt}`;
+  });
+  return [
+    'whatsapp-mcp-api: your WhatsApp as a REST API and an MCP server',
+    '',
+    'Usage:',
+    '  whatsapp-mcp-api [options]          serve REST (/api) and MCP (/mcp) over HTTP',
+    '  whatsapp-mcp-api --stdio [options]  serve MCP over stdin/stdout (logs on stderr)',
+    '  whatsapp-mcp-api --help',
+    '',
+    'Options (each also read from the environment variable shown):',
+    ...rows,
+    '',
+  ].join('\n');
+}

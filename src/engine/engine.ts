@@ -1,0 +1,105 @@
+// The engine seam: everything that talks to WhatsApp sits behind this interface.
+// Implementations: sandbox.ts (simulated account, the fake for every test above the engine) and wwebjs.ts.
+import { EventEmitter } from 'node:events';
+import type { AckState, Chat, EngineName, EngineStatus, Message, SentMessage } from '../domain.js';
+
+export interface EngineEvents {
+  /** Emitted on every status change (state, qr, pairing code, account, error). */
+  status: [EngineStatus];
+  qr: [string];
+  pairing_code: [string];
+  /** A message seen for the first time: received, sent through us, or sent from the phone. */
+  message: [Message];
+  message_ack: [{ id: string; chat_id: string; ack: AckState }];
+  message_edit: [{ id: string; chat_id: string; body: string }];
+  message_revoke: [{ id: string; chat_id: string }];
+  chat: [Chat];
+}
+
+export interface EngineCapabilities {
+  pairingCode: boolean;
+  qr: boolean;
+  history: boolean;
+}
+
+export interface SendTextOptions {
+  /** Mark the chat as seen after sending. WhatsApp shows it to the contact; off by default. */
+  markSeen?: boolean;
+}
+
+export interface Engine {
+  readonly name: EngineName;
+  readonly capabilities: EngineCapabilities;
+  readonly events: TypedEmitter<EngineEvents>;
+
+  status(): EngineStatus;
+  /** The current QR payload while state is `qr`. */
+  currentQr(): string | null;
+  /** True when a linked session is saved on disk, so a start needs no user step. */
+  hasSavedSession(): boolean;
+
+  /**
+   * Begin connecting. Resolves once the attempt has settled (linked, waiting for QR/pairing, or failed:
+   * failures land in status().last_error, never as a rejection). Concurrent calls share one attempt.
+   */
+  start(): Promise<void>;
+  /** Ask WhatsApp for an 8-character pairing code for this phone number (bare digits). */
+  requestPairingCode(phoneDigits: string): Promise<string>;
+
+  /** Send text to a chat id. Throws AppError not_on_whatsapp when the number has no account. */
+  sendText(chatId: string, text: string, opts?: SendTextOptions): Promise<SentMessage>;
+  /** Chats, newest activity first. */
+  listChats(limit: number): Promise<Chat[]>;
+  /** Null when the chat does not exist. */
+  getChat(chatId: string): Promise<Chat | null>;
+  /** The last `limit` messages of a chat, oldest first. */
+  fetchMessages(chatId: string, limit: number): Promise<Message[]>;
+
+  /** Unlink the device and delete the saved session. */
+  logout(): Promise<void>;
+  /** Disconnect and release resources (browser, sockets, timers); the saved session stays. */
+  stop(): Promise<void>;
+}
+
+/** EventEmitter with typed event names and payloads. */
+export class TypedEmitter<E extends { [K in keyof E]: unknown[] }> {
+  private readonly ee = new EventEmitter();
+  constructor() {
+    // Many SSE/MCP listeners may subscribe; the default cap of 10 would print a false leak warning.
+    this.ee.setMaxListeners(0);
+  }
+  on<K extends keyof E & string>(event: K, fn: (...args: E[K]) => void): () => void {
+    this.ee.on(event, fn as (...args: unknown[]) => void);
+    return () => this.ee.off(event, fn as (...args: unknown[]) => void);
+  }
+  once<K extends keyof E & string>(event: K, fn: (...args: E[K]) => void): void {
+    this.ee.once(event, fn as (...args: unknown[]) => void);
+  }
+  emit<K extends keyof E & string>(event: K, ...args: E[K]): void {
+    this.ee.emit(event, ...args);
+  }
+}
+
+/** Status fields that do not depend on the engine's current state. */
+export interface StatusBase {
+  engine: EngineName;
+  auth_dir: string;
+  chrome_executable: string | null;
+  headless: boolean;
+}
+
+export function buildStatus(
+  base: StatusBase,
+  s: Pick<EngineStatus, 'state' | 'last_error' | 'account'> & { qr: string | null; pairing_code: string | null },
+): EngineStatus {
+  return {
+    ...base,
+    state: s.state,
+    ready: s.state === 'ready',
+    authenticated: s.state === 'ready' || s.state === 'authenticated' || (s.state === 'disconnected' && s.account !== null),
+    has_qr: s.state === 'qr' && s.qr !== null,
+    pairing_code: s.state === 'pairing' ? s.pairing_code : null,
+    last_error: s.last_error,
+    account: s.account,
+  };
+}

@@ -1,0 +1,71 @@
+// Typed errors: thrown by operations and engines, mapped once per door (REST: src/http/respond.ts, MCP: src/mcp/tools.ts).
+
+export const ERROR_STATUS = {
+  invalid_input: 400,
+  unauthorized: 401,
+  forbidden_origin: 403,
+  not_found: 404,
+  not_on_whatsapp: 404,
+  method_not_allowed: 405,
+  not_acceptable: 406,
+  conflict: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  rate_limited: 429,
+  internal: 500,
+  engine_error: 502,
+  not_ready: 503,
+  timeout: 504,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export interface ErrorBody {
+  code: ErrorCode;
+  message: string;
+  hint?: string;
+  details?: unknown;
+}
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly httpStatus: number;
+  readonly hint: string | undefined;
+  readonly details: unknown;
+  /** Extra response headers a door should send with this error (Allow, Retry-After, WWW-Authenticate). */
+  readonly headers: Record<string, string>;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    opts: { hint?: string; details?: unknown; headers?: Record<string, string>; cause?: unknown } = {},
+  ) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'AppError';
+    this.code = code;
+    this.httpStatus = ERROR_STATUS[code];
+    this.hint = opts.hint;
+    this.details = opts.details;
+    this.headers = opts.headers ?? {};
+  }
+
+  toBody(): ErrorBody {
+    const body: ErrorBody = { code: this.code, message: this.message };
+    if (this.hint) body.hint = this.hint;
+    if (this.details !== undefined) body.details = this.details;
+    return body;
+  }
+}
+
+export const LINK_HINT =
+  'Link WhatsApp first: POST /api/pairing-code {"phone_number": "<your number>"} (or the whatsapp_pairing_code tool) and enter the code on your phone under Linked devices, or open /qr and scan it.';
+
+export function notReady(state: string): AppError {
+  return new AppError('not_ready', `WhatsApp is not ready (state: ${state})`, { hint: LINK_HINT, details: { state } });
+}
+
+/** Any thrown value as an AppError; unknown errors become `internal` (a bug) without leaking internals. */
+export function toAppError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  return new AppError('internal', 'Internal error', { cause: err });
+}
