@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 // Domain types shared by every engine, the store and both doors. Library types never leave an engine adapter.
 
 export const ENGINE_NAMES = ['wwebjs', 'sandbox'] as const;
@@ -16,75 +18,81 @@ export const ENGINE_STATES = [
 ] as const;
 export type EngineState = (typeof ENGINE_STATES)[number];
 
-export interface Account {
-  wid: string;
-  pushname: string | null;
-  platform: string | null;
-}
+export const AccountSchema = z.object({
+  wid: z.string(),
+  pushname: z.string().nullable(),
+  platform: z.string().nullable(),
+});
+export type Account = z.infer<typeof AccountSchema>;
 
-export interface EngineStatus {
-  engine: EngineName;
-  state: EngineState;
-  ready: boolean;
-  authenticated: boolean;
-  auth_dir: string;
-  chrome_executable: string | null;
-  headless: boolean;
-  has_qr: boolean;
+export const EngineStatusSchema = z.object({
+  engine: z.enum(ENGINE_NAMES),
+  state: z.enum(ENGINE_STATES),
+  ready: z.boolean(),
+  authenticated: z.boolean(),
+  auth_dir: z.string(),
+  chrome_executable: z.string().nullable(),
+  headless: z.boolean(),
+  has_qr: z.boolean(),
   /** The current pairing code while one is waiting to be entered on the phone. */
-  pairing_code: string | null;
-  last_error: string | null;
-  account: Account | null;
-}
+  pairing_code: z.string().nullable(),
+  last_error: z.string().nullable(),
+  account: AccountSchema.nullable(),
+});
+export type EngineStatus = z.infer<typeof EngineStatusSchema>;
 
 /** WhatsApp delivery receipts, in the order they progress. */
 export const ACK_STATES = ['error', 'pending', 'sent', 'delivered', 'read', 'played'] as const;
 export type AckState = (typeof ACK_STATES)[number];
 
-export interface Message {
-  id: string;
-  chat_id: string;
-  from: string;
-  to: string;
+export const MessageSchema = z.object({
+  id: z.string(),
+  chat_id: z.string(),
+  from: z.string(),
+  to: z.string(),
   /** Sender inside a group; null in one-to-one chats. */
-  author: string | null;
-  from_me: boolean;
-  type: string;
-  body: string;
+  author: z.string().nullable(),
+  from_me: z.boolean(),
+  type: z.string(),
+  body: z.string(),
   /** Unix seconds. */
-  timestamp: number;
-  has_media: boolean;
-  ack: AckState | null;
-}
+  timestamp: z.number().int(),
+  has_media: z.boolean(),
+  ack: z.enum(ACK_STATES).nullable(),
+});
+export type Message = z.infer<typeof MessageSchema>;
 
-export interface MessageSummary {
-  id: string;
-  body: string;
-  from_me: boolean;
-  timestamp: number;
-}
+export const MessageSummarySchema = z.object({
+  id: z.string(),
+  body: z.string(),
+  from_me: z.boolean(),
+  timestamp: z.number().int(),
+});
+export type MessageSummary = z.infer<typeof MessageSummarySchema>;
 
-export interface Chat {
-  id: string;
-  name: string;
-  is_group: boolean;
-  is_read_only: boolean;
-  unread_count: number;
+export const ChatSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  is_group: z.boolean(),
+  is_read_only: z.boolean(),
+  unread_count: z.number().int(),
   /** Unix seconds of the last activity. */
-  timestamp: number;
-  archived: boolean;
-  pinned: boolean;
-  muted: boolean;
-  last_message: MessageSummary | null;
-}
+  timestamp: z.number().int(),
+  archived: z.boolean(),
+  pinned: z.boolean(),
+  muted: z.boolean(),
+  last_message: MessageSummarySchema.nullable(),
+});
+export type Chat = z.infer<typeof ChatSchema>;
 
-export interface Contact {
-  id: string;
-  name: string | null;
-  pushname: string | null;
-  number: string | null;
-  is_my_contact: boolean;
-}
+export const ContactSchema = z.object({
+  id: z.string(),
+  name: z.string().nullable(),
+  pushname: z.string().nullable(),
+  number: z.string().nullable(),
+  is_my_contact: z.boolean(),
+});
+export type Contact = z.infer<typeof ContactSchema>;
 
 export interface SentMessage {
   message_id: string;

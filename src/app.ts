@@ -1,0 +1,63 @@
+// Composition root: config → engine → services → HTTP server. Used by the CLI and by every end-to-end test.
+import type http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Config } from './config.js';
+import { createEngine } from './engine/create-engine.js';
+import type { Engine } from './engine/engine.js';
+import { ensurePrivateDir } from './fs-private.js';
+import { createHttpServer, type McpDoor } from './http/server.js';
+import type { Logger } from './logger.js';
+import type { Services } from './operations/index.js';
+
+export interface App {
+  server: http.Server;
+  services: Services;
+  /** Base URL, e.g. http://127.0.0.1:8790 */
+  url: string;
+  close(): Promise<void>;
+}
+
+export interface AppDeps {
+  logger: Logger;
+  /** Tests inject an engine; production builds the configured one. */
+  engine?: Engine;
+  mcp?: (services: Services) => McpDoor;
+}
+
+/** Everything but the listening socket: shared by HTTP and stdio modes. */
+export async function createServices(config: Readonly<Config>, deps: AppDeps): Promise<Services> {
+  ensurePrivateDir(config.dataDir);
+  ensurePrivateDir(config.authDir);
+  const engine = deps.engine ?? (await createEngine(config, deps.logger));
+  const services: Services = { engine, config, logger: deps.logger };
+  engine.events.on('status', (s) => deps.logger.info({ state: s.state, last_error: s.last_error ?? undefined }, 'whatsapp state'));
+  // A saved session reconnects by itself: nobody should have to call /api/auth/start after a restart.
+  if (engine.hasSavedSession()) void engine.start();
+  return services;
+}
+
+export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise<App> {
+  const services = await createServices(config, deps);
+  const mcp = deps.mcp?.(services);
+  const server = createHttpServer({ services, logger: deps.logger, ...(mcp ? { mcp } : {}) });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  let closing: Promise<void> | null = null;
+  return {
+    server,
+    services,
+    url: `http://${host}:${port}`,
+    close: () =>
+      (closing ??= (async () => {
+        await mcp?.close();
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeAllConnections();
+        await closed;
+        await services.engine.stop();
+      })()),
+  };
+}

@@ -1,0 +1,339 @@
+// The sandbox engine: a simulated WhatsApp account. Deterministic and fast, it is the engine's fake for every
+// test above the engine, and lets users build agents without risking their number.
+import { randomBytes, randomInt } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Config } from '../config.js';
+import { type Account, type Chat, type EngineState, type EngineStatus, type Message, type SentMessage, chatIdForPhone, isGroupId } from '../domain.js';
+import { AppError, notReady } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { type Engine, type EngineEvents, type StatusBase, TypedEmitter, buildStatus } from './engine.js';
+import { SEED_NAMES, seedAccount } from './sandbox-seed.js';
+import { ensurePrivateDir, writePrivateFile } from '../fs-private.js';
+
+const QR_ROTATE_MS = 20_000;
+const RECONNECT_MS = 300;
+const ACK_DELIVERED_MS = 50;
+const ACK_READ_MS = 250;
+const QR_SCAN_NUMBER = '15550009999';
+const PAIRING_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+
+interface SavedSession {
+  account: Account;
+  linked_at: number;
+}
+
+export interface SandboxOptions {
+  config: Pick<Config, 'authDir' | 'sandboxLinkDelayMs' | 'headless'>;
+  logger: Logger;
+  now?: () => number;
+}
+
+export class SandboxEngine implements Engine {
+  readonly name = 'sandbox' as const;
+  readonly capabilities = { pairingCode: true, qr: true, history: true };
+  readonly events = new TypedEmitter<EngineEvents>();
+
+  private state: EngineState = 'stopped';
+  private account: Account | null = null;
+  private lastError: string | null = null;
+  private qr: string | null = null;
+  private qrShown = false;
+  private pairingCode: string | null = null;
+  private readonly chats = new Map<string, Omit<Chat, 'last_message' | 'timestamp'>>();
+  private readonly history = new Map<string, Message[]>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private linkTimer: NodeJS.Timeout | null = null;
+  private readonly sessionDir: string;
+  private readonly base: StatusBase;
+  private readonly now: () => number;
+
+  constructor(private readonly opts: SandboxOptions) {
+    this.sessionDir = path.join(opts.config.authDir, 'session-default');
+    this.base = { engine: 'sandbox', auth_dir: opts.config.authDir, chrome_executable: null, headless: opts.config.headless };
+    this.now = opts.now ?? Date.now;
+  }
+
+  status(): EngineStatus {
+    return buildStatus(this.base, { state: this.state, last_error: this.lastError, account: this.account, qr: this.qr, pairing_code: this.pairingCode });
+  }
+
+  currentQr(): string | null {
+    if (this.state !== 'qr' || !this.qr) return null;
+    // The simulated phone scans the QR only once someone has actually been shown it.
+    if (!this.qrShown) {
+      this.qrShown = true;
+      this.scheduleLink(QR_SCAN_NUMBER);
+    }
+    return this.qr;
+  }
+
+  hasSavedSession(): boolean {
+    return this.readSession() !== null;
+  }
+
+  async start(): Promise<void> {
+    if (this.state !== 'stopped' && this.state !== 'error' && this.state !== 'auth_failure') return;
+    this.lastError = null;
+    this.setState('starting');
+    await this.tick();
+    const saved = this.readSession();
+    if (saved) return this.becomeReady(saved);
+    this.showQr();
+  }
+
+  async requestPairingCode(phoneDigits: string): Promise<string> {
+    if (this.state === 'ready') throw new AppError('conflict', 'Already linked', { details: { state: this.state } });
+    await this.start();
+    this.clearLinkTimer();
+    this.qr = null;
+    this.pairingCode = Array.from({ length: 8 }, () => PAIRING_ALPHABET[randomInt(PAIRING_ALPHABET.length)]).join('');
+    this.setState('pairing');
+    this.events.emit('pairing_code', this.pairingCode);
+    this.scheduleLink(phoneDigits);
+    return this.pairingCode;
+  }
+
+  async sendText(chatId: string, text: string): Promise<SentMessage> {
+    const me = this.requireReady();
+    const chat = this.chats.get(chatId) ?? this.createChat(chatId);
+    const msg: Message = {
+      id: `true_${chatId}_${randomBytes(10).toString('hex').toUpperCase()}`,
+      chat_id: chat.id,
+      from: me.wid,
+      to: chat.id,
+      author: null,
+      from_me: true,
+      type: 'chat',
+      body: text,
+      timestamp: Math.floor(this.now() / 1000),
+      has_media: false,
+      ack: 'sent',
+    };
+    this.append(msg);
+    this.recordDelivery(msg);
+    this.progressAcks(msg);
+    return { message_id: msg.id, chat_id: msg.chat_id, timestamp: msg.timestamp };
+  }
+
+  async listChats(limit: number): Promise<Chat[]> {
+    this.requireReady();
+    return [...this.chats.keys()]
+      .map((id) => this.chatView(id)!)
+      .sort((a, b) => b.timestamp - a.timestamp)
+      .slice(0, limit);
+  }
+
+  async getChat(chatId: string): Promise<Chat | null> {
+    this.requireReady();
+    return this.chatView(chatId);
+  }
+
+  async fetchMessages(chatId: string, limit: number): Promise<Message[]> {
+    this.requireReady();
+    return (this.history.get(chatId) ?? []).slice(-limit);
+  }
+
+  async logout(): Promise<void> {
+    this.clearTimers();
+    fs.rmSync(this.sessionDir, { recursive: true, force: true });
+    this.account = null;
+    this.chats.clear();
+    this.history.clear();
+    this.setState('stopped');
+  }
+
+  async stop(): Promise<void> {
+    this.clearTimers();
+    if (this.state !== 'stopped') this.setState('stopped');
+  }
+
+  // ---- sandbox controls (POST /api/sandbox/*) ----
+
+  /** Link now, as if the phone had scanned the QR or entered the code. */
+  async linkNow(phoneDigits = QR_SCAN_NUMBER): Promise<void> {
+    if (this.state === 'ready') return;
+    if (this.state === 'stopped' || this.state === 'error') await this.start();
+    // start() may have restored a saved session.
+    if ((this.state as EngineState) === 'ready') return;
+    this.clearLinkTimer();
+    this.link(phoneDigits);
+  }
+
+  /** A contact writes to you. */
+  inbound(fromDigits: string, body: string): Message {
+    const me = this.requireReady();
+    const chatId = chatIdForPhone(fromDigits);
+    const chat = this.chats.get(chatId) ?? this.createChat(chatId);
+    const msg: Message = {
+      id: `false_${chatId}_${randomBytes(10).toString('hex').toUpperCase()}`,
+      chat_id: chat.id,
+      from: chatId,
+      to: me.wid,
+      author: null,
+      from_me: false,
+      type: 'chat',
+      body,
+      timestamp: Math.floor(this.now() / 1000),
+      has_media: false,
+      ack: null,
+    };
+    chat.unread_count += 1;
+    this.append(msg);
+    return msg;
+  }
+
+  /** Drop the connection; the engine reconnects by itself. */
+  disconnect(): void {
+    this.requireReady();
+    this.setState('disconnected');
+    this.later(RECONNECT_MS, () => {
+      if (this.state !== 'disconnected') return;
+      this.setState('starting');
+      const saved = this.readSession();
+      if (saved) this.becomeReady(saved);
+      else this.showQr();
+    });
+  }
+
+  // ---- internals ----
+
+  private requireReady(): Account {
+    if (this.state !== 'ready' || !this.account) throw notReady(this.state);
+    return this.account;
+  }
+
+  private setState(state: EngineState): void {
+    this.state = state;
+    if (state !== 'qr') this.qr = null;
+    if (state !== 'pairing') this.pairingCode = null;
+    this.events.emit('status', this.status());
+  }
+
+  private showQr(): void {
+    this.qrShown = false;
+    const rotate = () => {
+      this.qr = `2@${randomBytes(24).toString('base64')},${randomBytes(16).toString('base64')},sandbox`;
+      this.events.emit('qr', this.qr);
+      this.events.emit('status', this.status());
+    };
+    this.state = 'qr';
+    rotate();
+    const timer = setInterval(() => (this.state === 'qr' ? rotate() : this.clearInterval(timer)), QR_ROTATE_MS);
+    timer.unref();
+    this.timers.add(timer);
+  }
+
+  private clearInterval(timer: NodeJS.Timeout): void {
+    clearInterval(timer);
+    this.timers.delete(timer);
+  }
+
+  private scheduleLink(phoneDigits: string): void {
+    this.clearLinkTimer();
+    this.linkTimer = this.later(this.opts.config.sandboxLinkDelayMs, () => this.link(phoneDigits));
+  }
+
+  private clearLinkTimer(): void {
+    if (this.linkTimer) {
+      clearTimeout(this.linkTimer);
+      this.timers.delete(this.linkTimer);
+      this.linkTimer = null;
+    }
+  }
+
+  private link(phoneDigits: string): void {
+    if (this.state !== 'qr' && this.state !== 'pairing' && this.state !== 'starting') return;
+    const session: SavedSession = {
+      account: { wid: chatIdForPhone(phoneDigits), pushname: 'Sandbox User', platform: 'sandbox' },
+      linked_at: Math.floor(this.now() / 1000),
+    };
+    ensurePrivateDir(this.sessionDir);
+    writePrivateFile(path.join(this.sessionDir, 'sandbox.json'), JSON.stringify(session));
+    this.opts.logger.info({ wid: session.account.wid }, 'sandbox linked');
+    this.becomeReady(session);
+  }
+
+  private becomeReady(session: SavedSession): void {
+    this.setState('authenticated');
+    this.account = session.account;
+    if (this.chats.size === 0) {
+      for (const { chat, messages } of seedAccount(session.account.wid, session.linked_at)) {
+        this.chats.set(chat.id, { ...chat });
+        this.history.set(chat.id, [...messages]);
+      }
+    }
+    this.setState('ready');
+  }
+
+  private readSession(): SavedSession | null {
+    try {
+      const raw = JSON.parse(fs.readFileSync(path.join(this.sessionDir, 'sandbox.json'), 'utf8')) as SavedSession;
+      return raw?.account?.wid ? raw : null;
+    } catch {
+      return null;
+    }
+  }
+
+  private createChat(chatId: string): Omit<Chat, 'last_message' | 'timestamp'> {
+    if (isGroupId(chatId)) throw new AppError('not_found', `No group ${chatId}`, { hint: 'List chats to find group ids.' });
+    const digits = chatId.split('@')[0]!;
+    const chat = { id: chatId, name: SEED_NAMES[digits] ?? `+${digits}`, is_group: false, is_read_only: false, unread_count: 0, archived: false, pinned: false, muted: false };
+    this.chats.set(chatId, chat);
+    this.history.set(chatId, []);
+    this.events.emit('chat', this.chatView(chatId)!);
+    return chat;
+  }
+
+  private chatView(chatId: string): Chat | null {
+    const chat = this.chats.get(chatId);
+    if (!chat) return null;
+    const msgs = this.history.get(chatId) ?? [];
+    const last = msgs[msgs.length - 1];
+    return {
+      ...chat,
+      timestamp: last?.timestamp ?? 0,
+      last_message: last ? { id: last.id, body: last.body, from_me: last.from_me, timestamp: last.timestamp } : null,
+    };
+  }
+
+  private append(msg: Message): void {
+    this.history.get(msg.chat_id)!.push(msg);
+    this.events.emit('message', { ...msg });
+  }
+
+  private progressAcks(msg: Message): void {
+    for (const [ms, ack] of [[ACK_DELIVERED_MS, 'delivered'], [ACK_READ_MS, 'read']] as const) {
+      this.later(ms, () => {
+        msg.ack = ack;
+        this.events.emit('message_ack', { id: msg.id, chat_id: msg.chat_id, ack });
+      });
+    }
+  }
+
+  /** Every delivery is appended to a log beside the session, so crash tests can count sends exactly. */
+  private recordDelivery(msg: Message): void {
+    ensurePrivateDir(this.sessionDir);
+    fs.appendFileSync(path.join(this.sessionDir, 'deliveries.jsonl'), `${JSON.stringify({ id: msg.id, chat_id: msg.chat_id, body: msg.body })}\n`, { mode: 0o600 });
+  }
+
+  private later(ms: number, fn: () => void): NodeJS.Timeout {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      fn();
+    }, ms);
+    timer.unref();
+    this.timers.add(timer);
+    return timer;
+  }
+
+  private clearTimers(): void {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    this.linkTimer = null;
+  }
+
+  private tick(): Promise<void> {
+    return new Promise((resolve) => setImmediate(resolve));
+  }
+}

@@ -1,0 +1,30 @@
+import type { IncomingMessage } from 'node:http';
+import { AppError } from '../errors.js';
+
+/** Read a JSON request body: 415 unless JSON, 413 past the cap, 400 when it does not parse. Empty → undefined. */
+export async function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<unknown> {
+  const declared = Number(req.headers['content-length'] ?? NaN);
+  if (declared > maxBytes) throw tooLarge(maxBytes);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > maxBytes) throw tooLarge(maxBytes);
+    chunks.push(chunk);
+  }
+  if (size === 0) return undefined;
+  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type !== 'application/json' && !type.endsWith('+json')) {
+    throw new AppError('unsupported_media_type', 'Request bodies must be JSON', { hint: 'Send the header Content-Type: application/json' });
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new AppError('invalid_input', `Body is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+function tooLarge(maxBytes: number): AppError {
+  return new AppError('payload_too_large', `Request body exceeds ${maxBytes} bytes`, { headers: { connection: 'close' }, details: { max_bytes: maxBytes } });
+}

@@ -1,0 +1,91 @@
+// The REST route table, generated from the operations table.
+import type { z } from 'zod';
+import type { Operation, RestRoute } from '../operations/operation.js';
+
+interface CompiledRoute {
+  route: RestRoute;
+  op: Operation;
+  pattern: RegExp;
+  params: string[];
+}
+
+export type RouteMatch =
+  | { kind: 'ok'; op: Operation; route: RestRoute; params: Record<string, string> }
+  | { kind: 'method_not_allowed'; allow: string[] }
+  | { kind: 'not_found' };
+
+export class RouteTable {
+  private readonly routes: CompiledRoute[] = [];
+
+  constructor(ops: readonly Operation[]) {
+    for (const op of ops) {
+      for (const route of op.rest) {
+        const params: string[] = [];
+        const source = route.path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{(\w+)\}/g, (_m, name: string) => {
+          params.push(name);
+          return '([^/]+)';
+        });
+        this.routes.push({ route, op, pattern: new RegExp(`^${source}/?$`), params });
+      }
+    }
+  }
+
+  match(method: string, pathname: string): RouteMatch {
+    const allow = new Set<string>();
+    for (const r of this.routes) {
+      const m = r.pattern.exec(pathname);
+      if (!m) continue;
+      if (r.route.method !== method) {
+        allow.add(r.route.method);
+        continue;
+      }
+      const params: Record<string, string> = {};
+      r.params.forEach((name, i) => {
+        params[name] = safeDecode(m[i + 1]!);
+      });
+      return { kind: 'ok', op: r.op, route: r.route, params };
+    }
+    if (allow.size > 0) return { kind: 'method_not_allowed', allow: [...allow, 'OPTIONS'] };
+    return { kind: 'not_found' };
+  }
+
+  list(): Array<{ method: string; path: string; operation: string }> {
+    return this.routes.map((r) => ({ method: r.route.method, path: r.route.path, operation: r.op.name }));
+  }
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+/**
+ * Query strings carry only text; turn "20" into 20 and "true" into true where the operation's schema wants a
+ * number or boolean, so REST and MCP share one strict schema. Anything else stays a string for zod to reject.
+ */
+export function coerceQuery(op: Operation, query: URLSearchParams): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const shape = op.input.shape as Record<string, z.ZodType>;
+  for (const [key, value] of query) {
+    if (key in out) continue;
+    const kind = shape[key] ? baseType(shape[key]) : 'string';
+    if (kind === 'number' && /^-?\d+(\.\d+)?$/.test(value)) out[key] = Number(value);
+    else if (kind === 'boolean' && (value === 'true' || value === 'false')) out[key] = value === 'true';
+    else out[key] = value;
+  }
+  return out;
+}
+
+function baseType(schema: z.ZodType): string {
+  let def = schema._zod.def as { type: string; innerType?: z.ZodType; in?: z.ZodType };
+  // Unwrap optional/default/nullable/pipe wrappers to the type the caller must send.
+  for (let i = 0; i < 10; i++) {
+    const inner = def.innerType ?? (def.type === 'pipe' ? def.in : undefined);
+    if (!inner) break;
+    def = inner._zod.def as typeof def;
+  }
+  return def.type;
+}

@@ -1,0 +1,25 @@
+// The operations table: every capability, once. REST routes and MCP tools are generated from this list.
+import type { Operation, Services } from './operation.js';
+import { listChatsOp, readMessagesOp, sendMessageOp } from './messaging.js';
+import { sandboxDisconnectOp, sandboxInboundOp, sandboxLinkOp } from './sandbox-controls.js';
+import { logoutOp, pairingCodeOp, startAuthOp, statusOp } from './session.js';
+
+export const OPERATIONS: readonly Operation[] = [
+  statusOp,
+  startAuthOp,
+  pairingCodeOp,
+  sendMessageOp,
+  listChatsOp,
+  readMessagesOp,
+  logoutOp,
+  sandboxLinkOp,
+  sandboxInboundOp,
+  sandboxDisconnectOp,
+];
+
+/** The operations this server offers, given its engine. */
+export function availableOperations(services: Services): Operation[] {
+  return OPERATIONS.filter((op) => !op.available || op.available(services));
+}
+
+export type { Operation, Services } from './operation.js';

@@ -1,0 +1,32 @@
+// Input fields shared by several operations, so each rule (digits, limits, lengths) is written once.
+import { z } from 'zod';
+import { CHAT_ID_PATTERN, normalizePhone } from '../domain.js';
+
+export const phoneNumber = z
+  .string()
+  .max(64)
+  .describe('Phone number with country code, e.g. "+1 555 010 2030"; spaces, dashes, brackets and + are ignored')
+  .transform((v, ctx) => {
+    const digits = normalizePhone(v);
+    if (!digits) {
+      ctx.addIssue({ code: 'custom', message: 'must be a phone number with country code: 8 to 15 digits after removing + spaces dashes and brackets' });
+      return z.NEVER;
+    }
+    return digits;
+  });
+
+export const chatId = z
+  .string()
+  .max(128)
+  .regex(CHAT_ID_PATTERN, 'must be a WhatsApp chat id such as "15550102030@c.us" or "120363000000000001@g.us"')
+  .describe('WhatsApp chat id: "<digits>@c.us" for a person, "<id>@g.us" for a group');
+
+export const limit = (dflt: number, max = 100) =>
+  z.number().int().min(1).max(max).default(dflt).describe(`How many to return, 1 to ${max} (default ${dflt})`);
+
+// WhatsApp rejects text messages above 65,536 characters.
+export const messageText = z
+  .string()
+  .max(65_536)
+  .refine((s) => s.trim().length > 0, 'must not be empty')
+  .describe('Text to send (up to 65,536 characters)');

@@ -1,0 +1,79 @@
+// Linking and session lifecycle: status, start, pairing code, logout.
+import { z } from 'zod';
+import { EngineStatusSchema } from '../domain.js';
+import { defineOperation } from './operation.js';
+import { phoneNumber } from './inputs.js';
+
+const readOnly = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false };
+
+export const statusOp = defineOperation({
+  name: 'whatsapp_status',
+  title: 'WhatsApp status',
+  description: 'Connection state of the linked WhatsApp account: state, ready, account, pairing code or QR availability, last error.',
+  input: z.object({}),
+  output: EngineStatusSchema,
+  annotations: readOnly,
+  rest: [{ method: 'GET', path: '/api/status' }],
+  handler: async (_in, { engine }) => engine.status(),
+});
+
+export const startAuthOp = defineOperation({
+  name: 'whatsapp_start_auth',
+  title: 'Start WhatsApp',
+  description:
+    'Start the WhatsApp engine if it is stopped and return the status at once (never waits for linking). A saved session reconnects by itself; otherwise link with whatsapp_pairing_code or the /qr page.',
+  input: z.object({}),
+  output: EngineStatusSchema,
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  rest: [{ method: 'POST', path: '/api/auth/start' }],
+  handler: async (_in, { engine }) => {
+    void engine.start();
+    return engine.status();
+  },
+});
+
+const PairingOutput = z.union([
+  z.object({
+    already_authenticated: z.literal(false),
+    phone_number: z.string(),
+    code: z.string(),
+    instructions: z.string(),
+  }),
+  z.object({ already_authenticated: z.literal(true), code: z.null(), status: EngineStatusSchema }),
+]);
+
+export const pairingCodeOp = defineOperation({
+  name: 'whatsapp_pairing_code',
+  title: 'Get a pairing code',
+  description:
+    'Link this server to a WhatsApp account without a QR: returns an 8-character code to enter on the phone (WhatsApp > Settings > Linked devices > Link a device > Link with phone number instead). The code rotates every few minutes; whatsapp_status shows the current one.',
+  input: z.object({ phone_number: phoneNumber }),
+  output: PairingOutput,
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+  rest: [{ method: 'POST', path: '/api/pairing-code' }],
+  handler: async ({ phone_number }, { engine }) => {
+    const status = engine.status();
+    if (status.ready) return { already_authenticated: true as const, code: null, status };
+    const code = await engine.requestPairingCode(phone_number);
+    return {
+      already_authenticated: false as const,
+      phone_number,
+      code,
+      instructions: `On the phone with number +${phone_number}: WhatsApp > Settings > Linked devices > Link a device > "Link with phone number instead", then enter ${code}.`,
+    };
+  },
+});
+
+export const logoutOp = defineOperation({
+  name: 'whatsapp_logout',
+  title: 'Log out',
+  description: 'Unlink this server from the WhatsApp account and delete the saved session. Linking again needs a new pairing code or QR scan.',
+  input: z.object({}),
+  output: z.object({ ok: z.literal(true) }),
+  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
+  rest: [{ method: 'POST', path: '/api/logout' }],
+  handler: async (_in, { engine }) => {
+    await engine.logout();
+    return { ok: true as const };
+  },
+});
