@@ -1,0 +1,65 @@
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, OPTIONS, flagsToEnv, helpText, loadConfig } from '../src/config.js';
+
+describe('config', () => {
+  it('has the baseline defaults', () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({ host: '127.0.0.1', port: 8790, headless: true, maxBodyBytes: 1024 * 1024, allowedHosts: [], corsOrigins: [] });
+    expect(c.authDir.endsWith('.wwebjs_auth')).toBe(true);
+    expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it.each(['true', '1', 'yes', 'TRUE'])('reads WHATSAPP_HEADLESS=%s as true', (v) => {
+    expect(loadConfig({ WHATSAPP_HEADLESS: v }).headless).toBe(true);
+  });
+  it.each(['false', '0', 'no'])('reads WHATSAPP_HEADLESS=%s as false', (v) => {
+    expect(loadConfig({ WHATSAPP_HEADLESS: v }).headless).toBe(false);
+  });
+
+  it.each([
+    ['WHATSAPP_MCP_PORT', '80a'],
+    ['WHATSAPP_MCP_PORT', '70000'],
+    ['WHATSAPP_HEADLESS', 'maybe'],
+    ['WHATSAPP_ENGINE', 'selenium'],
+    ['WHATSAPP_MAX_BODY_BYTES', '-1'],
+    ['LOG_LEVEL', 'loud'],
+    ['WHATSAPP_API_KEY', 'short'],
+  ])('names the variable when %s=%s is invalid', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^Invalid ${name}=`));
+  });
+
+  it('refuses a non-loopback bind without an API key, and a CORS wildcard', () => {
+    expect(() => loadConfig({ WHATSAPP_MCP_HOST: '0.0.0.0' })).toThrow(ConfigError);
+    expect(loadConfig({ WHATSAPP_MCP_HOST: '0.0.0.0', WHATSAPP_API_KEY: 'x'.repeat(20) }).host).toBe('0.0.0.0');
+    expect(() => loadConfig({ WHATSAPP_CORS_ORIGINS: '*' })).toThrow(/WHATSAPP_CORS_ORIGINS/);
+  });
+
+  it('flags override env, and --help lists every option', () => {
+    expect(loadConfig({ WHATSAPP_MCP_PORT: '1' }, flagsToEnv(['--port', '9000', '--engine=sandbox'])).port).toBe(9000);
+    expect(() => flagsToEnv(['--nope', '1'])).toThrow(/Unknown option --nope/);
+    expect(() => flagsToEnv(['--port'])).toThrow(/needs a value/);
+    const help = helpText();
+    for (const o of OPTIONS) {
+      expect(help).toContain(o.flag);
+      expect(help).toContain(o.env);
+    }
+  });
+
+  it('the CLI stops with one clear line naming the variable', () => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts'], { env: { ...process.env, WHATSAPP_MCP_PORT: 'eighty' }, encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/WHATSAPP_MCP_PORT/);
+  });
+});
+
+describe('docs', () => {
+  it('README documents every option with its variable and flag', async () => {
+    const fs = await import('node:fs');
+    const readme = fs.readFileSync('README.md', 'utf8');
+    for (const o of OPTIONS) {
+      expect(readme, o.env).toContain(`| \`${o.env}\` | \`${o.flag}\``);
+    }
+  });
+});
