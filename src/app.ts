@@ -5,7 +5,7 @@ import type { Config } from './config.js';
 import { createEngine } from './engine/create-engine.js';
 import type { Engine } from './engine/engine.js';
 import { ensurePrivateDir } from './fs-private.js';
-import { createHttpServer, type McpDoor } from './http/server.js';
+import { createHttpServer, type HttpTimeouts, type McpDoor } from './http/server.js';
 import type { Logger } from './logger.js';
 import type { Services } from './operations/index.js';
 
@@ -22,6 +22,7 @@ export interface AppDeps {
   /** Tests inject an engine; production builds the configured one. */
   engine?: Engine;
   mcp?: (services: Services) => McpDoor;
+  timeouts?: Partial<HttpTimeouts>;
 }
 
 /** Everything but the listening socket: shared by HTTP and stdio modes. */
@@ -39,7 +40,7 @@ export async function createServices(config: Readonly<Config>, deps: AppDeps): P
 export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise<App> {
   const services = await createServices(config, deps);
   const mcp = deps.mcp?.(services);
-  const server = createHttpServer({ services, logger: deps.logger, ...(mcp ? { mcp } : {}) });
+  const server = createHttpServer({ services, logger: deps.logger, ...(mcp ? { mcp } : {}), ...(deps.timeouts ? { timeouts: deps.timeouts } : {}) });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());

@@ -22,70 +22,86 @@ export interface HttpServerOptions {
   services: Services;
   logger: Logger;
   mcp?: McpDoor;
+  timeouts?: Partial<HttpTimeouts>;
 }
 
-export function createHttpServer({ services, logger, mcp }: HttpServerOptions): http.Server {
+/** Slow or idle sockets must not pin the server: bound headers, whole requests and idle keep-alives. */
+export interface HttpTimeouts {
+  headersMs: number;
+  requestMs: number;
+  keepAliveMs: number;
+}
+const DEFAULT_TIMEOUTS: HttpTimeouts = { headersMs: 15_000, requestMs: 60_000, keepAliveMs: 5_000 };
+
+export function createHttpServer({ services, logger, mcp, timeouts }: HttpServerOptions): http.Server {
+  const t = { ...DEFAULT_TIMEOUTS, ...timeouts };
   const { config, engine } = services;
   const guard = new RequestGuard(config);
   const routes = new RouteTable(availableOperations(services));
 
-  const server = http.createServer(async (req, res) => {
-    const started = process.hrtime.bigint();
-    res.on('finish', () => {
-      logger.debug({ method: req.method, url: req.url, status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6 }, 'request');
-    });
-    try {
-      const url = new URL(req.url ?? '/', 'http://localhost');
-      guard.checkHostAndOrigin(req);
-      for (const [k, v] of Object.entries(guard.corsHeaders(req))) res.setHeader(k, v);
-      if (req.method === 'OPTIONS') return guard.preflight(req, res);
-      const path = url.pathname;
-
-      if (path === '/' || path === '/health') {
-        if (req.method !== 'GET' && req.method !== 'HEAD') throw methodNotAllowed(['GET', 'HEAD']);
-        const status = engine.status();
-        const port = (server.address() as AddressInfo | null)?.port ?? config.port;
-        const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-        // With an API key set, /health stays open for probes but shows account data only to key holders.
-        const visible = guard.hasValidKey(req) ? status : { state: status.state, ready: status.ready };
-        return sendJson(res, 200, { ok: true, name: 'whatsapp-mcp-api', mcp: `http://${host}:${port}/mcp`, status: visible });
+  const server = http.createServer(
+    {
+      headersTimeout: t.headersMs,
+      requestTimeout: t.requestMs,
+      keepAliveTimeout: t.keepAliveMs,
+      // Node checks the two timeouts above only this often (default 30 s).
+      connectionsCheckingInterval: Math.min(1000, t.headersMs),
+    },
+    async (req, res) => {
+      if (logger.isLevelEnabled('debug')) {
+        const started = process.hrtime.bigint();
+        res.on('finish', () => {
+          logger.debug({ method: req.method, url: req.url, status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6 }, 'request');
+        });
       }
+      try {
+        const url = new URL(req.url ?? '/', 'http://localhost');
+        guard.checkHostAndOrigin(req);
+        for (const [k, v] of Object.entries(guard.corsHeaders(req))) res.setHeader(k, v);
+        if (req.method === 'OPTIONS') return guard.preflight(req, res);
+        const path = url.pathname;
 
-      if (mcp?.handles(path)) {
+        if (path === '/' || path === '/health') {
+          if (req.method !== 'GET' && req.method !== 'HEAD') throw methodNotAllowed(['GET', 'HEAD']);
+          const status = engine.status();
+          const port = (server.address() as AddressInfo | null)?.port ?? config.port;
+          const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+          // With an API key set, /health stays open for probes but shows account data only to key holders.
+          const visible = guard.hasValidKey(req) ? status : { state: status.state, ready: status.ready };
+          return sendJson(res, 200, { ok: true, name: 'whatsapp-mcp-api', mcp: `http://${host}:${port}/mcp`, status: visible });
+        }
+
+        if (mcp?.handles(path)) {
+          guard.checkApiKey(req);
+          return await mcp.handle(req, res, url);
+        }
+
+        if (path === '/qr') {
+          if (req.method !== 'GET') throw methodNotAllowed(['GET']);
+          guard.checkApiKey(req);
+          const html = await renderQrPage(engine);
+          res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+          return void res.end(html);
+        }
+
+        const match = routes.match(req.method ?? 'GET', path);
+        if (match.kind === 'not_found') throw new AppError('not_found', `No route ${req.method} ${path}`, { hint: 'See README for the list of endpoints.' });
+        if (match.kind === 'method_not_allowed') throw methodNotAllowed(match.allow);
         guard.checkApiKey(req);
-        return await mcp.handle(req, res, url);
+
+        const body = req.method === 'GET' ? undefined : await readJsonBody(req, config.maxBodyBytes);
+        if (body !== undefined && (typeof body !== 'object' || body === null || Array.isArray(body))) {
+          throw new AppError('invalid_input', 'Body must be a JSON object');
+        }
+        const input = { ...coerceQuery(match.op, url.searchParams), ...(body as object | undefined), ...match.params };
+        const idempotencyKey = header(req, 'idempotency-key');
+        const result = await invokeOperation(match.op, input, services, idempotencyKey ? { idempotencyKey } : {});
+        sendJson(res, 200, result);
+      } catch (err) {
+        sendError(res, err, logger);
       }
-
-      if (path === '/qr') {
-        if (req.method !== 'GET') throw methodNotAllowed(['GET']);
-        guard.checkApiKey(req);
-        const html = await renderQrPage(engine);
-        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
-        return void res.end(html);
-      }
-
-      const match = routes.match(req.method ?? 'GET', path);
-      if (match.kind === 'not_found') throw new AppError('not_found', `No route ${req.method} ${path}`, { hint: 'See README for the list of endpoints.' });
-      if (match.kind === 'method_not_allowed') throw methodNotAllowed(match.allow);
-      guard.checkApiKey(req);
-
-      const body = req.method === 'GET' ? undefined : await readJsonBody(req, config.maxBodyBytes);
-      if (body !== undefined && (typeof body !== 'object' || body === null || Array.isArray(body))) {
-        throw new AppError('invalid_input', 'Body must be a JSON object');
-      }
-      const input = { ...coerceQuery(match.op, url.searchParams), ...(body as object | undefined), ...match.params };
-      const idempotencyKey = header(req, 'idempotency-key');
-      const result = await invokeOperation(match.op, input, services, idempotencyKey ? { idempotencyKey } : {});
-      sendJson(res, 200, result);
-    } catch (err) {
-      sendError(res, err, logger);
-    }
-  });
-
-  // Slow or idle sockets must not pin the server: bound how long headers, whole requests and idle keep-alives may take.
-  server.headersTimeout = 15_000;
-  server.requestTimeout = 60_000;
-  server.keepAliveTimeout = 5_000;
+    },
+  );
   return server;
 }
 
