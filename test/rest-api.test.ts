@@ -99,6 +99,7 @@ describe('linking', () => {
   it('stays linked across a restart with no step, and logout forgets the session', async () => {
     srv = await linked();
     const dir = srv.dir;
+    const sent = (await srv.call('POST', '/api/send', { phone_number: '15550001002', message: 'before the restart' })).json;
     await srv.close();
     srv = await startTestServer({}, {}, dir);
     const status = await waitFor(async () => {
@@ -106,6 +107,8 @@ describe('linking', () => {
       return s.ready ? s : null;
     }, 'ready after restart');
     expect(status.account.wid).toBe('447700900123@c.us');
+    const history = (await srv.call('GET', '/api/messages?phone_number=15550001002&limit=1')).json;
+    expect(history.messages[0]).toMatchObject({ id: sent.message_id, body: 'before the restart', from_me: true });
 
     expect((await srv.call('POST', '/api/logout')).json).toEqual({ ok: true });
     expect((await srv.call('GET', '/api/status')).json.state).toBe('stopped');

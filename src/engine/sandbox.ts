@@ -8,6 +8,7 @@ import { type Account, type Chat, type EngineState, type EngineStatus, type Mess
 import { AppError, notReady } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { type Engine, type EngineEvents, type StatusBase, TypedEmitter, buildStatus } from './engine.js';
+import { DeliveryLog } from './sandbox-deliveries.js';
 import { SEED_NAMES, seedAccount } from './sandbox-seed.js';
 import { ensurePrivateDir, writePrivateFile } from '../fs-private.js';
 
@@ -44,12 +45,14 @@ export class SandboxEngine implements Engine {
   private readonly history = new Map<string, Message[]>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private linkTimer: NodeJS.Timeout | null = null;
+  private readonly deliveries: DeliveryLog;
   private readonly sessionDir: string;
   private readonly base: StatusBase;
   private readonly now: () => number;
 
   constructor(private readonly opts: SandboxOptions) {
     this.sessionDir = path.join(opts.config.authDir, 'session-default');
+    this.deliveries = new DeliveryLog(this.sessionDir);
     this.base = { engine: 'sandbox', auth_dir: opts.config.authDir, chrome_executable: null, headless: opts.config.headless };
     this.now = opts.now ?? Date.now;
   }
@@ -111,7 +114,7 @@ export class SandboxEngine implements Engine {
       ack: 'sent',
     };
     this.append(msg);
-    this.recordDelivery(msg);
+    this.deliveries.append({ id: msg.id, chat_id: msg.chat_id, body: msg.body, timestamp: msg.timestamp });
     this.progressAcks(msg);
     return { message_id: msg.id, chat_id: msg.chat_id, timestamp: msg.timestamp };
   }
@@ -136,6 +139,7 @@ export class SandboxEngine implements Engine {
 
   async logout(): Promise<void> {
     this.clearTimers();
+    this.deliveries.close();
     fs.rmSync(this.sessionDir, { recursive: true, force: true });
     this.account = null;
     this.chats.clear();
@@ -145,6 +149,7 @@ export class SandboxEngine implements Engine {
 
   async stop(): Promise<void> {
     this.clearTimers();
+    this.deliveries.close();
     if (this.state !== 'stopped') this.setState('stopped');
   }
 
@@ -262,6 +267,7 @@ export class SandboxEngine implements Engine {
         this.chats.set(chat.id, { ...chat });
         this.history.set(chat.id, [...messages]);
       }
+      this.restoreDeliveries(session.account.wid);
     }
     this.setState('ready');
   }
@@ -275,13 +281,13 @@ export class SandboxEngine implements Engine {
     }
   }
 
-  private createChat(chatId: string): Omit<Chat, 'last_message' | 'timestamp'> {
+  private createChat(chatId: string, announce = true): Omit<Chat, 'last_message' | 'timestamp'> {
     if (isGroupId(chatId)) throw new AppError('not_found', `No group ${chatId}`, { hint: 'List chats to find group ids.' });
     const digits = chatId.split('@')[0]!;
     const chat = { id: chatId, name: SEED_NAMES[digits] ?? `+${digits}`, is_group: false, is_read_only: false, unread_count: 0, archived: false, pinned: false, muted: false };
     this.chats.set(chatId, chat);
     this.history.set(chatId, []);
-    this.events.emit('chat', this.chatView(chatId)!);
+    if (announce) this.events.emit('chat', this.chatView(chatId)!);
     return chat;
   }
 
@@ -311,10 +317,12 @@ export class SandboxEngine implements Engine {
     }
   }
 
-  /** Every delivery is appended to a log beside the session, so crash tests can count sends exactly. */
-  private recordDelivery(msg: Message): void {
-    ensurePrivateDir(this.sessionDir);
-    fs.appendFileSync(path.join(this.sessionDir, 'deliveries.jsonl'), `${JSON.stringify({ id: msg.id, chat_id: msg.chat_id, body: msg.body })}\n`, { mode: 0o600 });
+  /** What we sent before a restart is still in WhatsApp's history; the sandbox keeps it in its delivery log. */
+  private restoreDeliveries(myWid: string): void {
+    for (const d of this.deliveries.readAll()) {
+      if (!this.chats.has(d.chat_id)) this.createChat(d.chat_id, false);
+      this.history.get(d.chat_id)!.push({ ...d, from: myWid, to: d.chat_id, author: null, from_me: true, type: 'chat', has_media: false, ack: 'read' });
+    }
   }
 
   private later(ms: number, fn: () => void): NodeJS.Timeout {

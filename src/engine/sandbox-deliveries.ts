@@ -1,0 +1,54 @@
+// The sandbox's record of what it "delivered": appended synchronously on every send, read back after a restart.
+// It stands in for WhatsApp's server-side history, so crash tests can count deliveries exactly.
+import fs from 'node:fs';
+import path from 'node:path';
+import { ensurePrivateDir } from '../fs-private.js';
+
+export interface Delivery {
+  id: string;
+  chat_id: string;
+  body: string;
+  timestamp: number;
+}
+
+export class DeliveryLog {
+  private fd: number | null = null;
+  private readonly file: string;
+
+  constructor(private readonly dir: string) {
+    this.file = path.join(dir, 'deliveries.jsonl');
+  }
+
+  append(d: Delivery): void {
+    if (this.fd === null) {
+      ensurePrivateDir(this.dir);
+      this.fd = fs.openSync(this.file, 'a', 0o600);
+    }
+    // Synchronous on purpose: the delivery is on record before sendText returns, as a real send is on WhatsApp's servers.
+    fs.writeSync(this.fd, `${JSON.stringify(d)}\n`);
+  }
+
+  readAll(): Delivery[] {
+    let text: string;
+    try {
+      text = fs.readFileSync(this.file, 'utf8');
+    } catch {
+      return [];
+    }
+    const out: Delivery[] = [];
+    for (const line of text.split('\n')) {
+      if (!line) continue;
+      try {
+        out.push(JSON.parse(line) as Delivery);
+      } catch {
+        // a line cut short by a crash
+      }
+    }
+    return out;
+  }
+
+  close(): void {
+    if (this.fd !== null) fs.closeSync(this.fd);
+    this.fd = null;
+  }
+}
