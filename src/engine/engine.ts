@@ -48,6 +48,8 @@ export interface Engine {
 
   /** Send text to a chat id. Throws AppError not_on_whatsapp when the number has no account. */
   sendText(chatId: string, text: string, opts?: SendTextOptions): Promise<SentMessage>;
+  /** Show "typing…" in the chat for about this long (optional capability). */
+  sendTyping?(chatId: string, durationMs: number): Promise<void>;
   /** Chats, newest activity first. */
   listChats(limit: number): Promise<Chat[]>;
   /** Null when the chat does not exist. */

@@ -119,6 +119,11 @@ export class SandboxEngine implements Engine {
     return { message_id: msg.id, chat_id: msg.chat_id, timestamp: msg.timestamp };
   }
 
+  async sendTyping(_chatId: string, durationMs: number): Promise<void> {
+    this.requireReady();
+    await new Promise((r) => setTimeout(r, durationMs));
+  }
+
   async listChats(limit: number): Promise<Chat[]> {
     this.requireReady();
     return [...this.chats.keys()]

@@ -1,0 +1,206 @@
+// Sending with guarantees: written to the outbox before it is attempted, idempotent by key, paced, and
+// reconciled after a crash before anything is retried. Both doors reach this through whatsapp_send_message.
+import { createHash } from 'node:crypto';
+import type { Message } from '../domain.js';
+import type { Engine } from '../engine/engine.js';
+import { AppError, notReady, toAppError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { OutboxRow, OutboxStore } from '../store/outbox-store.js';
+import type { RateLimiter } from './rate-limiter.js';
+
+export interface SendRequest {
+  chat_id: string;
+  body: string;
+  /** The caller accepts 202 queued instead of 503/429. */
+  queue: boolean;
+  idempotency_key?: string | undefined;
+}
+
+export type SendOutcome =
+  | { state: 'sent'; outbox_id: string; chat_id: string; message_id: string; timestamp: number }
+  | { state: 'queued'; outbox_id: string; chat_id: string };
+
+export interface SendServiceOptions {
+  engine: Engine;
+  outbox: OutboxStore;
+  limiter: RateLimiter;
+  logger: Logger;
+  /** Random extra delay (ms, up to) between queued sends, so a drained queue does not look like a bot. */
+  jitterMs: number;
+  /** Show "typing…" for a time in proportion to the text before sending. */
+  typingIndicator: boolean;
+  random?: () => number;
+}
+
+// Errors after which a retry cannot help.
+const PERMANENT = new Set(['not_on_whatsapp', 'invalid_input', 'not_found']);
+const MAX_ATTEMPTS = 3;
+// A message we sent shows up in the chat with its server timestamp; allow for clock skew between us and WhatsApp.
+const RECONCILE_SKEW_MS = 5_000;
+
+export class SendService {
+  private readonly inflight = new Map<string, Promise<SendOutcome>>();
+  /** Rows in `sending` because this process is sending them right now (as opposed to left there by a crash). */
+  private readonly attempting = new Set<string>();
+  private draining: Promise<void> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  private readonly unsubscribe: () => void;
+
+  constructor(private readonly o: SendServiceOptions) {
+    this.unsubscribe = o.engine.events.on('status', (s) => {
+      if (s.ready) this.kick();
+    });
+  }
+
+  async send(req: SendRequest): Promise<SendOutcome> {
+    const key = req.idempotency_key;
+    if (key === undefined) return this.sendNew(req);
+    // A retry racing its original in this process waits for it rather than inserting twice.
+    const running = this.inflight.get(key);
+    if (running) {
+      await running.catch(() => undefined);
+    }
+    const existing = this.o.outbox.byIdempotencyKey(key);
+    if (existing) return this.replay(existing, req);
+    const p = this.sendNew(req);
+    this.inflight.set(key, p);
+    try {
+      return await p;
+    } finally {
+      this.inflight.delete(key);
+    }
+  }
+
+  status(outboxId: string): OutboxRow {
+    const row = this.o.outbox.get(outboxId);
+    if (!row) throw new AppError('not_found', `No send with outbox_id ${outboxId}`);
+    return row;
+  }
+
+  /** Deliver queued sends now if the engine is ready (called on every `ready` and at boot). */
+  kick(): void {
+    if (this.stopped || this.draining) return;
+    this.draining = this.drain().finally(() => {
+      this.draining = null;
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.unsubscribe();
+    if (this.timer) clearTimeout(this.timer);
+    await this.draining?.catch(() => undefined);
+    this.o.outbox.flush();
+  }
+
+  private async sendNew(req: SendRequest): Promise<SendOutcome> {
+    const hash = requestHash(req);
+    const ready = this.o.engine.status().ready;
+    const pace = ready ? this.o.limiter.tryTake(req.chat_id) : { ok: true as const };
+    if (!ready || !pace.ok) {
+      if (!req.queue) {
+        if (!ready) throw notReady(this.o.engine.status().state);
+        const retryAfterMs = (pace as { retryAfterMs: number }).retryAfterMs;
+        throw new AppError('rate_limited', `Sending too fast to ${req.chat_id}; WhatsApp bans numbers that burst`, {
+          hint: 'Retry after the Retry-After seconds, or send with "queue": true to have it delivered when the pace allows.',
+          headers: { 'retry-after': String(Math.ceil(retryAfterMs / 1000)) },
+          details: { retry_after_ms: retryAfterMs },
+        });
+      }
+      const row = await this.o.outbox.create({ chat_id: req.chat_id, body: req.body, state: 'queued', idempotency_key: req.idempotency_key, request_hash: hash });
+      this.schedule(ready ? this.o.limiter.waitFor(req.chat_id) : null);
+      return { state: 'queued', outbox_id: row.outbox_id, chat_id: row.chat_id };
+    }
+    const row = await this.o.outbox.create({ chat_id: req.chat_id, body: req.body, state: 'sending', idempotency_key: req.idempotency_key, request_hash: hash });
+    return this.attempt(row, req.queue);
+  }
+
+  private replay(row: OutboxRow, req: SendRequest): SendOutcome {
+    if (row.request_hash !== requestHash(req)) {
+      throw new AppError('conflict', 'This Idempotency-Key was already used with a different request', { details: { outbox_id: row.outbox_id } });
+    }
+    if (row.state === 'sent') return { state: 'sent', outbox_id: row.outbox_id, chat_id: row.chat_id, message_id: row.message_id!, timestamp: row.timestamp! };
+    if (row.state === 'failed') {
+      throw new AppError((row.error?.code ?? 'engine_error') as never, row.error?.message ?? 'Send failed', { details: { outbox_id: row.outbox_id } });
+    }
+    return { state: 'queued', outbox_id: row.outbox_id, chat_id: row.chat_id };
+  }
+
+  /** One delivery attempt of a row already marked `sending`. */
+  private async attempt(row: OutboxRow, mayRequeue: boolean): Promise<SendOutcome> {
+    this.attempting.add(row.outbox_id);
+    try {
+      if (this.o.typingIndicator && this.o.engine.sendTyping) {
+        await this.o.engine.sendTyping(row.chat_id, Math.min(8_000, 600 + row.body.length * 40));
+      }
+      const sent = await this.o.engine.sendText(row.chat_id, row.body);
+      await this.o.outbox.markSent(row.outbox_id, sent.message_id, sent.timestamp);
+      return { state: 'sent', outbox_id: row.outbox_id, chat_id: sent.chat_id, message_id: sent.message_id, timestamp: sent.timestamp };
+    } catch (err) {
+      const e = toAppError(err);
+      const transient = !PERMANENT.has(e.code) && row.attempts < MAX_ATTEMPTS;
+      if (mayRequeue && transient) {
+        await this.o.outbox.requeue(row.outbox_id, e.code, e.message);
+        this.schedule(e.code === 'not_ready' ? null : 2_000 * row.attempts);
+        return { state: 'queued', outbox_id: row.outbox_id, chat_id: row.chat_id };
+      }
+      await this.o.outbox.markFailed(row.outbox_id, e.code, e.message);
+      throw new AppError(e.code, e.message, { ...(e.hint ? { hint: e.hint } : {}), details: { outbox_id: row.outbox_id }, headers: e.headers, cause: err });
+    } finally {
+      this.attempting.delete(row.outbox_id);
+    }
+  }
+
+  private schedule(ms: number | null): void {
+    if (ms === null || this.stopped) return; // not ready: the next `ready` status kicks the queue
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.kick(), ms);
+    this.timer.unref();
+  }
+
+  private async drain(): Promise<void> {
+    await this.reconcile();
+    while (!this.stopped && this.o.engine.status().ready) {
+      const [row] = this.o.outbox.list('queued', 1);
+      if (!row) return;
+      const wait = this.o.limiter.waitFor(row.chat_id);
+      if (wait > 0) return this.schedule(wait + Math.floor((this.o.random ?? Math.random)() * this.o.jitterMs));
+      this.o.limiter.tryTake(row.chat_id);
+      await this.o.outbox.markSending(row.outbox_id);
+      await this.attempt({ ...row, attempts: row.attempts + 1 }, true).catch((err: unknown) => {
+        this.o.logger.warn({ outbox_id: row.outbox_id, code: toAppError(err).code }, 'queued send failed');
+      });
+    }
+  }
+
+  /**
+   * A row left in `sending` by a crash may or may not have reached WhatsApp. Look for it in the chat's history
+   * (a message from us with the same text, sent after the attempt began, not claimed by another send) before
+   * deciding to send it again: never blindly resend.
+   */
+  private async reconcile(): Promise<void> {
+    for (;;) {
+      const stuck = this.o.outbox.list('sending', 100).filter((r) => !this.attempting.has(r.outbox_id));
+      if (stuck.length === 0 || !this.o.engine.status().ready) return;
+      for (const row of stuck) {
+        let history: Message[];
+        try {
+          history = await this.o.engine.fetchMessages(row.chat_id, 100);
+        } catch (err) {
+          if (toAppError(err).code === 'not_ready') return; // look again at the next `ready`
+          history = []; // the chat cannot be read: the message cannot be in it
+        }
+        const since = (row.attempted_at ?? row.created_at) - RECONCILE_SKEW_MS;
+        const match = history.find((m) => m.from_me && m.body === row.body && m.timestamp * 1000 >= since && !this.o.outbox.isClaimed(m.id));
+        if (match) await this.o.outbox.markSent(row.outbox_id, match.id, match.timestamp);
+        else await this.o.outbox.requeue(row.outbox_id, 'interrupted', 'The server stopped during this send; it was not found in the chat and is sent again');
+        this.o.logger.info({ outbox_id: row.outbox_id, found: Boolean(match) }, 'reconciled an interrupted send');
+      }
+    }
+  }
+}
+
+function requestHash(req: SendRequest): string {
+  return createHash('sha256').update(JSON.stringify([req.chat_id, req.body])).digest('hex');
+}

@@ -1,0 +1,174 @@
+// The durable outbox: every send is written here before it is attempted, and its fate is recorded.
+import { randomBytes } from 'node:crypto';
+import type { Database, Statement } from 'better-sqlite3';
+import { z } from 'zod';
+import { GroupCommitter } from './group-commit.js';
+
+export const OUTBOX_STATES = ['queued', 'sending', 'sent', 'failed'] as const;
+export type OutboxState = (typeof OUTBOX_STATES)[number];
+
+export const OutboxRecordSchema = z.object({
+  outbox_id: z.string(),
+  state: z.enum(OUTBOX_STATES),
+  chat_id: z.string(),
+  message_id: z.string().nullable(),
+  /** Unix seconds WhatsApp gave the sent message. */
+  timestamp: z.number().int().nullable(),
+  error: z.object({ code: z.string(), message: z.string() }).nullable(),
+  attempts: z.number().int(),
+  /** Unix milliseconds. */
+  created_at: z.number().int(),
+  updated_at: z.number().int(),
+});
+export type OutboxRecord = z.infer<typeof OutboxRecordSchema>;
+
+/** The row as the sender needs it (body and idempotency facts stay internal). */
+export interface OutboxRow extends OutboxRecord {
+  body: string;
+  idempotency_key: string | null;
+  request_hash: string | null;
+  attempted_at: number | null;
+}
+
+export const OUTBOX_SCHEMA = `
+CREATE TABLE outbox (
+  seq INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  chat_id TEXT NOT NULL,
+  body TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('queued', 'sending', 'sent', 'failed')),
+  idempotency_key TEXT UNIQUE,
+  request_hash TEXT,
+  message_id TEXT,
+  sent_ts INTEGER,
+  error_code TEXT,
+  error_message TEXT,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  attempted_at INTEGER
+);
+CREATE INDEX outbox_open ON outbox (state, seq) WHERE state IN ('queued', 'sending');
+`;
+
+interface Row {
+  id: string;
+  chat_id: string;
+  body: string;
+  state: OutboxState;
+  idempotency_key: string | null;
+  request_hash: string | null;
+  message_id: string | null;
+  sent_ts: number | null;
+  error_code: string | null;
+  error_message: string | null;
+  attempts: number;
+  created_at: number;
+  updated_at: number;
+  attempted_at: number | null;
+}
+
+function toRecord(r: Row): OutboxRow {
+  return {
+    outbox_id: r.id,
+    state: r.state,
+    chat_id: r.chat_id,
+    message_id: r.message_id,
+    timestamp: r.sent_ts,
+    error: r.error_code ? { code: r.error_code, message: r.error_message ?? '' } : null,
+    attempts: r.attempts,
+    created_at: r.created_at,
+    updated_at: r.updated_at,
+    body: r.body,
+    idempotency_key: r.idempotency_key,
+    request_hash: r.request_hash,
+    attempted_at: r.attempted_at,
+  };
+}
+
+export class OutboxStore {
+  private readonly commit: GroupCommitter;
+  private readonly q: Record<'insert' | 'byId' | 'byKey' | 'open' | 'sending' | 'sent' | 'failed' | 'requeue' | 'claimed', Statement>;
+
+  constructor(db: Database, private readonly now: () => number = Date.now) {
+    this.commit = new GroupCommitter(db);
+    this.q = {
+      insert: db.prepare(
+        `INSERT INTO outbox (id, chat_id, body, state, idempotency_key, request_hash, created_at, updated_at, attempted_at, attempts)
+         VALUES (@id, @chat_id, @body, @state, @idempotency_key, @request_hash, @now, @now, @attempted_at, @attempts)`,
+      ),
+      byId: db.prepare('SELECT * FROM outbox WHERE id = ?'),
+      byKey: db.prepare('SELECT * FROM outbox WHERE idempotency_key = ?'),
+      open: db.prepare(`SELECT * FROM outbox WHERE state = ? ORDER BY seq LIMIT ?`),
+      sending: db.prepare(`UPDATE outbox SET state = 'sending', attempts = attempts + 1, attempted_at = @now, updated_at = @now WHERE id = @id`),
+      sent: db.prepare(`UPDATE outbox SET state = 'sent', message_id = @message_id, sent_ts = @ts, error_code = NULL, error_message = NULL, updated_at = @now WHERE id = @id`),
+      failed: db.prepare(`UPDATE outbox SET state = 'failed', error_code = @code, error_message = @message, updated_at = @now WHERE id = @id`),
+      requeue: db.prepare(`UPDATE outbox SET state = 'queued', error_code = @code, error_message = @message, updated_at = @now WHERE id = @id`),
+      claimed: db.prepare('SELECT 1 FROM outbox WHERE message_id = ?'),
+    };
+  }
+
+  /** Durably record a new send; `sending` when it is attempted at once, `queued` otherwise. */
+  async create(input: { chat_id: string; body: string; state: 'queued' | 'sending'; idempotency_key?: string | undefined; request_hash?: string | undefined }): Promise<OutboxRow> {
+    const id = `ob_${randomBytes(9).toString('base64url')}`;
+    const now = this.now();
+    await this.commit.run(() =>
+      this.q.insert.run({
+        id,
+        chat_id: input.chat_id,
+        body: input.body,
+        state: input.state,
+        idempotency_key: input.idempotency_key ?? null,
+        request_hash: input.request_hash ?? null,
+        now,
+        attempted_at: input.state === 'sending' ? now : null,
+        attempts: input.state === 'sending' ? 1 : 0,
+      }),
+    );
+    return this.get(id)!;
+  }
+
+  get(id: string): OutboxRow | null {
+    const r = this.q.byId.get(id) as Row | undefined;
+    return r ? toRecord(r) : null;
+  }
+
+  byIdempotencyKey(key: string): OutboxRow | null {
+    const r = this.q.byKey.get(key) as Row | undefined;
+    return r ? toRecord(r) : null;
+  }
+
+  /** Oldest first. */
+  list(state: 'queued' | 'sending', limit = 100): OutboxRow[] {
+    return (this.q.open.all(state, limit) as Row[]).map(toRecord);
+  }
+
+  /** True when a WhatsApp message id is already recorded as the result of some send. */
+  isClaimed(messageId: string): boolean {
+    return this.q.claimed.get(messageId) !== undefined;
+  }
+
+  markSending(id: string): Promise<unknown> {
+    const now = this.now();
+    return this.commit.run(() => this.q.sending.run({ id, now }));
+  }
+
+  markSent(id: string, messageId: string, ts: number): Promise<unknown> {
+    const now = this.now();
+    return this.commit.run(() => this.q.sent.run({ id, message_id: messageId, ts, now }));
+  }
+
+  markFailed(id: string, code: string, message: string): Promise<unknown> {
+    const now = this.now();
+    return this.commit.run(() => this.q.failed.run({ id, code, message, now }));
+  }
+
+  requeue(id: string, code: string, message: string): Promise<unknown> {
+    const now = this.now();
+    return this.commit.run(() => this.q.requeue.run({ id, code, message, now }));
+  }
+
+  flush(): void {
+    this.commit.flush();
+  }
+}
