@@ -232,10 +232,10 @@ class WwebjsEngine implements Engine, EngineHooks {
   async onRemoteLogout(): Promise<void> {
     this.wanted = false;
     this.clearReconnect();
-    const retired = this.retire();
-    this.update({ state: 'stopped', account: null, qr: null, pairing_code: null, last_error: 'Logged out from the phone; link again to continue' });
-    await retired;
+    await this.retire();
+    // LocalAuth deletes the profile itself on LOGOUT, but only if its navigation handler got that far.
     await removeSession(this.cfg.authDir).catch((err: unknown) => this.log.warn({ err: describeError(err) }, 'removing the session failed'));
+    this.update({ state: 'stopped', account: null, qr: null, pairing_code: null, last_error: 'Logged out from the phone; link again to continue' });
   }
 
   markSession(linked: boolean): void {
