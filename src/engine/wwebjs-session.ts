@@ -22,10 +22,11 @@ export function hasSavedSession(authDir: string): boolean {
   }
 }
 
-/** The session holds device keys: owner-only, like ~/.ssh. */
+/** The session holds device keys: owner-only, like ~/.ssh, also when an older run created it 0755. */
 export function ensureSessionDirs(authDir: string): void {
   fs.mkdirSync(authDir, { recursive: true, mode: 0o700 });
   fs.mkdirSync(sessionDir(authDir), { recursive: true, mode: 0o700 });
+  fs.chmodSync(sessionDir(authDir), 0o700);
 }
 
 export function markSession(authDir: string, linked: boolean, wid: string | null): void {
