@@ -388,6 +388,19 @@ describe('wwebjs engine: no wedge', () => {
     expect(engine.status().state).toBe('stopped');
   });
 
+  it('stop() during a disconnect, while the old browser is still closing, wins over the reconnect', async () => {
+    fakeTimers();
+    const { engine, world } = await linked();
+    world.last.emit('disconnected', 'CONFLICT');
+    const stopped = engine.stop();
+    await vi.advanceTimersByTimeAsync(0);
+    await stopped;
+    expect(vi.getTimerCount()).toBe(0);
+    await vi.advanceTimersByTimeAsync(60 * 60_000);
+    expect(world.clients).toHaveLength(1);
+    expect(engine.status().state).toBe('stopped');
+  });
+
   it('logout() logs the library out and removes <authDir>/session-default', async () => {
     const { engine, world, authDir } = await linked();
     const sessionDir = path.join(authDir, 'session-default');

@@ -118,6 +118,7 @@ class WwebjsEngine implements Engine, EngineHooks {
   private async launch(retrying: boolean): Promise<void> {
     // Chromium locks its profile: the previous browser must be gone before the next one opens the same directory.
     await this.destroying;
+    if (!this.wanted) return; // stop() or logout() came while the previous browser was closing
     const found = this.locateBrowser();
     this.chromeExecutable = found.ok ? found.path : null;
     if (!found.ok) return this.fail(found.reason, retrying);
