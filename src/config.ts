@@ -43,6 +43,7 @@ export const OPTIONS = [
   opt({ key: 'dataDir', env: 'WHATSAPP_DATA_DIR', flag: '--data-dir', help: 'Where the message store lives.', default: './data', schema: text }),
   opt({ key: 'chromeExecutable', env: 'WHATSAPP_CHROME_EXECUTABLE', flag: '--chrome', help: 'Chromium/Chrome binary for the wwebjs engine (default: detect).', default: undefined, schema: text }),
   opt({ key: 'headless', env: 'WHATSAPP_HEADLESS', flag: '--headless', help: 'Run the browser headless (true/1/yes or false/0/no).', default: 'true', schema: bool }),
+  opt({ key: 'readyTimeoutSeconds', env: 'WHATSAPP_READY_TIMEOUT_SECONDS', flag: '--ready-timeout', help: 'wwebjs: restart the browser when WhatsApp Web is not ready this many seconds after authenticating.', default: '120', schema: int(10, 3600) }),
   opt({ key: 'apiKey', env: 'WHATSAPP_API_KEY', flag: '--api-key', help: 'Require "Authorization: Bearer <key>" (or X-Api-Key) on /api, /mcp and /qr.', default: undefined, schema: z.string().min(16, 'must be at least 16 characters') }),
   opt({ key: 'allowedHosts', env: 'WHATSAPP_ALLOWED_HOSTS', flag: '--allowed-hosts', help: 'Extra Host header names accepted besides loopback (comma list).', default: '', schema: list }),
   opt({ key: 'corsOrigins', env: 'WHATSAPP_CORS_ORIGINS', flag: '--cors-origins', help: 'Browser origins allowed to call the API (comma list; no wildcard).', default: '', schema: list }),
@@ -60,6 +61,7 @@ export interface Config {
   dataDir: string;
   chromeExecutable: string | undefined;
   headless: boolean;
+  readyTimeoutSeconds: number;
   apiKey: string | undefined;
   allowedHosts: string[];
   corsOrigins: string[];

@@ -1,0 +1,152 @@
+// whatsapp-web.js Client events -> engine state and engine events. Event names and payloads are the ones in
+// whatsapp-web.js src/Client.js (Events in src/util/Constants.js).
+import { AppError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { Snapshot } from './wwebjs.js';
+import type { EngineEvents, TypedEmitter } from './engine.js';
+import type { Message } from '../domain.js';
+import type { WwebjsClientLike } from './wwebjs-client.js';
+import { messageRef, toAccount, toAckState, toMessage } from './wwebjs-map.js';
+
+/** What the event wiring may touch on the engine. */
+export interface EngineHooks {
+  readonly log: Logger;
+  readonly events: TypedEmitter<EngineEvents>;
+  readonly snap: Snapshot;
+  readonly generation: number;
+  update(patch: Partial<Snapshot>): void;
+  retire(): Promise<void>;
+  scheduleReconnect(): void;
+  armReadyTimer(gen: number): void;
+  clearReadyTimer(): void;
+  resetBackoff(): void;
+  markSession(linked: boolean): void;
+  onRemoteLogout(): Promise<void>;
+  onPairingCode(code: string): void;
+  emitMessageOnce(msg: Message): void;
+}
+
+// WAState values (src/util/Constants.js) the library itself tolerates; any other one is followed by `disconnected`.
+const TRANSIENT_STATES = new Set(['OPENING', 'PAIRING', 'TIMEOUT']);
+
+export function describeError(err: unknown): string {
+  // The library throws strings ('auth timeout'); puppeteer's launch errors run to dozens of lines.
+  const text = err instanceof Error ? err.message : String(err);
+  const firstLine = text.split('\n')[0] ?? '';
+  return firstLine.length > 300 ? `${firstLine.slice(0, 297)}...` : firstLine;
+}
+
+export function listenToClient(engine: EngineHooks, client: WwebjsClientLike, gen: number): void {
+  const on = (event: string, handler: (...args: unknown[]) => void | Promise<void>) => {
+    client.on(event, (...args: unknown[]) => {
+      if (gen !== engine.generation) return;
+      try {
+        void Promise.resolve(handler(...args)).catch((err: unknown) => engine.log.error({ event, err: describeError(err) }, 'event handler failed'));
+      } catch (err) {
+        engine.log.error({ event, err: describeError(err) }, 'event handler failed');
+      }
+    });
+  };
+
+  on('qr', (qr) => {
+    if (typeof qr !== 'string') return;
+    const first = engine.snap.state === 'starting';
+    // Once a pairing code was asked for, WhatsApp Web may still rotate its QR; the code stays what the user sees.
+    engine.update({ qr, state: engine.snap.state === 'pairing' ? 'pairing' : 'qr', last_error: null });
+    engine.events.emit('qr', qr);
+    if (first) engine.markSession(false);
+  });
+
+  on('code', (code) => {
+    if (typeof code === 'string') engine.onPairingCode(code);
+  });
+
+  on('authenticated', () => {
+    engine.update({ state: 'authenticated', qr: null, pairing_code: null, last_error: null });
+    engine.markSession(true);
+    engine.armReadyTimer(gen);
+  });
+
+  on('ready', () => {
+    engine.clearReadyTimer();
+    engine.resetBackoff();
+    const account = toAccount(client.info) ?? engine.snap.account;
+    engine.update({ state: 'ready', account, qr: null, pairing_code: null, last_error: null });
+    engine.markSession(true);
+  });
+
+  // Only RemoteAuth reports this today; LocalAuth falls back to a fresh QR by itself.
+  on('auth_failure', async (message) => {
+    const retired = engine.retire();
+    engine.update({ state: 'auth_failure', account: null, qr: null, pairing_code: null, last_error: `Authentication failed (${String(message)}); link again` });
+    engine.markSession(false);
+    await retired;
+  });
+
+  on('change_state', (waState) => {
+    if (typeof waState !== 'string') return;
+    engine.log.info({ wa_state: waState }, 'WhatsApp Web state');
+    const { state, account } = engine.snap;
+    if (waState === 'CONNECTED' && state === 'disconnected' && account) {
+      engine.update({ state: 'ready', last_error: null });
+    } else if (waState === 'TIMEOUT' && state === 'ready') {
+      // WhatsApp Web reconnects by itself after a TIMEOUT; until then sends would only queue in the page.
+      engine.update({ state: 'disconnected', last_error: 'Connection to WhatsApp timed out (phone or network offline); WhatsApp Web is retrying' });
+    } else if (!TRANSIENT_STATES.has(waState) && waState !== 'CONNECTED') {
+      engine.update({ last_error: `WhatsApp Web reported ${waState}` });
+    }
+  });
+
+  // The library has already started destroying this client; a fresh one is the only way back.
+  on('disconnected', async (reason) => {
+    const why = typeof reason === 'string' ? reason : 'unknown reason';
+    if (why === 'LOGOUT') return engine.onRemoteLogout();
+    const retired = engine.retire();
+    engine.update({ state: 'disconnected', last_error: `Disconnected from WhatsApp (${why})` });
+    await retired;
+    engine.scheduleReconnect();
+  });
+
+  const onMessage = (raw: unknown) => {
+    const msg = toMessage(raw);
+    if (msg) engine.emitMessageOnce(msg);
+    else engine.log.debug('ignored a message event without an id');
+  };
+  on('message_create', onMessage);
+  on('message', onMessage);
+
+  on('message_ack', (raw, ack) => {
+    const ref = messageRef(raw);
+    const state = toAckState(ack) ?? toMessage(raw)?.ack ?? null;
+    if (ref && state) engine.events.emit('message_ack', { ...ref, ack: state });
+  });
+
+  on('message_edit', (raw, newBody) => {
+    const ref = messageRef(raw);
+    if (!ref) return;
+    const body = typeof newBody === 'string' ? newBody : (toMessage(raw)?.body ?? '');
+    engine.events.emit('message_edit', { ...ref, body });
+  });
+
+  // The first argument is the message in its revoked state; its id is the id of the message that was deleted.
+  on('message_revoke_everyone', (raw) => {
+    const ref = messageRef(raw);
+    if (ref) engine.events.emit('message_revoke', ref);
+  });
+}
+
+/** Resolves on the first status whose state is not `starting`; rejects with a timeout error after waitMs. */
+export function waitForStateChange(events: TypedEmitter<EngineEvents>, waitMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      off();
+      reject(new AppError('timeout', `WhatsApp Web did not reach its linking screen within ${Math.round(waitMs / 1000)} s`));
+    }, waitMs);
+    const off = events.on('status', (s) => {
+      if (s.state === 'starting') return;
+      clearTimeout(timer);
+      off();
+      resolve();
+    });
+  });
+}
