@@ -38,7 +38,7 @@ function opt<T>(spec: OptionSpec<T>): OptionSpec<T> {
 export const OPTIONS = [
   opt({ key: 'host', env: 'WHATSAPP_MCP_HOST', flag: '--host', help: 'Address to bind. Non-loopback needs WHATSAPP_API_KEY.', default: '127.0.0.1', schema: text }),
   opt({ key: 'port', env: 'WHATSAPP_MCP_PORT', flag: '--port', help: 'Port to listen on (0 picks a free one).', default: '8790', schema: int(0, 65535) }),
-  opt({ key: 'engine', env: 'WHATSAPP_ENGINE', flag: '--engine', help: `WhatsApp engine: ${ENGINE_NAMES.join(' | ')}.`, default: 'sandbox', schema: z.enum(ENGINE_NAMES) }),
+  opt({ key: 'engine', env: 'WHATSAPP_ENGINE', flag: '--engine', help: `WhatsApp engine: ${ENGINE_NAMES.join(' | ')}.`, default: 'wwebjs', schema: z.enum(ENGINE_NAMES) }),
   opt({ key: 'authDir', env: 'WHATSAPP_AUTH_DIR', flag: '--auth-dir', help: 'Where the linked session is saved (session-default/ inside).', default: './.wwebjs_auth', schema: text }),
   opt({ key: 'dataDir', env: 'WHATSAPP_DATA_DIR', flag: '--data-dir', help: 'Where the message store lives.', default: './data', schema: text }),
   opt({ key: 'chromeExecutable', env: 'WHATSAPP_CHROME_EXECUTABLE', flag: '--chrome', help: 'Chromium/Chrome binary for the wwebjs engine (default: detect).', default: undefined, schema: text }),

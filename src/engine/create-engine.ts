@@ -8,7 +8,9 @@ export async function createEngine(config: Readonly<Config>, logger: Logger): Pr
     case 'sandbox':
       return new SandboxEngine({ config, logger: logger.child({ engine: 'sandbox' }) });
     case 'wwebjs': {
-      throw new Error('The wwebjs engine is not built yet; use WHATSAPP_ENGINE=sandbox');
+      // Loaded lazily: whatsapp-web.js pulls in puppeteer, which the sandbox never needs.
+      const { createWwebjsEngine } = await import('./wwebjs.js');
+      return createWwebjsEngine({ config, logger: logger.child({ engine: 'wwebjs' }) });
     }
   }
 }

@@ -1,0 +1,21 @@
+// The shared engine contract, run against the sandbox (the wwebjs run is in wwebjs-engine.test.ts).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { SandboxEngine } from '../src/engine/sandbox.js';
+import { silentLogger } from '../src/logger.js';
+import { engineContract } from './engine-contract.js';
+
+engineContract('sandbox', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wa-sandbox-'));
+  const engine = new SandboxEngine({ config: { authDir: dir, sandboxLinkDelayMs: 10, headless: true }, logger: silentLogger() });
+  return {
+    engine,
+    peers: ['15550001001@c.us', '15550001002@c.us'],
+    link: () => engine.linkNow('15550102030'),
+    inbound: async (from, body) => {
+      engine.inbound(from.replace(/@c\.us$/, ''), body);
+    },
+    close: () => engine.stop(),
+  };
+});
