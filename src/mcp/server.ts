@@ -3,11 +3,14 @@
 import { createRequire } from 'node:module';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
 import { availableOperations, type Operation, type Services } from '../operations/index.js';
 import { callOperation, toolDefinition } from './tools.js';
 
 // src/mcp/server.ts and dist/mcp/server.js both sit two levels below package.json.
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
+
+const ToolsCallEnvelope = z.looseObject({ method: z.literal('tools/call') });
 
 export interface McpServerOptions {
   /** Where a human can scan the QR code; absent in stdio mode, where no HTTP server runs. */
@@ -48,7 +51,11 @@ export function createMcpServer(services: Services, opts: McpServerOptions = {})
   // error), bad arguments and failures → isError with our code. See tools.ts.
   mcp.server.registerCapabilities({ tools: { listChanged: false } });
   mcp.server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: ops.map(toolDefinition) }));
-  mcp.server.setRequestHandler(CallToolRequestSchema, async (request) => {
+  // Registered with a loose envelope, not CallToolRequestSchema: the SDK parses a request against the handler's
+  // schema first and reports a parse failure as -32603 Internal error; with the envelope, Server's own tools/call
+  // check runs instead and answers a malformed call (no name, arguments not an object) with -32602 Invalid params.
+  mcp.server.setRequestHandler(ToolsCallEnvelope, async (envelope) => {
+    const request = CallToolRequestSchema.parse(envelope); // already validated by Server's wrapper; this types it
     const op = byName.get(request.params.name);
     if (!op) {
       throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${request.params.name}`, { available: [...byName.keys()] });
