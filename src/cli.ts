@@ -34,6 +34,8 @@ async function main(argv: string[]): Promise<void> {
       });
     }
     await session.closed;
+    // pino writes asynchronously; flush so the last lines (why we stopped) reach stderr before exit.
+    await new Promise<void>((resolve) => logger.flush(() => resolve()));
     process.exit(0);
   }
 

@@ -10,6 +10,9 @@ let client: Client;
 beforeEach(async () => {
   server = await startTestServer();
   ({ client } = await connectHttpClient(server.url));
+  // Like a real agent host: list first. The SDK client caches each tool's outputSchema validator here and then
+  // checks every structuredContent against it, error results included.
+  await client.listTools();
 });
 afterEach(async () => {
   await client.close();
