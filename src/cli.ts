@@ -3,6 +3,8 @@
 import { ConfigError, flagsToEnv, helpText, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { startApp } from './app.js';
+import { createMcpDoor } from './mcp/http.js';
+import { serveStdio } from './mcp/stdio.js';
 
 async function main(argv: string[]): Promise<void> {
   if (argv.includes('--help') || argv.includes('-h')) {
@@ -20,7 +22,24 @@ async function main(argv: string[]): Promise<void> {
     throw err;
   }
   const logger = createLogger(config.logLevel);
-  const app = await startApp(config, { logger });
+  // A stuck engine must not keep the process alive forever.
+  const exitSoon = () => setTimeout(() => process.exit(1), 10_000).unref();
+
+  if (argv.includes('--stdio')) {
+    const session = await serveStdio(config, { logger });
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      process.on(signal, () => {
+        exitSoon();
+        void session.close(signal);
+      });
+    }
+    await session.closed;
+    // pino writes asynchronously; flush so the last lines (why we stopped) reach stderr before exit.
+    await new Promise<void>((resolve) => logger.flush(() => resolve()));
+    process.exit(0);
+  }
+
+  const app = await startApp(config, { logger, mcp: (services) => createMcpDoor(services, logger) });
   logger.info({ url: app.url, engine: config.engine }, `listening on ${app.url} (REST ${app.url}/api, MCP ${app.url}/mcp)`);
 
   let stopping = false;
@@ -28,8 +47,7 @@ async function main(argv: string[]): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
-    // A stuck engine must not keep the process alive forever.
-    setTimeout(() => process.exit(1), 10_000).unref();
+    exitSoon();
     app.close().then(
       () => process.exit(0),
       (err: unknown) => {

@@ -1,0 +1,223 @@
+// The MCP door over HTTP: Streamable HTTP at /mcp (stateful sessions) and the legacy HTTP+SSE transport at
+// /sse + /messages. Requests arrive here after the Host/Origin/API-key checks in src/http/server.ts.
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { SUPPORTED_PROTOCOL_VERSIONS, isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { AppError, toAppError } from '../errors.js';
+import type { McpDoor } from '../http/server.js';
+import { readJsonBody } from '../http/body.js';
+import { sendError } from '../http/respond.js';
+import type { Logger } from '../logger.js';
+import type { Services } from '../operations/index.js';
+import { createMcpServer } from './server.js';
+
+export const MCP_PATH = '/mcp';
+export const LEGACY_SSE_PATH = '/sse';
+export const LEGACY_MESSAGES_PATH = '/messages';
+
+interface Session {
+  kind: 'streamable' | 'sse';
+  server: McpServer;
+  transport: StreamableHTTPServerTransport | SSEServerTransport;
+  lastSeen: number;
+  /** Requests and streams still open; a session with an open stream is in use, however long ago it last posted. */
+  open: number;
+}
+
+export interface McpHttpDoorOptions {
+  /** Injected so tests can expire sessions without waiting. */
+  now?: () => number;
+}
+
+export interface McpHttpDoor extends McpDoor {
+  /** Close sessions idle longer than mcpSessionIdleSeconds; runs on a timer, exposed for tests. */
+  sweepIdle(): Promise<void>;
+  readonly sessionCount: number;
+}
+
+export function createMcpDoor(services: Services, logger: Logger, opts: McpHttpDoorOptions = {}): McpHttpDoor {
+  const { config } = services;
+  const now = opts.now ?? Date.now;
+  const idleMs = config.mcpSessionIdleSeconds * 1000;
+  const sessions = new Map<string, Session>();
+  let closed = false;
+
+  const sweepTimer = setInterval(() => void sweepIdle(), Math.min(idleMs / 2, 60_000));
+  sweepTimer.unref();
+
+  async function sweepIdle(): Promise<void> {
+    const cutoff = now() - idleMs;
+    const idle = [...sessions.entries()].filter(([, s]) => s.open === 0 && s.lastSeen < cutoff);
+    for (const [id, s] of idle) {
+      logger.debug({ session: id, kind: s.kind }, 'mcp session expired');
+      sessions.delete(id);
+      await s.server.close().catch((err: unknown) => logger.warn({ err }, 'closing an idle mcp session failed'));
+    }
+  }
+
+  /** Count the request as activity for as long as its response stays open (SSE streams can last hours). */
+  function track(session: Session, res: ServerResponse): void {
+    session.open++;
+    session.lastSeen = now();
+    res.once('close', () => {
+      session.open--;
+      session.lastSeen = now();
+    });
+  }
+
+  // The QR page URL in the instructions uses the Host the client reached us by (already checked by the guard).
+  function newServer(req: IncomingMessage): McpServer {
+    return createMcpServer(services, { qrPageUrl: `http://${req.headers.host ?? `${config.host}:${config.port}`}/qr` });
+  }
+
+  async function handleStreamable(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const method = req.method ?? 'GET';
+    if (method !== 'POST' && method !== 'GET' && method !== 'DELETE') {
+      return sendError(res, new AppError('method_not_allowed', 'Use POST, GET or DELETE on /mcp', { headers: { allow: 'GET, POST, DELETE' } }), logger);
+    }
+    const body = method === 'POST' ? await readMcpBody(req, res) : undefined;
+    if (body === NO_BODY) return;
+    const id = requestIdOf(body);
+    const sessionId = req.headers['mcp-session-id'];
+
+    if (typeof sessionId !== 'string' || sessionId === '') {
+      if (method === 'POST' && isInitialize(body)) return startStreamableSession(req, res, body);
+      // Same status, code and message as the SDK transport uses for this case, but with the request id.
+      return sendJsonRpcError(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required', id);
+    }
+    const session = sessions.get(sessionId);
+    if (!session || session.kind !== 'streamable') return sendJsonRpcError(res, 404, -32001, 'Session not found', id);
+
+    // The transport checks this too, but answers with id null; checked here so the client learns which request failed.
+    const version = req.headers['mcp-protocol-version'];
+    if (typeof version === 'string' && !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) {
+      return sendJsonRpcError(res, 400, -32000, `Bad Request: Unsupported protocol version: ${version} (supported versions: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')})`, id);
+    }
+    track(session, res);
+    await (session.transport as StreamableHTTPServerTransport).handleRequest(req, res, body);
+  }
+
+  async function startStreamableSession(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
+    if (closed) return sendJsonRpcError(res, 503, -32000, 'Server is shutting down', requestIdOf(body));
+    const server = newServer(req);
+    // Default SSE response mode on purpose: enableJsonResponse leaks one stream-map entry per POST in stateful
+    // mode (typescript-sdk #2559).
+    const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      onsessioninitialized: (id) => {
+        const session: Session = { kind: 'streamable', server, transport, lastSeen: now(), open: 0 };
+        sessions.set(id, session);
+        track(session, res);
+        logger.debug({ session: id }, 'mcp session started');
+      },
+    });
+    transport.onclose = () => {
+      if (transport.sessionId) sessions.delete(transport.sessionId);
+    };
+    transport.onerror = (err) => logger.debug({ err: err.message }, 'mcp transport rejected a request');
+    await server.connect(transport);
+    await transport.handleRequest(req, res, body);
+  }
+
+  async function handleLegacySse(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method !== 'GET') {
+      // POST /sse is what a Streamable HTTP client tries on the wrong URL: say where to go instead of hanging.
+      const err = new AppError('method_not_allowed', `GET ${LEGACY_SSE_PATH} opens a legacy SSE stream; POST to ${MCP_PATH} for Streamable HTTP`, { headers: { allow: 'GET' } });
+      return sendError(res, err, logger);
+    }
+    if (closed) return sendError(res, new AppError('not_ready', 'Server is shutting down'), logger);
+    const server = newServer(req);
+    const transport = new SSEServerTransport(LEGACY_MESSAGES_PATH, res);
+    const session: Session = { kind: 'sse', server, transport, lastSeen: now(), open: 0 };
+    sessions.set(transport.sessionId, session);
+    track(session, res);
+    transport.onclose = () => sessions.delete(transport.sessionId);
+    transport.onerror = (err) => logger.debug({ err: err.message }, 'mcp sse transport rejected a message');
+    await server.connect(transport); // writes the SSE headers and the `endpoint` event
+  }
+
+  async function handleLegacyMessage(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    if (req.method !== 'POST') {
+      return sendError(res, new AppError('method_not_allowed', `Use POST on ${LEGACY_MESSAGES_PATH}`, { headers: { allow: 'POST' } }), logger);
+    }
+    const body = await readMcpBody(req, res);
+    if (body === NO_BODY) return;
+    const id = requestIdOf(body);
+    const sessionId = url.searchParams.get('sessionId');
+    if (!sessionId) return sendJsonRpcError(res, 400, -32000, 'Bad Request: sessionId query parameter is required', id);
+    const session = sessions.get(sessionId);
+    if (!session || session.kind !== 'sse') return sendJsonRpcError(res, 404, -32001, 'Session not found', id);
+    session.lastSeen = now();
+    await (session.transport as SSEServerTransport).handlePostMessage(req, res, body);
+  }
+
+  /** The body under the server-wide size cap, or NO_BODY after answering a body error as JSON-RPC (id unknown). */
+  async function readMcpBody(req: IncomingMessage, res: ServerResponse): Promise<unknown> {
+    try {
+      const body = await readJsonBody(req, config.maxBodyBytes);
+      if (body !== undefined) return body;
+      sendJsonRpcError(res, 400, -32700, 'Parse error: empty body', null);
+    } catch (err) {
+      const appErr = toAppError(err);
+      if (appErr.code === 'invalid_input') sendJsonRpcError(res, 400, -32700, `Parse error: ${appErr.message}`, null);
+      else sendJsonRpcError(res, appErr.httpStatus, -32000, appErr.message, null, appErr.headers);
+    }
+    return NO_BODY;
+  }
+
+  return {
+    handles(pathname) {
+      return pathname === MCP_PATH || pathname === LEGACY_SSE_PATH || pathname === LEGACY_MESSAGES_PATH;
+    },
+    async handle(req, res, url) {
+      try {
+        if (url.pathname === MCP_PATH) return await handleStreamable(req, res);
+        if (url.pathname === LEGACY_SSE_PATH) return await handleLegacySse(req, res);
+        return await handleLegacyMessage(req, res, url);
+      } catch (err) {
+        // Client mistakes never get here (they are answered above); what does is a bug or a dropped connection.
+        logger.error({ err, path: url.pathname }, 'mcp request failed');
+        sendJsonRpcError(res, 500, -32603, 'Internal error', null);
+      }
+    },
+    sweepIdle,
+    get sessionCount() {
+      return sessions.size;
+    },
+    async close() {
+      closed = true;
+      clearInterval(sweepTimer);
+      const all = [...sessions.values()];
+      sessions.clear();
+      await Promise.allSettled(all.map((s) => s.server.close()));
+    },
+  };
+}
+
+const NO_BODY = Symbol('no body');
+
+type JsonRpcId = string | number | null;
+
+/** The id of a single JSON-RPC request, so an error answers the request that caused it; null when unknown. */
+function requestIdOf(body: unknown): JsonRpcId {
+  if (body && typeof body === 'object' && !Array.isArray(body)) {
+    const id = (body as { id?: unknown }).id;
+    if (typeof id === 'string' || typeof id === 'number') return id;
+  }
+  return null;
+}
+
+function isInitialize(body: unknown): boolean {
+  return Array.isArray(body) ? body.some((m) => isInitializeRequest(m)) : isInitializeRequest(body);
+}
+
+/** A JSON-RPC error in the shape the SDK transport itself produces, so clients see one format from this endpoint. */
+function sendJsonRpcError(res: ServerResponse, status: number, code: number, message: string, id: JsonRpcId, headers: Record<string, string> = {}): void {
+  if (res.headersSent) return void res.end();
+  const payload = JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id });
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), ...headers });
+  res.end(payload);
+}

@@ -1,0 +1,90 @@
+// MCP tools generated from the operations table, and the one place MCP maps a thrown value to a tool result.
+import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import { ERROR_STATUS, toAppError } from '../errors.js';
+import { invokeOperation } from '../operations/invoke.js';
+import type { Operation, Services } from '../operations/index.js';
+
+/** The shape of `structuredContent` when a tool fails: the REST error body, so both doors speak one language. */
+export const ToolErrorSchema = z.object({
+  ok: z.literal(false),
+  error: z.object({
+    code: z.enum(Object.keys(ERROR_STATUS) as [keyof typeof ERROR_STATUS, ...(keyof typeof ERROR_STATUS)[]]),
+    message: z.string(),
+    hint: z.string().optional(),
+    details: z.unknown().optional(),
+  }),
+});
+export type ToolError = z.infer<typeof ToolErrorSchema>;
+
+type JsonObject = Record<string, unknown>;
+
+function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): JsonObject {
+  // draft-07 because that is what the SDK's own converter emits and what its default (Ajv) validator reads.
+  const { $schema: _drop, ...rest } = z.toJSONSchema(schema, { target: 'draft-7', io, unrepresentable: 'any' }) as JsonObject;
+  return rest;
+}
+
+const errorJsonSchema = jsonSchema(ToolErrorSchema, 'output');
+
+/**
+ * The advertised outputSchema admits the error envelope too. Why: the SDK 1.x client validates `structuredContent`
+ * against outputSchema even when `isError` is true (typescript-sdk issue #1943), so an error result carrying our
+ * structured error would be rejected by every TypeScript client if the schema described only success.
+ */
+function outputJsonSchema(op: Operation): Tool['outputSchema'] {
+  const success = jsonSchema(op.output, 'output');
+  const alternatives = Array.isArray(success.anyOf) && success.type === undefined ? (success.anyOf as JsonObject[]) : [success];
+  return { type: 'object', anyOf: [...alternatives, errorJsonSchema] };
+}
+
+const definitions = new WeakMap<Operation, Tool>();
+
+/** tools/list entry for an operation; computed once per operation, since every MCP session lists the same tools. */
+export function toolDefinition(op: Operation): Tool {
+  let tool = definitions.get(op);
+  if (!tool) {
+    tool = {
+      name: op.name,
+      title: op.title,
+      description: op.description,
+      inputSchema: { ...jsonSchema(op.input, 'input'), type: 'object' },
+      outputSchema: outputJsonSchema(op),
+      annotations: { title: op.title, ...op.annotations },
+    };
+    definitions.set(op, tool);
+  }
+  return tool;
+}
+
+/**
+ * Run an operation for tools/call. Invalid arguments and operation failures both come back as `isError` results:
+ * since protocol revision 2025-11-25 (SEP-1303) input validation errors are tool execution errors, so the model
+ * sees what was wrong and can correct itself. Only malformed requests (unknown tool, bad params) are JSON-RPC errors.
+ */
+export async function callOperation(op: Operation, args: unknown, services: Services): Promise<CallToolResult> {
+  try {
+    const raw = await invokeOperation(op, args ?? {}, services);
+    // Parsing through the output schema strips fields the advertised (additionalProperties: false) schema does not
+    // list, so a client validating structuredContent never rejects a result because an engine added a field.
+    const parsed = op.output.safeParse(raw);
+    if (!parsed.success) {
+      services.logger.error({ tool: op.name, issues: parsed.error.issues }, 'operation returned a result that breaks its output schema');
+      return toolError(toAppError(new Error('output schema mismatch')).toBody());
+    }
+    return toolResult(parsed.data as JsonObject, false);
+  } catch (err) {
+    const appErr = toAppError(err);
+    if (appErr.code === 'internal') services.logger.error({ err, tool: op.name }, 'tool failed');
+    return toolError(appErr.toBody());
+  }
+}
+
+function toolError(body: ToolError['error']): CallToolResult {
+  return toolResult({ ok: false, error: body }, true);
+}
+
+/** structuredContent for clients that read it, and the same JSON as text for clients (and models) that do not. */
+function toolResult(data: JsonObject, isError: boolean): CallToolResult {
+  return { content: [{ type: 'text', text: JSON.stringify(data) }], structuredContent: data, ...(isError ? { isError } : {}) };
+}
