@@ -1,7 +1,12 @@
 // Composition root: config → engine → services → HTTP server. Used by the CLI and by every end-to-end test.
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import type { Config } from './config.js';
+import { SendService } from './service/send-service.js';
+import { RateLimiter } from './service/rate-limiter.js';
+import { DB_FILE_NAME, openDatabase } from './store/db.js';
+import { OutboxStore } from './store/outbox-store.js';
 import { createEngine } from './engine/create-engine.js';
 import type { Engine } from './engine/engine.js';
 import { ensurePrivateDir } from './fs-private.js';
@@ -30,7 +35,26 @@ export async function createServices(config: Readonly<Config>, deps: AppDeps): P
   ensurePrivateDir(config.dataDir);
   ensurePrivateDir(config.authDir);
   const engine = deps.engine ?? (await createEngine(config, deps.logger));
-  const services: Services = { engine, config, logger: deps.logger };
+  const db = openDatabase(path.join(config.dataDir, DB_FILE_NAME));
+  const sender = new SendService({
+    engine,
+    outbox: new OutboxStore(db),
+    limiter: new RateLimiter({ globalPerMinute: config.rateGlobalPerMinute, recipientPerMinute: config.rateRecipientPerMinute }),
+    logger: deps.logger.child({ part: 'sender' }),
+    jitterMs: config.sendJitterMs,
+    typingIndicator: config.typingIndicator,
+  });
+  const services: Services = {
+    engine,
+    config,
+    logger: deps.logger,
+    sender,
+    close: async () => {
+      await sender.stop();
+      await engine.stop();
+      db.close();
+    },
+  };
   engine.events.on('status', (s) => deps.logger.info({ state: s.state, last_error: s.last_error ?? undefined }, 'whatsapp state'));
   // A saved session reconnects by itself: nobody should have to call /api/auth/start after a restart.
   if (engine.hasSavedSession()) void engine.start();
@@ -58,7 +82,7 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeAllConnections();
         await closed;
-        await services.engine.stop();
+        await services.close();
       })()),
   };
 }

@@ -49,6 +49,10 @@ export const OPTIONS = [
   opt({ key: 'corsOrigins', env: 'WHATSAPP_CORS_ORIGINS', flag: '--cors-origins', help: 'Browser origins allowed to call the API (comma list; no wildcard).', default: '', schema: list }),
   opt({ key: 'maxBodyBytes', env: 'WHATSAPP_MAX_BODY_BYTES', flag: '--max-body-bytes', help: 'Largest request body accepted.', default: String(1024 * 1024), schema: int(1024, 64 * 1024 * 1024) }),
   opt({ key: 'logLevel', env: 'LOG_LEVEL', flag: '--log-level', help: 'fatal | error | warn | info | debug | trace | silent.', default: 'info', schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) }),
+  opt({ key: 'rateGlobalPerMinute', env: 'WHATSAPP_RATE_GLOBAL_PER_MIN', flag: '--rate-global', help: 'Pacing: messages per minute across all chats (bursts of a third); 0 = no limit.', default: '20', schema: int(0, 100_000) }),
+  opt({ key: 'rateRecipientPerMinute', env: 'WHATSAPP_RATE_RECIPIENT_PER_MIN', flag: '--rate-recipient', help: 'Pacing: messages per minute to one chat (bursts of a third); 0 = no limit.', default: '6', schema: int(0, 100_000) }),
+  opt({ key: 'sendJitterMs', env: 'WHATSAPP_SEND_JITTER_MS', flag: '--send-jitter', help: 'Pacing: up to this many random ms added between queued sends.', default: '2000', schema: int(0, 600_000) }),
+  opt({ key: 'typingIndicator', env: 'WHATSAPP_TYPING_INDICATOR', flag: '--typing', help: 'Show "typing…" before each send, for a time in proportion to the text.', default: 'false', schema: bool }),
   opt({ key: 'mcpSessionIdleSeconds', env: 'WHATSAPP_MCP_SESSION_IDLE_SECONDS', flag: '--mcp-session-idle', help: 'Idle MCP sessions are closed after this many seconds.', default: '1800', schema: int(5, 7 * 24 * 3600) }),
   opt({ key: 'sandboxLinkDelayMs', env: 'WHATSAPP_SANDBOX_LINK_DELAY_MS', flag: '--sandbox-link-delay', help: 'Sandbox: ms before the simulated phone enters the pairing code or scans the QR.', default: '1500', schema: int(0, 600_000) }),
 ] as const;
@@ -68,6 +72,10 @@ export interface Config {
   maxBodyBytes: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   mcpSessionIdleSeconds: number;
+  rateGlobalPerMinute: number;
+  rateRecipientPerMinute: number;
+  sendJitterMs: number;
+  typingIndicator: boolean;
   sandboxLinkDelayMs: number;
 }
 

@@ -4,7 +4,7 @@ import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type McpHttpDoor, createMcpDoor } from '../src/mcp/http.js';
 import { silentLogger } from '../src/logger.js';
-import { PROTOCOL_VERSIONS, connectHttpClient, initializeRequest, openRawSession, rawMcp, structured } from './helpers/mcp.js';
+import { MCP_TOOLS, PROTOCOL_VERSIONS, connectHttpClient, initializeRequest, openRawSession, rawMcp, structured } from './helpers/mcp.js';
 import { type TestServer, startTestServer } from './helpers/server.js';
 
 const API_KEY = 'test-key-0123456789abcdef';
@@ -34,7 +34,7 @@ describe('protocol versions', () => {
     const { url } = await start();
     const { client, transport } = await connectHttpClient(url, { version });
     expect(transport.protocolVersion).toBe(version);
-    expect((await client.listTools()).tools).toHaveLength(7);
+    expect((await client.listTools()).tools).toHaveLength(MCP_TOOLS.length);
     expect(structured(await client.callTool({ name: 'whatsapp_status', arguments: {} }))).toMatchObject({ engine: 'sandbox' });
     await client.close();
   });

@@ -1,7 +1,7 @@
 // MCP tools end to end: a real SDK client over Streamable HTTP against the real server and the sandbox engine.
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BASELINE_TOOLS, connectHttpClient, openRawSession, rawMcp, structured } from './helpers/mcp.js';
+import { BASELINE_TOOLS, MCP_TOOLS, connectHttpClient, openRawSession, rawMcp, structured } from './helpers/mcp.js';
 import { type TestServer, startTestServer } from './helpers/server.js';
 
 let server: TestServer;
@@ -30,9 +30,10 @@ async function link() {
 }
 
 describe('tools/list', () => {
-  it('lists exactly the baseline tools with schemas and annotations, and no sandbox controls', async () => {
+  it('lists the baseline tools and every later MCP operation, with schemas and annotations, and no sandbox controls', async () => {
     const { tools } = await client.listTools();
-    expect(tools.map((t) => t.name).sort()).toEqual([...BASELINE_TOOLS].sort());
+    expect(tools.map((t) => t.name)).toEqual(expect.arrayContaining([...BASELINE_TOOLS]));
+    expect(tools.map((t) => t.name).sort()).toEqual([...MCP_TOOLS].sort());
     const byName = Object.fromEntries(tools.map((t) => [t.name, t]));
 
     expect(byName.whatsapp_send_message!.inputSchema.required).toEqual(['phone_number', 'message']);

@@ -95,8 +95,9 @@ export function createHttpServer({ services, logger, mcp, timeouts }: HttpServer
         }
         const input = { ...coerceQuery(match.op, url.searchParams), ...(body as object | undefined), ...match.params };
         const idempotencyKey = header(req, 'idempotency-key');
-        const result = await invokeOperation(match.op, input, services, idempotencyKey ? { idempotencyKey } : {});
-        sendJson(res, 200, result);
+        const preferAsync = /(^|[,\s])respond-async\b/i.test(header(req, 'prefer') ?? '');
+        const result = await invokeOperation(match.op, input, services, { ...(idempotencyKey ? { idempotencyKey } : {}), preferAsync });
+        sendJson(res, match.op.httpStatus?.(result) ?? 200, result);
       } catch (err) {
         sendError(res, err, logger);
       }

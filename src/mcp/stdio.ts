@@ -37,7 +37,7 @@ export async function serveStdio(config: Readonly<Config>, deps: StdioDeps): Pro
     logger.info({ reason }, 'mcp stdio session ending');
     void (async () => {
       await server.close().catch((err: unknown) => logger.warn({ err }, 'closing the mcp server failed'));
-      await services.engine.stop().catch((err: unknown) => logger.warn({ err }, 'stopping the engine failed'));
+      await services.close().catch((err: unknown) => logger.warn({ err }, 'stopping the engine failed'));
       resolveClosed(reason);
       done(reason);
     })();

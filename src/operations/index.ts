@@ -1,6 +1,7 @@
 // The operations table: every capability, once. REST routes and MCP tools are generated from this list.
 import type { Operation, Services } from './operation.js';
-import { listChatsOp, readMessagesOp, sendMessageOp } from './messaging.js';
+import { listChatsOp, readMessagesOp } from './messaging.js';
+import { sendMessageOp, sendStatusOp } from './sending.js';
 import { sandboxDisconnectOp, sandboxInboundOp, sandboxLinkOp } from './sandbox-controls.js';
 import { logoutOp, pairingCodeOp, startAuthOp, statusOp } from './session.js';
 
@@ -12,6 +13,7 @@ export const OPERATIONS: readonly Operation[] = [
   listChatsOp,
   readMessagesOp,
   logoutOp,
+  sendStatusOp,
   sandboxLinkOp,
   sandboxInboundOp,
   sandboxDisconnectOp,

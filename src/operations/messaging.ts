@@ -1,23 +1,9 @@
-// Sending and reading: the baseline send/list/read operations.
+// Reading: the baseline list/read operations.
 import { z } from 'zod';
 import { ChatSchema, MessageSchema, chatIdForPhone } from '../domain.js';
 import { AppError } from '../errors.js';
 import { defineOperation } from './operation.js';
-import { limit, messageText, phoneNumber } from './inputs.js';
-
-export const sendMessageOp = defineOperation({
-  name: 'whatsapp_send_message',
-  title: 'Send a WhatsApp message',
-  description: 'Send a text message to a phone number (with country code). Fails with not_on_whatsapp when the number has no WhatsApp account.',
-  input: z.object({ phone_number: phoneNumber, message: messageText }),
-  output: z.object({ ok: z.literal(true), to: z.string(), chat_id: z.string(), message_id: z.string(), timestamp: z.number().int() }),
-  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
-  rest: [{ method: 'POST', path: '/api/send' }],
-  handler: async ({ phone_number, message }, { engine }) => {
-    const sent = await engine.sendText(chatIdForPhone(phone_number), message);
-    return { ok: true as const, to: phone_number, chat_id: sent.chat_id, message_id: sent.message_id, timestamp: sent.timestamp };
-  },
-});
+import { limit, phoneNumber } from './inputs.js';
 
 export const listChatsOp = defineOperation({
   name: 'whatsapp_list_chats',

@@ -3,16 +3,23 @@ import type { z } from 'zod';
 import type { Config } from '../config.js';
 import type { Engine } from '../engine/engine.js';
 import type { Logger } from '../logger.js';
+import type { SendService } from '../service/send-service.js';
 
 export interface Services {
   engine: Engine;
   config: Readonly<Config>;
   logger: Logger;
+  sender: SendService;
+  /** Stop sending, stop the engine (the saved session stays), close the store. */
+  close(): Promise<void>;
 }
 
-/** Per-call facts a door may pass along (headers have MCP-argument twins). */
+/** Per-call facts a door may pass along (REST headers with MCP-argument twins). */
 export interface CallOptions {
+  /** REST `Idempotency-Key` header. */
   idempotencyKey?: string;
+  /** REST `Prefer: respond-async`: the caller accepts 202 queued. */
+  preferAsync?: boolean;
 }
 
 export interface ToolAnnotations {
@@ -46,6 +53,8 @@ export interface Operation<I extends InputSchema = InputSchema, O extends z.ZodT
   /** Only offered when this returns true (e.g. sandbox-only controls). */
   available?: (services: Services) => boolean;
   handler(input: z.output<I>, services: Services, call: CallOptions): Promise<z.input<O>>;
+  /** REST status for a successful result when it is not 200 (e.g. 202 for a queued send). */
+  httpStatus?: (output: z.input<O>) => number;
 }
 
 export function defineOperation<I extends InputSchema, O extends z.ZodType>(op: Operation<I, O>): Operation {

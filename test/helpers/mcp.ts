@@ -3,6 +3,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { CallToolResult, JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { OPERATIONS } from '../../src/operations/index.js';
 
 export const BASELINE_TOOLS = [
   'whatsapp_status',
@@ -13,6 +14,9 @@ export const BASELINE_TOOLS = [
   'whatsapp_read_messages',
   'whatsapp_logout',
 ] as const;
+
+/** Every operation offered over MCP: the baseline seven plus everything added since, none of the REST-only ones. */
+export const MCP_TOOLS = OPERATIONS.filter((op) => op.mcp !== false).map((op) => op.name);
 
 export const PROTOCOL_VERSIONS = ['2024-11-05', '2025-03-26', '2025-06-18', '2025-11-25'] as const;
 

@@ -1,0 +1,91 @@
+// Crash safety: a send left in `sending` by a crash is looked up in the chat before anything is sent again.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, expect, it } from 'vitest';
+import { SandboxEngine } from '../src/engine/sandbox.js';
+import { silentLogger } from '../src/logger.js';
+import { RateLimiter } from '../src/service/rate-limiter.js';
+import { SendService } from '../src/service/send-service.js';
+import { openDatabase } from '../src/store/db.js';
+import { OutboxStore } from '../src/store/outbox-store.js';
+import { waitFor } from './helpers/server.js';
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0)) await c();
+});
+
+async function setup() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wa-reconcile-'));
+  const engine = new SandboxEngine({ config: { authDir: dir, sandboxLinkDelayMs: 0, headless: true }, logger: silentLogger() });
+  const db = openDatabase(':memory:');
+  const outbox = new OutboxStore(db);
+  const sendTexts: string[] = [];
+  const realSend = engine.sendText.bind(engine);
+  engine.sendText = async (chatId, text) => {
+    sendTexts.push(text);
+    return realSend(chatId, text);
+  };
+  const makeSender = () =>
+    new SendService({ engine, outbox, limiter: new RateLimiter({ globalPerMinute: 0, recipientPerMinute: 0 }), logger: silentLogger(), jitterMs: 0, typingIndicator: false });
+  cleanups.push(async () => {
+    await engine.stop();
+    db.close();
+  });
+  return { engine, outbox, sendTexts, makeSender, realSend };
+}
+
+it('marks an interrupted send as sent when the message is already in the chat, without sending again', async () => {
+  const { engine, outbox, sendTexts, makeSender, realSend } = await setup();
+  // The crash: the row says `sending`, WhatsApp has the message, the process died before recording it.
+  const row = await outbox.create({ chat_id: '15550102030@c.us', body: 'made it', state: 'sending' });
+  await engine.linkNow('15559990000');
+  const delivered = await realSend('15550102030@c.us', 'made it');
+  const sender = makeSender();
+  sender.kick();
+  const after = await waitFor(() => (outbox.get(row.outbox_id)!.state === 'sent' ? outbox.get(row.outbox_id) : null), 'reconciled');
+  expect(after!.message_id).toBe(delivered.message_id);
+  expect(sendTexts).toEqual([]);
+  await sender.stop();
+});
+
+it('sends an interrupted send again, once, when the chat does not have it', async () => {
+  const { engine, outbox, sendTexts, makeSender } = await setup();
+  const row = await outbox.create({ chat_id: '15550102030@c.us', body: 'lost', state: 'sending' });
+  await engine.linkNow('15559990000');
+  const sender = makeSender();
+  sender.kick();
+  await waitFor(() => outbox.get(row.outbox_id)!.state === 'sent', 'resent');
+  expect(sendTexts).toEqual(['lost']);
+  await sender.stop();
+});
+
+it('does not take one earlier identical message as proof for two interrupted sends', async () => {
+  const { engine, outbox, sendTexts, makeSender, realSend } = await setup();
+  const a = await outbox.create({ chat_id: '15550102030@c.us', body: 'ping', state: 'sending' });
+  const b = await outbox.create({ chat_id: '15550102030@c.us', body: 'ping', state: 'sending' });
+  await engine.linkNow('15559990000');
+  await realSend('15550102030@c.us', 'ping');
+  const sender = makeSender();
+  sender.kick();
+  await waitFor(() => outbox.get(a.outbox_id)!.state === 'sent' && outbox.get(b.outbox_id)!.state === 'sent', 'both settled');
+  expect(outbox.get(a.outbox_id)!.message_id).not.toBe(outbox.get(b.outbox_id)!.message_id);
+  expect(sendTexts).toEqual(['ping']);
+  await sender.stop();
+});
+
+it('a permanent engine error marks the send failed with the error', async () => {
+  const { engine, outbox, makeSender } = await setup();
+  await engine.linkNow('15559990000');
+  engine.sendText = async () => {
+    const { AppError } = await import('../src/errors.js');
+    throw new AppError('not_on_whatsapp', 'No WhatsApp account');
+  };
+  const sender = makeSender();
+  const err = await sender.send({ chat_id: '15550102030@c.us', body: 'x', queue: true }).catch((e: unknown) => e as { code: string; details: { outbox_id: string } });
+  expect(err).toMatchObject({ code: 'not_on_whatsapp' });
+  expect(outbox.get((err as { details: { outbox_id: string } }).details.outbox_id)).toMatchObject({ state: 'failed', error: { code: 'not_on_whatsapp' } });
+  expect(outbox.list('queued')).toEqual([]);
+  await sender.stop();
+});
