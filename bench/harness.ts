@@ -14,8 +14,8 @@ export interface Spawned {
 }
 
 /** Our server from dist/ (run `npm run build` first) on a free port, sandbox engine, throwaway dirs. */
-export async function spawnServer(env: Record<string, string> = {}): Promise<Spawned> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wa-bench-'));
+export async function spawnServer(env: Record<string, string> = {}, reuseDir?: string): Promise<Spawned> {
+  const dir = reuseDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'wa-bench-'));
   const child = spawn(process.execPath, ['dist/cli.js'], {
     env: { ...process.env, WHATSAPP_MCP_PORT: '0', WHATSAPP_ENGINE: 'sandbox', WHATSAPP_AUTH_DIR: `${dir}/auth`, WHATSAPP_DATA_DIR: `${dir}/data`, LOG_LEVEL: 'info', WHATSAPP_SANDBOX_LINK_DELAY_MS: '0', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
