@@ -182,6 +182,13 @@ describe('wwebjs engine: sending and reading', () => {
     ]);
   });
 
+  it('shows typing in the chat and clears it', async () => {
+    const { engine, world } = await linked();
+    await engine.sendText(ALICE, 'make the chat exist');
+    await engine.sendTyping!(ALICE, 5);
+    expect(world.chats.get(ALICE)!.states).toEqual(['typing', 'cleared']);
+  });
+
   it('throws not_ready at once while not linked, without touching the library', async () => {
     const { engine, world } = setup();
     await engine.start();

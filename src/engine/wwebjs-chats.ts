@@ -70,3 +70,12 @@ export async function fetchMessagesVia(client: WwebjsClientLike, chatId: string,
     .sort((a, b) => a.timestamp - b.timestamp);
   return messages.slice(Math.max(0, messages.length - limit));
 }
+
+/** "typing…" for about `ms`; WhatsApp shows it for ~25 s unless cleared, so clear it ourselves. */
+export async function sendTypingVia(client: WwebjsClientLike, chatId: string, ms: number): Promise<void> {
+  const chat = await findChat(client, chatId);
+  if (!chat) return; // the send that follows reports not_on_whatsapp
+  await callLibrary('show typing', () => chat.sendStateTyping());
+  await new Promise((r) => setTimeout(r, ms));
+  await callLibrary('clear typing', () => chat.clearState());
+}

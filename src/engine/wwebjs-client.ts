@@ -22,6 +22,8 @@ export interface WwebjsClientSpec {
 /** A library Chat: data fields are read through wwebjs-map; fetchMessages is the one method we call. */
 export interface WwebjsChatLike {
   fetchMessages(opts: { limit: number }): Promise<unknown[]>;
+  sendStateTyping(): Promise<unknown>;
+  clearState(): Promise<unknown>;
 }
 
 export interface WwebjsClientLike {

@@ -9,7 +9,7 @@ import type { Logger } from '../logger.js';
 import { Backoff } from './backoff.js';
 import { findBrowser, runningAsRoot, type BrowserLookup } from './browser.js';
 import { buildStatus, TypedEmitter, type Engine, type EngineEvents, type SendTextOptions } from './engine.js';
-import { callLibrary, fetchMessagesVia, getChatVia, listChatsVia, sendTextVia } from './wwebjs-chats.js';
+import { callLibrary, fetchMessagesVia, getChatVia, listChatsVia, sendTextVia, sendTypingVia } from './wwebjs-chats.js';
 import { clientSpec, libraryClientFactory, type WwebjsClientFactory, type WwebjsClientLike } from './wwebjs-client.js';
 import { describeError, listenToClient, waitForStateChange, type EngineHooks } from './wwebjs-events.js';
 import { ensureSessionDirs, hasSavedSession, markSession, removeSession } from './wwebjs-session.js';
@@ -280,6 +280,10 @@ class WwebjsEngine implements Engine, EngineHooks {
     const msg = await sendTextVia(this.readyClient(), chatId, text, opts.markSeen ?? false);
     this.emitMessageOnce(msg);
     return { message_id: msg.id, chat_id: msg.chat_id, timestamp: msg.timestamp };
+  }
+
+  sendTyping(chatId: string, durationMs: number): Promise<void> {
+    return this.whenReady((client) => sendTypingVia(client, chatId, durationMs));
   }
 
   listChats(limit: number): Promise<Chat[]> {

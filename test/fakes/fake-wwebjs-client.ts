@@ -58,6 +58,17 @@ export class FakeChat implements WwebjsChatLike {
   async fetchMessages(opts: { limit: number }): Promise<LibraryMessage[]> {
     return this.messages.slice(-opts.limit);
   }
+
+  /** Chat states set through sendStateTyping/clearState, in order. */
+  readonly states: string[] = [];
+  async sendStateTyping(): Promise<boolean> {
+    this.states.push('typing');
+    return true;
+  }
+  async clearState(): Promise<boolean> {
+    this.states.push('cleared');
+    return true;
+  }
 }
 
 /** The WhatsApp side shared by every client the engine creates: accounts, chats, a clock. */
