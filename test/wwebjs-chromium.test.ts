@@ -95,3 +95,41 @@ describe.skipIf(skip)('wwebjs engine with real Chromium (WhatsApp Web unreachabl
     expect(processesUsing(profileDir)).toEqual([]);
   }, 90_000);
 });
+
+describe.skipIf(skip)('the server with the wwebjs engine and real Chromium', () => {
+  it('keeps answering while the browser fails, and no Chromium survives SIGTERM', async () => {
+    expect(browser.ok, browser.ok ? '' : `CI is set and no browser was found: ${browser.reason}`).toBe(true);
+    const { spawn } = await import('node:child_process');
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'wwebjs-server-'));
+    const profileDir = path.join(root, 'auth', 'session-default');
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', '--port', '0'], {
+      env: { ...process.env, WHATSAPP_ENGINE: 'wwebjs', WHATSAPP_AUTH_DIR: path.join(root, 'auth'), WHATSAPP_DATA_DIR: path.join(root, 'data'), LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    try {
+      let log = '';
+      child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+      await waitFor(() => /"url":"http/.test(log), 20_000, 'the server to listen');
+      const url = /"url":"([^"]+)"/.exec(log)![1]!;
+      const started = await (await fetch(`${url}/api/auth/start`, { method: 'POST' })).json();
+      expect(started.engine).toBe('wwebjs');
+      await waitFor(() => processesUsing(profileDir).length > 0, 30_000, 'Chromium to start');
+      let status: { state: string; last_error: string | null } = { state: '', last_error: null };
+      for (const deadline = Date.now() + 60_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 200))) {
+        status = await (await fetch(`${url}/api/status`)).json();
+        if (status.state === 'error' || status.state === 'disconnected') break;
+      }
+      expect(['error', 'disconnected']).toContain(status.state);
+      expect(status.last_error).toBeTruthy();
+      // Start again so a browser is up at the moment the signal lands.
+      await fetch(`${url}/api/auth/start`, { method: 'POST' });
+      await waitFor(() => processesUsing(profileDir).length > 0, 30_000, 'Chromium to start again');
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+      await waitFor(() => processesUsing(profileDir).length === 0, 10_000, 'every Chromium process to exit after SIGTERM');
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      for (const pid of processesUsing(profileDir)) process.kill(pid, 'SIGKILL');
+    }
+  }, 120_000);
+});

@@ -28,6 +28,8 @@ export const startAuthOp = defineOperation({
   rest: [{ method: 'POST', path: '/api/auth/start' }],
   handler: async (_in, { engine }) => {
     void engine.start();
+    // One turn of the event loop lets the engine leave `stopped`, so the answer shows the start under way.
+    await new Promise((resolve) => setImmediate(resolve));
     return engine.status();
   },
 });
