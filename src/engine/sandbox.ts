@@ -1,6 +1,6 @@
 // The sandbox engine: a simulated WhatsApp account. Deterministic and fast, it is the engine's fake for every
 // test above the engine, and lets users build agents without risking their number.
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config.js';
@@ -18,6 +18,11 @@ const ACK_DELIVERED_MS = 50;
 const ACK_READ_MS = 250;
 const QR_SCAN_NUMBER = '15550009999';
 const PAIRING_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+
+/** WhatsApp-like message key: 20 upper-case hex characters. */
+function messageKey(): string {
+  return randomUUID().replace(/-/g, '').slice(0, 20).toUpperCase();
+}
 
 interface SavedSession {
   account: Account;
@@ -101,7 +106,7 @@ export class SandboxEngine implements Engine {
     const me = this.requireReady();
     const chat = this.chats.get(chatId) ?? this.createChat(chatId);
     const msg: Message = {
-      id: `true_${chatId}_${randomBytes(10).toString('hex').toUpperCase()}`,
+      id: `true_${chatId}_${messageKey()}`,
       chat_id: chat.id,
       from: me.wid,
       to: chat.id,
@@ -176,7 +181,7 @@ export class SandboxEngine implements Engine {
     const chatId = chatIdForPhone(fromDigits);
     const chat = this.chats.get(chatId) ?? this.createChat(chatId);
     const msg: Message = {
-      id: `false_${chatId}_${randomBytes(10).toString('hex').toUpperCase()}`,
+      id: `false_${chatId}_${messageKey()}`,
       chat_id: chat.id,
       from: chatId,
       to: me.wid,

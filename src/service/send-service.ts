@@ -96,11 +96,12 @@ export class SendService {
 
   private async sendNew(req: SendRequest): Promise<SendOutcome> {
     const hash = requestHash(req);
-    const ready = this.o.engine.status().ready;
+    const status = this.o.engine.status();
+    const ready = status.ready;
     const pace = ready ? this.o.limiter.tryTake(req.chat_id) : { ok: true as const };
     if (!ready || !pace.ok) {
       if (!req.queue) {
-        if (!ready) throw notReady(this.o.engine.status().state);
+        if (!ready) throw notReady(status.state);
         const retryAfterMs = (pace as { retryAfterMs: number }).retryAfterMs;
         throw new AppError('rate_limited', `Sending too fast to ${req.chat_id}; WhatsApp bans numbers that burst`, {
           hint: 'Retry after the Retry-After seconds, or send with "queue": true to have it delivered when the pace allows.',
