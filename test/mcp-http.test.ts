@@ -139,6 +139,19 @@ describe('sessions', () => {
       abort.abort();
     });
 
+    it('at the session cap, the least recently used session without an open stream makes room', async () => {
+      clock = 1_000_000;
+      server = await startTestServer({}, { mcp: (services) => (door = createMcpDoor(services, silentLogger(), { now: () => clock, maxSessions: 2 })) });
+      const oldest = await openRawSession(server.url);
+      clock += 1_000;
+      const newer = await openRawSession(server.url);
+      clock += 1_000;
+      const newest = await openRawSession(server.url);
+      expect(door.sessionCount).toBe(2);
+      expect((await rawMcp(`${server.url}/mcp`, LIST, { 'mcp-session-id': oldest })).status).toBe(404);
+      for (const id of [newer, newest]) expect((await rawMcp(`${server.url}/mcp`, LIST, { 'mcp-session-id': id })).status).toBe(200);
+    });
+
     it('close() ends every session', async () => {
       const url = await startWithClock();
       await openRawSession(url);

@@ -17,6 +17,8 @@ import { createMcpServer } from './server.js';
 export const MCP_PATH = '/mcp';
 export const LEGACY_SSE_PATH = '/sse';
 export const LEGACY_MESSAGES_PATH = '/messages';
+/** Sessions kept at once; each holds an McpServer (~tens of KB). */
+export const MAX_SESSIONS = 1000;
 
 interface Session {
   kind: 'streamable' | 'sse';
@@ -30,6 +32,8 @@ interface Session {
 export interface McpHttpDoorOptions {
   /** Injected so tests can expire sessions without waiting. */
   now?: () => number;
+  /** Default MAX_SESSIONS. */
+  maxSessions?: number;
 }
 
 export interface McpHttpDoor extends McpDoor {
@@ -43,6 +47,7 @@ export function createMcpDoor(services: Services, logger: Logger, opts: McpHttpD
   const now = opts.now ?? Date.now;
   const idleMs = config.mcpSessionIdleSeconds * 1000;
   const sessions = new Map<string, Session>();
+  const maxSessions = opts.maxSessions ?? MAX_SESSIONS;
   let closed = false;
 
   const sweepTimer = setInterval(() => void sweepIdle(), Math.min(idleMs / 2, 60_000));
@@ -56,6 +61,23 @@ export function createMcpDoor(services: Services, logger: Logger, opts: McpHttpD
       sessions.delete(id);
       await s.server.close().catch((err: unknown) => logger.warn({ err }, 'closing an idle mcp session failed'));
     }
+  }
+
+  /**
+   * Bound memory whatever clients do: at the cap, the least recently used session with nothing open is closed to
+   * make room; when every session is in use, the new one is refused.
+   */
+  async function makeRoom(): Promise<boolean> {
+    if (sessions.size < maxSessions) return true;
+    await sweepIdle();
+    if (sessions.size < maxSessions) return true;
+    let victim: [string, Session] | null = null;
+    for (const entry of sessions) if (entry[1].open === 0 && (!victim || entry[1].lastSeen < victim[1].lastSeen)) victim = entry;
+    if (!victim) return false;
+    sessions.delete(victim[0]);
+    logger.info({ session: victim[0] }, 'mcp session closed to make room for a new one');
+    await victim[1].server.close().catch(() => undefined);
+    return true;
   }
 
   /** Count the request as activity for as long as its response stays open (SSE streams can last hours). */
@@ -102,6 +124,7 @@ export function createMcpDoor(services: Services, logger: Logger, opts: McpHttpD
 
   async function startStreamableSession(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
     if (closed) return sendJsonRpcError(res, 503, -32000, 'Server is shutting down', requestIdOf(body));
+    if (!(await makeRoom())) return sendJsonRpcError(res, 503, -32000, `Too many open MCP sessions (${maxSessions}); close one with DELETE /mcp`, requestIdOf(body));
     const server = newServer(req);
     // Default SSE response mode on purpose: enableJsonResponse leaks one stream-map entry per POST in stateful
     // mode (typescript-sdk #2559).
@@ -129,6 +152,7 @@ export function createMcpDoor(services: Services, logger: Logger, opts: McpHttpD
       return sendError(res, err, logger);
     }
     if (closed) return sendError(res, new AppError('not_ready', 'Server is shutting down'), logger);
+    if (!(await makeRoom())) return sendError(res, new AppError('rate_limited', `Too many open MCP sessions (${maxSessions})`), logger);
     const server = newServer(req);
     const transport = new SSEServerTransport(LEGACY_MESSAGES_PATH, res);
     const session: Session = { kind: 'sse', server, transport, lastSeen: now(), open: 0 };
