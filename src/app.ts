@@ -1,5 +1,6 @@
 // Composition root: config → engine → services → HTTP server. Used by the CLI and by every end-to-end test.
 import type http from 'node:http';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config.js';
 import { createEngine } from './engine/create-engine.js';
@@ -8,6 +9,9 @@ import { ensurePrivateDir } from './fs-private.js';
 import { createHttpServer, type McpDoor } from './http/server.js';
 import type { Logger } from './logger.js';
 import type { Services } from './operations/index.js';
+import { DB_FILE_NAME, openDatabase } from './store/db.js';
+import { connectStoreToEngine } from './store/ingest.js';
+import { MessageStore } from './store/message-store.js';
 
 export interface App {
   server: http.Server;
@@ -22,6 +26,8 @@ export interface AppDeps {
   /** Tests inject an engine; production builds the configured one. */
   engine?: Engine;
   mcp?: (services: Services) => McpDoor;
+  /** Tests inject a store (e.g. over ':memory:'); production opens <dataDir>/whatsapp.db. */
+  store?: MessageStore;
 }
 
 /** Everything but the listening socket: shared by HTTP and stdio modes. */
@@ -29,7 +35,14 @@ export async function createServices(config: Readonly<Config>, deps: AppDeps): P
   ensurePrivateDir(config.dataDir);
   ensurePrivateDir(config.authDir);
   const engine = deps.engine ?? (await createEngine(config, deps.logger));
-  const services: Services = { engine, config, logger: deps.logger };
+  const storeLog = deps.logger.child({ part: 'store' });
+  const store =
+    deps.store ??
+    new MessageStore(openDatabase(path.join(config.dataDir, DB_FILE_NAME)), (err) =>
+      storeLog.error({ err: err instanceof Error ? err.message : String(err) }, 'store write failed'),
+    );
+  connectStoreToEngine(store, engine, storeLog);
+  const services: Services = { engine, config, logger: deps.logger, store };
   engine.events.on('status', (s) => deps.logger.info({ state: s.state, last_error: s.last_error ?? undefined }, 'whatsapp state'));
   // A saved session reconnects by itself: nobody should have to call /api/auth/start after a restart.
   if (engine.hasSavedSession()) void engine.start();
@@ -58,6 +71,8 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
         server.closeAllConnections();
         await closed;
         await services.engine.stop();
+        // Last: flushes queued engine events into the file before closing it.
+        services.store.close();
       })()),
   };
 }

@@ -3,11 +3,14 @@ import type { z } from 'zod';
 import type { Config } from '../config.js';
 import type { Engine } from '../engine/engine.js';
 import type { Logger } from '../logger.js';
+import type { MessageStore } from '../store/message-store.js';
 
 export interface Services {
   engine: Engine;
   config: Readonly<Config>;
   logger: Logger;
+  /** Local copy of what the engine has reported: answers reads while WhatsApp is offline, and search. */
+  store: MessageStore;
 }
 
 /** Per-call facts a door may pass along (headers have MCP-argument twins). */
