@@ -40,7 +40,7 @@ export class MessageWriter {
           }
           case 'ack': {
             const rank = ackRank(ev.ack);
-            this.s.ack.run(rank, idKey(ev.id), ev.id, rank, ERROR_RANK);
+            this.s.ack.run({ rank, key: idKey(ev.id), id: ev.id });
             break;
           }
           case 'edit':
@@ -82,7 +82,7 @@ export class MessageWriter {
     const existing = this.s.findById.get(k, m.id) as { seq: number } | undefined;
     const rank = ackRank(m.ack);
     if (existing) {
-      if (rank !== null) this.s.ack.run(rank, k, m.id, rank, ERROR_RANK);
+      if (rank !== null) this.s.ack.run({ rank, key: k, id: m.id });
       return null;
     }
     const chat = this.chatKey(m.chat_id, true)!;
@@ -160,7 +160,7 @@ function prepare(db: Db) {
     insert: db.prepare(`INSERT INTO messages (seq, id, id_key, chat, from_id, to_id, author, sender, from_me, type, body, timestamp, has_media, ack)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     // Acks only move forward (sent -> delivered -> read), except that an error may land at any time.
-    ack: db.prepare('UPDATE messages SET ack = ?1 WHERE id_key = ?2 AND id = ?3 AND (ack IS NULL OR ack < ?4 OR ?4 = ?5)'),
+    ack: db.prepare(`UPDATE messages SET ack = @rank WHERE id_key = @key AND id = @id AND (ack IS NULL OR ack < @rank OR @rank = ${ERROR_RANK})`),
     edit: db.prepare('UPDATE messages SET body = ?, edited = 1 WHERE seq = ?'),
     // "Deleted for everyone": the sender took it back, so the text goes too; the row stays as a tombstone.
     revoke: db.prepare(`UPDATE messages SET body = '', type = 'revoked', revoked = 1 WHERE seq = ?`),
