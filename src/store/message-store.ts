@@ -8,8 +8,13 @@ import { type SearchQuery, type SearchResult, searchMessages } from './search.js
 
 export type { StoreEvent } from './message-writer.js';
 
-/** Rows indexed per chunk: ~10 ms of work, so indexing a history burst never holds the event loop for long. */
+/**
+ * Rows indexed per transaction: at least INDEX_CHUNK (~10 ms), at most INDEX_CHUNK_MAX. Big chunks matter: each
+ * transaction writes a new FTS segment, and merging many small ones made 2k-row chunks index at ~60k rows/s
+ * against ~160k rows/s with 20k-row chunks (measured on 200k messages).
+ */
 export const INDEX_CHUNK = 2_000;
+export const INDEX_CHUNK_MAX = 50_000;
 /** Reads first index this many pending rows synchronously, so a search right after a write sees it. */
 const INDEX_ON_READ = 5_000;
 
@@ -33,6 +38,8 @@ export class MessageStore {
   private queue: StoreEvent[] = [];
   private flushScheduled = false;
   private indexScheduled = false;
+  /** Rows written since the indexer last ran: each indexer turn catches up with at least this many. */
+  private writtenSinceIndex = 0;
   private closed = false;
   private readonly s: ReturnType<typeof prepare>;
 
@@ -61,7 +68,7 @@ export class MessageStore {
     const batch = this.queue;
     this.queue = [];
     try {
-      return this.writer.applyBatch(batch);
+      return this.written(this.writer.applyBatch(batch));
     } catch (err) {
       this.onError(err);
       return 0;
@@ -73,7 +80,7 @@ export class MessageStore {
   /** Write events at once, in one transaction (bulk paths: list results, benchmarks). */
   write(events: readonly StoreEvent[]): number {
     this.flush();
-    const n = this.writer.applyBatch(events);
+    const n = this.written(this.writer.applyBatch(events));
     this.scheduleIndex();
     return n;
   }
@@ -96,7 +103,7 @@ export class MessageStore {
   /** Flush the queue and index everything (tests, shutdown, benchmarks). */
   sync(): void {
     this.flush();
-    while (this.indexPending(50_000) > 0);
+    while (this.indexPending(INDEX_CHUNK_MAX) > 0);
   }
 
   close(): void {
@@ -106,15 +113,26 @@ export class MessageStore {
     this.db.close();
   }
 
-  // The indexer runs in small chunks between other work: a history sync of 100k messages must not stall requests.
+  private written(n: number): number {
+    this.writtenSinceIndex += n;
+    return n;
+  }
+
+  /**
+   * The indexer runs on its own event-loop turns, after the writes, in chunks. Each turn indexes at least as many
+   * rows as were written since the last turn, so under a sustained history burst the lag stays at about one batch
+   * instead of growing; with live traffic (a few messages per turn) a turn is one small chunk.
+   */
   private scheduleIndex(): void {
     if (this.indexScheduled || this.closed) return;
     this.indexScheduled = true;
     setImmediate(() => {
       this.indexScheduled = false;
       if (this.closed) return;
+      const chunk = Math.min(INDEX_CHUNK_MAX, Math.max(INDEX_CHUNK, this.writtenSinceIndex));
+      this.writtenSinceIndex = 0;
       try {
-        if (this.indexPending() > 0) this.scheduleIndex();
+        if (this.indexPending(chunk) > 0 && this.pendingIndexCount() > 0) this.scheduleIndex();
       } catch (err) {
         this.onError(err);
       }

@@ -16,14 +16,17 @@ const ERROR_RANK = ackRank('error');
 
 export class MessageWriter {
   private readonly chatKeys = new Map<string, number>();
+  /** Newest timestamp written per chat key, and contact ids known to exist: lets a batch skip no-op upserts. */
+  private readonly chatTimes = new Map<number, number>();
+  private readonly knownContacts = new Set<string>();
   private lastSeq: number;
   private readonly s: ReturnType<typeof prepare>;
-  readonly applyBatch: Database.Transaction<(events: readonly StoreEvent[]) => number>;
+  private readonly tx: Database.Transaction<(events: readonly StoreEvent[]) => number>;
 
   constructor(db: Db) {
     this.s = prepare(db);
     this.lastSeq = (this.s.maxSeq.get() as number | null) ?? 0;
-    this.applyBatch = db.transaction((events: readonly StoreEvent[]) => {
+    this.tx = db.transaction((events: readonly StoreEvent[]) => {
       // Per-batch aggregates: one chat timestamp update per chat, one contact upsert per sender.
       const chatTimes = new Map<number, number>();
       const senders = new Set<string>();
@@ -57,10 +60,32 @@ export class MessageWriter {
             break;
         }
       }
-      for (const [key, ts] of chatTimes) this.s.touchChat.run(ts, key);
-      for (const id of senders) this.s.contactSeen.run(id, phoneOfChatId(id));
+      for (const [key, ts] of chatTimes) {
+        if ((this.chatTimes.get(key) ?? -1) >= ts) continue;
+        this.s.touchChat.run(ts, key);
+        this.chatTimes.set(key, ts);
+      }
+      for (const id of senders) {
+        if (this.knownContacts.has(id)) continue;
+        this.s.contactSeen.run(id, phoneOfChatId(id));
+        this.knownContacts.add(id);
+      }
       return inserted;
     });
+  }
+
+  /** Apply events in one transaction; returns the number of new messages. */
+  applyBatch(events: readonly StoreEvent[]): number {
+    try {
+      return this.tx(events);
+    } catch (err) {
+      // The transaction rolled back: caches may name chat keys or seqs that no longer exist.
+      this.chatKeys.clear();
+      this.chatTimes.clear();
+      this.knownContacts.clear();
+      this.lastSeq = (this.s.maxSeq.get() as number | null) ?? 0;
+      throw err;
+    }
   }
 
   /** The chat's integer key, creating a nameless row for a chat first seen through a message. */

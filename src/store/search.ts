@@ -93,7 +93,7 @@ export function searchMessages(db: Db, q: SearchQuery, chatKey: number | undefin
       const rows = stmt(db, NEWEST).all({ ...params, limit: q.limit }) as Array<MessageRow & { snippet: string }>;
       return { hits: rows.map((r) => ({ message: toMessage(r), snippet: r.snippet, score: null })), candidates_capped: false };
     }
-    const ranked = stmt(db, RANKED).all({ ...params, window: RELEVANCE_WINDOW, limit: q.limit }) as Array<{ seq: number; score: number; n: number }>;
+    const ranked = stmt(db, q.sender === undefined && q.from_me === undefined ? RANKED_FTS_ONLY : RANKED).all({ ...params, window: RELEVANCE_WINDOW, limit: q.limit }) as Array<{ seq: number; score: number; n: number }>;
     const hits = ranked.map(({ seq, score }) => {
       const row = stmt(db, BY_SEQ).get({ match, seq: BigInt(seq) }) as MessageRow & { snippet: string };
       return { message: toMessage(row), snippet: row.snippet, score };
@@ -125,6 +125,12 @@ const RANKED = `SELECT seq, score, count(*) OVER () AS n FROM (
     SELECT m.seq AS seq, bm25(messages_fts, 1.0, 0.0) AS score
     FROM messages_fts CROSS JOIN messages m ON m.seq = messages_fts.rowid
     WHERE ${FILTERS} ORDER BY messages_fts.rowid DESC LIMIT @window
+  ) ORDER BY score, seq DESC LIMIT @limit`;
+// Without message-level filters the candidates come from the FTS table alone (no join per candidate). The rowid
+// range is the time filter: seq = timestamp * 1e6 + n.
+const RANKED_FTS_ONLY = `SELECT seq, score, count(*) OVER () AS n FROM (
+    SELECT rowid AS seq, bm25(messages_fts, 1.0, 0.0) AS score FROM messages_fts
+    WHERE messages_fts MATCH @match AND rowid >= @lo AND rowid < @hi ORDER BY rowid DESC LIMIT @window
   ) ORDER BY score, seq DESC LIMIT @limit`;
 const BY_SEQ = `SELECT ${MESSAGE_COLUMNS}, ${SNIPPET}
   FROM messages_fts CROSS JOIN messages m ON m.seq = messages_fts.rowid JOIN chats c ON c.key = m.chat
