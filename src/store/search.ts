@@ -1,10 +1,10 @@
 // Full-text search over message bodies (FTS5), and the translation of user text into FTS5 query syntax.
 //
-// Speed design (1M messages, TOOLCHAIN.md and bench/store.ts): ranking every hit of a common word by bm25 costs
-// ~110 ms (~7 µs per hit), while FTS5
-// walks hits newest-first by rowid in ~0.1 ms (seq is time-ordered, see rows.ts). So `newest` (the default) is a
-// rowid walk that stops at `limit`, and `relevance` ranks by bm25 only the newest RELEVANCE_WINDOW matches: exact
-// for any term with fewer hits, "best of the recent ones" for a very common term (reported as candidates_capped).
+// Speed design (1M messages; TOOLCHAIN.md, bench/store.ts): ranking every hit of a common word by bm25 costs ~110 ms
+// (~7 µs per hit), while FTS5 walks hits newest-first by rowid in ~0.1 ms (seq is time-ordered, see rows.ts). So
+// `newest` (the default) is a rowid walk that stops at `limit`, and `relevance` ranks by bm25 only the newest
+// RELEVANCE_WINDOW matches: exact for any term with fewer hits, "best of the recent ones" for a very common term
+// (reported as candidates_capped).
 import type { Message } from '../domain.js';
 import { AppError } from '../errors.js';
 import type { Db } from './db.js';
