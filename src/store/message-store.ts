@@ -15,6 +15,13 @@ export type { StoreEvent } from './message-writer.js';
  */
 export const INDEX_CHUNK = 2_000;
 export const INDEX_CHUNK_MAX = 50_000;
+/**
+ * Live traffic: events are written FLUSH_DELAY_MS after the first one queued and indexed INDEX_DELAY_MS after a
+ * write, so a steady trickle shares commits instead of paying two per message (measured: ~500 µs of event-loop time
+ * per message with a commit each). Reads flush first, so nobody reads around the delay.
+ */
+export const FLUSH_DELAY_MS = 5;
+export const INDEX_DELAY_MS = 50;
 /** Reads first index this many pending rows synchronously, so a search right after a write sees it. */
 const INDEX_ON_READ = 5_000;
 
@@ -57,7 +64,7 @@ export class MessageStore {
     this.queue.push(ev);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      setImmediate(() => this.flush());
+      setTimeout(() => this.flush(), FLUSH_DELAY_MS).unref();
     }
   }
 
@@ -126,7 +133,8 @@ export class MessageStore {
   private scheduleIndex(): void {
     if (this.indexScheduled || this.closed) return;
     this.indexScheduled = true;
-    setImmediate(() => {
+    // Under a history burst the delay also lets several batches share one FTS segment.
+    setTimeout(() => {
       this.indexScheduled = false;
       if (this.closed) return;
       const chunk = Math.min(INDEX_CHUNK_MAX, Math.max(INDEX_CHUNK, this.writtenSinceIndex));
@@ -136,7 +144,7 @@ export class MessageStore {
       } catch (err) {
         this.onError(err);
       }
-    });
+    }, INDEX_DELAY_MS).unref();
   }
 
   private beforeRead(index: boolean): void {
