@@ -54,12 +54,20 @@ describe('search messages', () => {
     expect(f.results[0]!.score).toBeNull();
   });
 
-  it('order=relevance ranks by bm25: the short message that repeats the word comes first', async () => {
+  it('order=relevance puts the short message that repeats the word first and the long one last', async () => {
     const f = await search({ q: 'invoice', order: 'relevance' });
     expect(bodies(f)[0]).toBe('invoice invoice');
     expect(bodies(f)[f.count - 1]).toMatch(/^Invoice for March/);
     const scores = f.results.map((r) => r.score!);
-    expect([...scores].sort((a, b) => a - b)).toEqual(scores);
+    expect([...scores].sort((a, b) => b - a)).toEqual(scores);
+    expect(f.results[0]!.snippet).toBe('[invoice] [invoice]');
+  });
+
+  it('relevance counts every query word, prefixes and accents folded like the index does', async () => {
+    const f = await search({ q: 'CAFÉ noon* pay', order: 'relevance' });
+    expect(bodies(f)).toEqual(['Did you pay the invoice? Café at noon']);
+    const both = await search({ q: 'invoice OR lunch', order: 'relevance', limit: 2 });
+    expect(both.results.map((r) => r.score! > 0)).toEqual([true, true]);
   });
 
   it.each([
@@ -136,5 +144,26 @@ describe('search contacts', () => {
     expect(await contacts('+1 555 000 1002')).toEqual([BOB]);
     expect((await contacts('5550001')).sort()).toEqual([ALICE, BOB]);
     expect(await contacts('%')).toEqual([]);
+  });
+});
+
+describe('relevance scoring', () => {
+  it('takes the words of a query and leaves operators and column names out', async () => {
+    const { queryTerms, rankCandidates } = await import('../src/store/relevance.js');
+    expect(queryTerms('body: "Hello wörld" pay* NOT x OR NEAR(a b, 3)')).toEqual([
+      { text: 'hello', prefix: false },
+      { text: 'world', prefix: false },
+      { text: 'pay', prefix: true },
+      { text: 'x', prefix: false },
+      { text: 'a', prefix: false },
+      { text: 'b', prefix: false },
+      { text: '3', prefix: false },
+    ]);
+    const ranked = rankCandidates('tea', [
+      { seq: 3, body: 'tea and a long list of other things to say here' },
+      { seq: 2, body: 'tea tea' },
+      { seq: 1, body: 'tea' },
+    ]);
+    expect(ranked.map((r) => r.seq)).toEqual([2, 1, 3]);
   });
 });

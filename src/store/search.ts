@@ -1,16 +1,17 @@
 // Full-text search over message bodies (FTS5), and the translation of user text into FTS5 query syntax.
 //
-// Speed design (1M messages; TOOLCHAIN.md, bench/store.ts): ranking every hit of a common word by bm25 costs ~110 ms
-// (~7 µs per hit), while FTS5 walks hits newest-first by rowid in ~0.1 ms (seq is time-ordered, see rows.ts). So
-// `newest` (the default) is a rowid walk that stops at `limit`, and `relevance` ranks by bm25 only the newest
-// RELEVANCE_WINDOW matches: exact for any term with fewer hits, "best of the recent ones" for a very common term
-// (reported as candidates_capped).
+// Speed design (1M messages; TOOLCHAIN.md, bench/store.ts): ranking every hit of a common word by bm25 costs ~110 ms,
+// while FTS5 walks hits newest-first by rowid in ~0.1 ms (seq is time-ordered, see rows.ts). So `newest` (the
+// default) is a rowid walk that stops at `limit`, and `relevance` scores only the newest RELEVANCE_WINDOW matches
+// (relevance.ts says why not with bm25()): complete for any term with fewer hits, "best of the recent ones" for a
+// very common term (reported as candidates_capped).
 import type { Message } from '../domain.js';
 import { AppError } from '../errors.js';
 import type { Db } from './db.js';
+import { rankCandidates } from './relevance.js';
 import { MESSAGE_COLUMNS, type MessageRow, SEQ_PER_SECOND, toMessage } from './rows.js';
 
-export const RELEVANCE_WINDOW = 500;
+export const RELEVANCE_WINDOW = 1_000;
 export const SEARCH_MODES = ['words', 'fts'] as const;
 export const SEARCH_ORDERS = ['newest', 'relevance'] as const;
 
@@ -32,7 +33,7 @@ export interface SearchHit {
   message: Message;
   /** The matching part of the body with each match in [brackets]. */
   snippet: string;
-  /** bm25 score (lower is better) in relevance order; null in newest order. */
+  /** Relevance score (higher is better) in relevance order; null in newest order. */
   score: number | null;
 }
 
@@ -94,12 +95,14 @@ export function searchMessages(db: Db, q: SearchQuery, chatKey: number | undefin
       const rows = stmt(db, NEWEST).all({ ...params, limit: q.limit }) as Array<MessageRow & { snippet: string }>;
       return { hits: rows.map((r) => ({ message: toMessage(r), snippet: r.snippet, score: null })), candidates_capped: false };
     }
-    const ranked = stmt(db, q.sender === undefined && q.from_me === undefined ? RANKED_FTS_ONLY : RANKED).all({ ...params, window: RELEVANCE_WINDOW, limit: q.limit }) as Array<{ seq: number; score: number; n: number }>;
-    const hits = ranked.map(({ seq, score }) => {
-      const row = stmt(db, BY_SEQ).get({ match, seq: BigInt(seq) }) as MessageRow & { snippet: string };
-      return { message: toMessage(row), snippet: row.snippet, score };
-    });
-    return { hits, candidates_capped: (ranked[0]?.n ?? 0) >= RELEVANCE_WINDOW };
+    const candidates = stmt(db, CANDIDATES).all({ ...params, window: RELEVANCE_WINDOW }) as Array<{ seq: number; body: string }>;
+    const hits = rankCandidates(q.mode === 'fts' ? q.q : q.q.replace(/\bOR\b/g, ' '), candidates)
+      .slice(0, q.limit)
+      .map(({ seq, score }) => {
+        const row = stmt(db, BY_SEQ).get({ match, seq: BigInt(seq) }) as MessageRow & { snippet: string };
+        return { message: toMessage(row), snippet: row.snippet, score: Math.round(score * 1000) / 1000 };
+      });
+    return { hits, candidates_capped: candidates.length >= RELEVANCE_WINDOW };
   } catch (err) {
     if (err instanceof Error && (err as { code?: string }).code === 'SQLITE_ERROR') {
       throw new AppError('invalid_input', `q: not a valid search: ${err.message}`, {
@@ -122,17 +125,9 @@ const SNIPPET = `snippet(messages_fts, 0, '[', ']', '…', 16) AS snippet`;
 const NEWEST = `SELECT ${MESSAGE_COLUMNS}, ${SNIPPET}
   FROM messages_fts CROSS JOIN messages m ON m.seq = messages_fts.rowid JOIN chats c ON c.key = m.chat
   WHERE ${FILTERS} ORDER BY messages_fts.rowid DESC LIMIT @limit`;
-const RANKED = `SELECT seq, score, count(*) OVER () AS n FROM (
-    SELECT m.seq AS seq, bm25(messages_fts, 1.0, 0.0) AS score
-    FROM messages_fts CROSS JOIN messages m ON m.seq = messages_fts.rowid
-    WHERE ${FILTERS} ORDER BY messages_fts.rowid DESC LIMIT @window
-  ) ORDER BY score, seq DESC LIMIT @limit`;
-// Without message-level filters the candidates come from the FTS table alone (no join per candidate). The rowid
-// range is the time filter: seq = timestamp * 1e6 + n.
-const RANKED_FTS_ONLY = `SELECT seq, score, count(*) OVER () AS n FROM (
-    SELECT rowid AS seq, bm25(messages_fts, 1.0, 0.0) AS score FROM messages_fts
-    WHERE messages_fts MATCH @match AND rowid >= @lo AND rowid < @hi ORDER BY rowid DESC LIMIT @window
-  ) ORDER BY score, seq DESC LIMIT @limit`;
+const CANDIDATES = `SELECT m.seq AS seq, m.body AS body
+  FROM messages_fts CROSS JOIN messages m ON m.seq = messages_fts.rowid
+  WHERE ${FILTERS} ORDER BY messages_fts.rowid DESC LIMIT @window`;
 const BY_SEQ = `SELECT ${MESSAGE_COLUMNS}, ${SNIPPET}
   FROM messages_fts CROSS JOIN messages m ON m.seq = messages_fts.rowid JOIN chats c ON c.key = m.chat
   WHERE messages_fts MATCH @match AND messages_fts.rowid = @seq`;
