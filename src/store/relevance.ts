@@ -12,6 +12,8 @@ const FTS_OPERATORS = new Set(['AND', 'OR', 'NOT', 'NEAR']);
 
 /** Lower-case words without diacritics, split like FTS5's unicode61 tokenizer (letters and digits). */
 export function tokenize(text: string): string[] {
+  // Most messages are plain ASCII: skip Unicode normalisation for them (it is most of the cost of scoring).
+  if (!/[^\x00-\x7f]/.test(text)) return text.toLowerCase().split(/[^a-z0-9]+/).filter(Boolean);
   return text
     .normalize('NFD')
     .replace(/\p{M}/gu, '')
