@@ -86,8 +86,11 @@ describe('search messages', () => {
     expect(bodies(await search({ q: 'invoice', order: 'relevance', ...filter })).sort()).toEqual([...expected].sort());
   });
 
-  it('a chat with no stored messages finds nothing; an unknown chat too', async () => {
-    expect((await search({ q: 'invoice', chat_id: '15550007777@c.us' })).count).toBe(0);
+  it('finds nothing, in either order, for a word nobody wrote or a chat with no stored messages', async () => {
+    for (const order of ['newest', 'relevance']) {
+      expect((await search({ q: 'zebra', order })).count).toBe(0);
+      expect((await search({ q: 'invoice', order, chat_id: '15550007777@c.us' })).count).toBe(0);
+    }
   });
 
   it('finds accented words without the accent, prefixes, phrases and OR', async () => {

@@ -58,7 +58,7 @@ export class MessageStore {
 
   // ---- writes ----
 
-  /** Queue an event; queued events are written together in one transaction on the next turn of the event loop. */
+  /** Queue an event; everything queued within FLUSH_DELAY_MS is written together in one transaction. */
   enqueue(ev: StoreEvent): void {
     if (this.closed) return;
     this.queue.push(ev);
@@ -92,14 +92,13 @@ export class MessageStore {
     return n;
   }
 
-  /** Index up to `max` waiting rows in one transaction; returns how many were indexed. */
+  /** Index up to `max` waiting rows in one transaction; returns how many left the queue (0: nothing waits). */
   indexPending(max: number = INDEX_CHUNK): number {
     const hi = this.s.pendingBound.get(Math.max(0, max - 1)) ?? this.s.pendingMax.get();
     if (hi === null || hi === undefined) return 0;
     return this.db.transaction(() => {
-      const n = this.s.indexUpTo.run(hi).changes;
-      this.s.unpendUpTo.run(hi);
-      return n;
+      this.s.indexUpTo.run(hi);
+      return this.s.unpendUpTo.run(hi).changes;
     })();
   }
 
@@ -168,6 +167,7 @@ export class MessageStore {
   }
 
   messageCount(chatId: string): number {
+    this.beforeRead(false);
     const key = this.writer.chatKey(chatId, false);
     return key === null ? 0 : (this.s.countInChat.get(key) as number);
   }
