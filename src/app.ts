@@ -1,11 +1,10 @@
 // Composition root: config → engine → services → HTTP server. Used by the CLI and by every end-to-end test.
 import type http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import type { AddressInfo } from 'node:net';
 import type { Config } from './config.js';
 import { SendService } from './service/send-service.js';
 import { RateLimiter } from './service/rate-limiter.js';
-import { DB_FILE_NAME, openDatabase } from './store/db.js';
 import { OutboxStore } from './store/outbox-store.js';
 import { createEngine } from './engine/create-engine.js';
 import type { Engine } from './engine/engine.js';
@@ -13,6 +12,9 @@ import { ensurePrivateDir } from './fs-private.js';
 import { createHttpServer, type HttpTimeouts, type McpDoor } from './http/server.js';
 import type { Logger } from './logger.js';
 import type { Services } from './operations/index.js';
+import { DB_FILE_NAME, openDatabase } from './store/db.js';
+import { connectStoreToEngine } from './store/ingest.js';
+import { MessageStore } from './store/message-store.js';
 
 export interface App {
   server: http.Server;
@@ -28,6 +30,8 @@ export interface AppDeps {
   engine?: Engine;
   mcp?: (services: Services) => McpDoor;
   timeouts?: Partial<HttpTimeouts>;
+  /** Tests inject a store (e.g. over ':memory:'); production opens <dataDir>/whatsapp.db. */
+  store?: MessageStore;
 }
 
 /** Everything but the listening socket: shared by HTTP and stdio modes. */
@@ -35,10 +39,16 @@ export async function createServices(config: Readonly<Config>, deps: AppDeps): P
   ensurePrivateDir(config.dataDir);
   ensurePrivateDir(config.authDir);
   const engine = deps.engine ?? (await createEngine(config, deps.logger));
-  const db = openDatabase(path.join(config.dataDir, DB_FILE_NAME));
+  const storeLog = deps.logger.child({ part: 'store' });
+  const store =
+    deps.store ??
+    new MessageStore(openDatabase(path.join(config.dataDir, DB_FILE_NAME)), (err) =>
+      storeLog.error({ err: err instanceof Error ? err.message : String(err) }, 'store write failed'),
+    );
+  connectStoreToEngine(store, engine, storeLog);
   const sender = new SendService({
     engine,
-    outbox: new OutboxStore(db),
+    outbox: new OutboxStore(store.db),
     limiter: new RateLimiter({ globalPerMinute: config.rateGlobalPerMinute, recipientPerMinute: config.rateRecipientPerMinute }),
     logger: deps.logger.child({ part: 'sender' }),
     jitterMs: config.sendJitterMs,
@@ -48,11 +58,13 @@ export async function createServices(config: Readonly<Config>, deps: AppDeps): P
     engine,
     config,
     logger: deps.logger,
+    store,
     sender,
     close: async () => {
       await sender.stop();
       await engine.stop();
-      db.close();
+      // Last: flushes queued engine events into the file before closing it.
+      store.close();
     },
   };
   engine.events.on('status', (s) => deps.logger.info({ state: s.state, last_error: s.last_error ?? undefined }, 'whatsapp state'));

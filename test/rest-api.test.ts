@@ -37,11 +37,10 @@ describe('health and status', () => {
 });
 
 describe('before linking', () => {
-  it('answers 503 not_ready at once, with a hint, for send, chats and messages', async () => {
+  it('answers 503 not_ready at once, with a hint, for send and for a chat the store has never seen', async () => {
     srv = await startTestServer();
     const calls = [
       srv.call('POST', '/api/send', { phone_number: '15550102030', message: 'hi' }),
-      srv.call('GET', '/api/chats'),
       srv.call('GET', '/api/messages?phone_number=15550102030'),
     ];
     for (const { status, json } of await Promise.all(calls)) {
@@ -50,6 +49,13 @@ describe('before linking', () => {
       expect(json.error.code).toBe('not_ready');
       expect(json.error.hint).toMatch(/pairing-code/);
     }
+  });
+
+  it('lists chats from the store (empty before any link) instead of failing', async () => {
+    srv = await startTestServer();
+    const { status, json } = await srv.call('GET', '/api/chats');
+    expect(status).toBe(200);
+    expect(json).toMatchObject({ ok: true, source: 'store', count: 0, chats: [] });
   });
 
   it('POST /api/auth/start returns the status immediately and a QR follows', async () => {

@@ -1,8 +1,10 @@
 // The operations table: every capability, once. REST routes and MCP tools are generated from this list.
 import type { Operation, Services } from './operation.js';
+import { getChatMessagesOp, getChatOp, getMessageContextOp } from './history.js';
 import { listChatsOp, readMessagesOp } from './messaging.js';
 import { sendMessageOp, sendStatusOp } from './sending.js';
 import { sandboxDisconnectOp, sandboxInboundOp, sandboxLinkOp } from './sandbox-controls.js';
+import { searchContactsOp, searchMessagesOp } from './search.js';
 import { logoutOp, pairingCodeOp, startAuthOp, statusOp } from './session.js';
 
 export const OPERATIONS: readonly Operation[] = [
@@ -12,6 +14,11 @@ export const OPERATIONS: readonly Operation[] = [
   sendMessageOp,
   listChatsOp,
   readMessagesOp,
+  getChatOp,
+  getChatMessagesOp,
+  getMessageContextOp,
+  searchMessagesOp,
+  searchContactsOp,
   logoutOp,
   sendStatusOp,
   sandboxLinkOp,

@@ -4,11 +4,14 @@ import type { Config } from '../config.js';
 import type { Engine } from '../engine/engine.js';
 import type { Logger } from '../logger.js';
 import type { SendService } from '../service/send-service.js';
+import type { MessageStore } from '../store/message-store.js';
 
 export interface Services {
   engine: Engine;
   config: Readonly<Config>;
   logger: Logger;
+  /** Local copy of what the engine has reported: answers reads while WhatsApp is offline, and search. */
+  store: MessageStore;
   sender: SendService;
   /** Stop sending, stop the engine (the saved session stays), close the store. */
   close(): Promise<void>;

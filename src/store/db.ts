@@ -30,8 +30,11 @@ export function openDatabase(file: string, opts: OpenOptions = {}): Db {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.pragma('busy_timeout = 5000');
-    // 64 MB page cache: the random-order id index stays in memory during history bursts (measured: the main cost).
+    // History bursts insert into two random-order indexes (by id, by chat). Keeping their pages in memory and
+    // checkpointing the WAL every ~40 MB instead of every 4 MB took bulk writes from ~71k to ~97k msg/s (bench/).
     db.pragma('cache_size = -65536');
+    db.pragma('mmap_size = 268435456');
+    db.pragma('wal_autocheckpoint = 10000');
     db.pragma('temp_store = MEMORY');
     migrate(db, opts.migrations ?? MIGRATIONS, opts.targetVersion);
     return db;

@@ -1,0 +1,64 @@
+// Engine events → the store. Every event is queued and written in batches (see MessageStore.enqueue), so a burst
+// of messages costs the HTTP door one transaction per event-loop turn, not one commit per message.
+import type { Chat, Message } from '../domain.js';
+import type { Engine } from '../engine/engine.js';
+import type { Logger } from '../logger.js';
+import type { MessageStore } from './message-store.js';
+
+/** On each (re)connect, copy this much of the account so reads keep working while offline. */
+export const SYNC_CHATS = 100;
+export const SYNC_MESSAGES_PER_CHAT = 50;
+
+export interface IngestOptions {
+  /** Copy recent chats and messages after each connect (default true). */
+  syncOnReady?: boolean;
+}
+
+/** Subscribe the store to an engine. Returns the unsubscribe function. */
+export function connectStoreToEngine(store: MessageStore, engine: Engine, logger: Logger, opts: IngestOptions = {}): () => void {
+  const offs = [
+    engine.events.on('message', (message) => store.enqueue({ kind: 'message', message })),
+    engine.events.on('message_ack', (e) => store.enqueue({ kind: 'ack', ...e })),
+    engine.events.on('message_edit', (e) => store.enqueue({ kind: 'edit', ...e })),
+    engine.events.on('message_revoke', (e) => store.enqueue({ kind: 'revoke', ...e })),
+    engine.events.on('chat', (chat) => store.enqueue({ kind: 'chat', chat })),
+  ];
+  let wasReady = engine.status().ready;
+  if (opts.syncOnReady !== false) {
+    offs.push(
+      engine.events.on('status', (s) => {
+        if (s.ready && !wasReady) void syncRecent(store, engine, logger);
+        wasReady = s.ready;
+      }),
+    );
+  }
+  return () => offs.forEach((off) => off());
+}
+
+/** What a list call saw goes to the store too: the chats, and the messages of one chat. */
+export function storeChats(store: MessageStore, chats: readonly Chat[]): void {
+  store.write(chats.map((chat) => ({ kind: 'chat' as const, chat })));
+}
+
+export function storeMessages(store: MessageStore, chat: Chat | null, messages: readonly Message[]): void {
+  store.write([...(chat ? [{ kind: 'chat' as const, chat }] : []), ...messages.map((message) => ({ kind: 'message' as const, message }))]);
+}
+
+/**
+ * The engine reports new messages, not history: copy the recent chats and their last messages after a connect.
+ * Failures are logged, never thrown: the live events keep flowing either way.
+ */
+export async function syncRecent(store: MessageStore, engine: Engine, logger: Logger): Promise<void> {
+  try {
+    const chats = await engine.listChats(SYNC_CHATS);
+    storeChats(store, chats);
+    if (!engine.capabilities.history) return;
+    for (const chat of chats) {
+      if (!engine.status().ready) return;
+      storeMessages(store, null, await engine.fetchMessages(chat.id, SYNC_MESSAGES_PER_CHAT));
+    }
+    logger.debug({ chats: chats.length }, 'store synced recent history');
+  } catch (err) {
+    logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'store sync after connect failed');
+  }
+}

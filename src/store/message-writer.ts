@@ -1,0 +1,201 @@
+// Writes: applies engine events to the tables in one transaction per batch. Never called per HTTP request.
+import type Database from 'better-sqlite3';
+import { type AckState, type Chat, type Contact, type Message, isGroupId, phoneOfChatId } from '../domain.js';
+import type { Db } from './db.js';
+import { SEQ_PER_SECOND, ackRank, idKey } from './rows.js';
+
+export type StoreEvent =
+  | { kind: 'message'; message: Message }
+  | { kind: 'ack'; id: string; chat_id: string; ack: AckState }
+  | { kind: 'edit'; id: string; chat_id: string; body: string }
+  | { kind: 'revoke'; id: string; chat_id: string }
+  | { kind: 'chat'; chat: Chat }
+  | { kind: 'contact'; contact: Contact };
+
+const ERROR_RANK = ackRank('error');
+
+export class MessageWriter {
+  private readonly chatKeys = new Map<string, number>();
+  /** Newest timestamp written per chat key, and contact ids known to exist: lets a batch skip no-op upserts. */
+  private readonly chatTimes = new Map<number, number>();
+  private readonly knownContacts = new Set<string>();
+  private lastSeq: number;
+  private readonly s: ReturnType<typeof prepare>;
+  private readonly tx: Database.Transaction<(events: readonly StoreEvent[]) => number>;
+
+  constructor(db: Db) {
+    this.s = prepare(db);
+    this.lastSeq = (this.s.maxSeq.get() as number | null) ?? 0;
+    this.tx = db.transaction((events: readonly StoreEvent[]) => {
+      // Per-batch aggregates: one chat timestamp update per chat, one contact upsert per sender.
+      const chatTimes = new Map<number, number>();
+      const senders = new Set<string>();
+      let inserted = 0;
+      for (const ev of events) {
+        switch (ev.kind) {
+          case 'message': {
+            const key = this.insertMessage(ev.message);
+            if (key === null) break;
+            inserted++;
+            chatTimes.set(key, Math.max(chatTimes.get(key) ?? 0, ev.message.timestamp));
+            if (!ev.message.from_me) senders.add(ev.message.author ?? ev.message.from);
+            break;
+          }
+          case 'ack': {
+            const rank = ackRank(ev.ack);
+            this.s.ack.run({ rank, key: idKey(ev.id), id: ev.id });
+            break;
+          }
+          case 'edit':
+            this.rewrite(ev.id, ev.body, false);
+            break;
+          case 'revoke':
+            this.rewrite(ev.id, '', true);
+            break;
+          case 'chat':
+            this.upsertChat(ev.chat);
+            break;
+          case 'contact':
+            this.s.upsertContact.run({ ...ev.contact, is_my_contact: ev.contact.is_my_contact ? 1 : 0 });
+            break;
+        }
+      }
+      for (const [key, ts] of chatTimes) {
+        if ((this.chatTimes.get(key) ?? -1) >= ts) continue;
+        this.s.touchChat.run(ts, key);
+        this.chatTimes.set(key, ts);
+      }
+      for (const id of senders) {
+        if (this.knownContacts.has(id)) continue;
+        this.s.contactSeen.run(id, phoneOfChatId(id));
+        this.knownContacts.add(id);
+      }
+      return inserted;
+    });
+  }
+
+  /** Apply events in one transaction; returns the number of new messages. */
+  applyBatch(events: readonly StoreEvent[]): number {
+    try {
+      return this.tx(events);
+    } catch (err) {
+      // The transaction rolled back: caches may name chat keys or seqs that no longer exist.
+      this.chatKeys.clear();
+      this.chatTimes.clear();
+      this.knownContacts.clear();
+      this.lastSeq = (this.s.maxSeq.get() as number | null) ?? 0;
+      throw err;
+    }
+  }
+
+  /** The chat's integer key, creating a nameless row for a chat first seen through a message. */
+  chatKey(chatId: string, create: boolean): number | null {
+    const cached = this.chatKeys.get(chatId);
+    if (cached !== undefined) return cached;
+    let key = this.s.chatKey.get(chatId) as number | undefined;
+    if (key === undefined) {
+      if (!create) return null;
+      key = Number(this.s.insertChat.run(chatId, isGroupId(chatId) ? 1 : 0).lastInsertRowid);
+    }
+    this.chatKeys.set(chatId, key);
+    return key;
+  }
+
+  /** Insert unless the id is stored already (then only a newer ack is taken). Returns the chat key when inserted. */
+  private insertMessage(m: Message): number | null {
+    const k = idKey(m.id);
+    const existing = this.s.findById.get(k, m.id) as { seq: number } | undefined;
+    const rank = ackRank(m.ack);
+    if (existing) {
+      if (rank !== null) this.s.ack.run({ rank, key: k, id: m.id });
+      return null;
+    }
+    const chat = this.chatKey(m.chat_id, true)!;
+    const seq = this.nextSeq(m.timestamp);
+    this.s.insert.run(
+      seq, m.id, k, chat, m.from, m.to, m.author, m.author ?? m.from,
+      m.from_me ? 1 : 0, m.type, m.body, m.timestamp, m.has_media ? 1 : 0, rank,
+    );
+    if (m.body !== '') this.s.pend.run(seq);
+    return chat;
+  }
+
+  /**
+   * seq for a message at `ts` seconds: ts * 1e6 + n, so rowid order is time order. Live traffic arrives in time order
+   * (the in-memory lastSeq answers); history older than the newest row asks the table for that second's last seq.
+   */
+  private nextSeq(ts: number): number {
+    const base = Math.max(0, ts) * SEQ_PER_SECOND;
+    let seq: number;
+    if (base > this.lastSeq) seq = base;
+    else if (this.lastSeq < base + SEQ_PER_SECOND - 1) seq = this.lastSeq + 1;
+    else {
+      const last = this.s.maxSeqIn.get(base, base + SEQ_PER_SECOND) as number | null;
+      seq = last === null ? base : last + 1;
+      // A million messages stamped with one second cannot happen in WhatsApp; if it did, append at the end
+      // (time order is lost for that row, the timestamp column stays exact).
+      if (seq >= base + SEQ_PER_SECOND) seq = this.lastSeq + 1;
+    }
+    this.lastSeq = Math.max(this.lastSeq, seq);
+    return seq;
+  }
+
+  /** Edit or revoke: keep the FTS index in step (external content must be deleted with the old text). */
+  private rewrite(id: string, body: string, revoke: boolean): void {
+    const row = this.s.findForRewrite.get(idKey(id), id) as { seq: number; body: string; scope: string; revoked: number } | undefined;
+    if (!row || row.revoked === 1) return;
+    const indexed = this.s.isPending.get(row.seq) === undefined;
+    if (indexed && row.body !== '') this.s.ftsDelete.run(row.seq, row.body, row.scope);
+    this.s.unpend.run(row.seq);
+    if (revoke) this.s.revoke.run(row.seq);
+    else this.s.edit.run(body, row.seq);
+    if (!revoke && body !== '') this.s.pend.run(row.seq);
+  }
+
+  private upsertChat(chat: Chat): void {
+    const key = this.chatKey(chat.id, true)!;
+    this.s.updateChat.run({
+      key,
+      name: chat.name,
+      is_group: chat.is_group ? 1 : 0,
+      is_read_only: chat.is_read_only ? 1 : 0,
+      unread_count: chat.unread_count,
+      timestamp: chat.timestamp,
+      archived: chat.archived ? 1 : 0,
+      pinned: chat.pinned ? 1 : 0,
+      muted: chat.muted ? 1 : 0,
+    });
+    const number = phoneOfChatId(chat.id);
+    if (!chat.is_group && number) this.s.upsertContact.run({ id: chat.id, name: chat.name, pushname: null, number, is_my_contact: 0 });
+  }
+}
+
+function prepare(db: Db) {
+  return {
+    maxSeq: db.prepare('SELECT max(seq) FROM messages').pluck(),
+    maxSeqIn: db.prepare('SELECT max(seq) FROM messages WHERE seq >= ? AND seq < ?').pluck(),
+    chatKey: db.prepare('SELECT key FROM chats WHERE id = ?').pluck(),
+    insertChat: db.prepare('INSERT INTO chats (id, is_group) VALUES (?, ?)'),
+    updateChat: db.prepare(`UPDATE chats SET name = @name, is_group = @is_group, is_read_only = @is_read_only,
+      unread_count = @unread_count, timestamp = max(timestamp, @timestamp), archived = @archived, pinned = @pinned, muted = @muted
+      WHERE key = @key`),
+    touchChat: db.prepare('UPDATE chats SET timestamp = max(timestamp, ?) WHERE key = ?'),
+    findById: db.prepare('SELECT seq FROM messages WHERE id_key = ? AND id = ?'),
+    findForRewrite: db.prepare(`SELECT seq, body, 'k' || chat AS scope, revoked FROM messages WHERE id_key = ? AND id = ?`),
+    insert: db.prepare(`INSERT INTO messages (seq, id, id_key, chat, from_id, to_id, author, sender, from_me, type, body, timestamp, has_media, ack)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    // Acks only move forward (sent -> delivered -> read), except that an error may land at any time.
+    ack: db.prepare(`UPDATE messages SET ack = @rank WHERE id_key = @key AND id = @id AND (ack IS NULL OR ack < @rank OR @rank = ${ERROR_RANK})`),
+    edit: db.prepare('UPDATE messages SET body = ?, edited = 1 WHERE seq = ?'),
+    // "Deleted for everyone": the sender took it back, so the text goes too; the row stays as a tombstone.
+    revoke: db.prepare(`UPDATE messages SET body = '', type = 'revoked', revoked = 1 WHERE seq = ?`),
+    pend: db.prepare('INSERT OR IGNORE INTO fts_pending (seq) VALUES (?)'),
+    unpend: db.prepare('DELETE FROM fts_pending WHERE seq = ?'),
+    isPending: db.prepare('SELECT 1 FROM fts_pending WHERE seq = ?').pluck(),
+    ftsDelete: db.prepare(`INSERT INTO messages_fts (messages_fts, rowid, body, scope) VALUES ('delete', ?, ?, ?)`),
+    upsertContact: db.prepare(`INSERT INTO contacts (id, name, pushname, number, is_my_contact) VALUES (@id, @name, @pushname, @number, @is_my_contact)
+      ON CONFLICT(id) DO UPDATE SET name = coalesce(excluded.name, name), pushname = coalesce(excluded.pushname, pushname),
+      number = coalesce(excluded.number, number), is_my_contact = max(is_my_contact, excluded.is_my_contact)`),
+    contactSeen: db.prepare('INSERT INTO contacts (id, number) VALUES (?, ?) ON CONFLICT(id) DO NOTHING'),
+  };
+}

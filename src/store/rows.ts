@@ -1,0 +1,109 @@
+// Row <-> domain mapping and the small encodings the store uses (ack ranks, id hashes, seq numbers, cursors).
+import { ACK_STATES, type AckState, type Chat, type Message, isGroupId, phoneOfChatId } from '../domain.js';
+import { AppError } from '../errors.js';
+
+/** seq = timestamp * SEQ_PER_SECOND + n. 2^53 / 1e6 seconds is year 2255, so every seq is a safe JS integer. */
+export const SEQ_PER_SECOND = 1_000_000;
+
+export const MESSAGE_COLUMNS = `m.seq, m.id, c.id AS chat_id, m.from_id, m.to_id, m.author, m.from_me, m.type, m.body,
+  m.timestamp, m.has_media, m.ack`;
+
+export interface MessageRow {
+  seq: number;
+  id: string;
+  chat_id: string;
+  from_id: string;
+  to_id: string;
+  author: string | null;
+  from_me: number;
+  type: string;
+  body: string;
+  timestamp: number;
+  has_media: number;
+  ack: number | null;
+}
+
+export interface ChatRow {
+  key: number;
+  id: string;
+  name: string | null;
+  is_group: number;
+  is_read_only: number;
+  unread_count: number;
+  timestamp: number;
+  archived: number;
+  pinned: number;
+  muted: number;
+}
+
+export function toMessage(r: MessageRow): Message {
+  return {
+    id: r.id,
+    chat_id: r.chat_id,
+    from: r.from_id,
+    to: r.to_id,
+    author: r.author,
+    from_me: r.from_me === 1,
+    type: r.type,
+    body: r.body,
+    timestamp: r.timestamp,
+    has_media: r.has_media === 1,
+    ack: r.ack === null ? null : (ACK_STATES[r.ack] ?? null),
+  };
+}
+
+export function toChat(r: ChatRow, last: MessageRow | undefined): Chat {
+  return {
+    id: r.id,
+    name: r.name ?? fallbackChatName(r.id),
+    is_group: r.is_group === 1,
+    is_read_only: r.is_read_only === 1,
+    unread_count: r.unread_count,
+    timestamp: Math.max(r.timestamp, last?.timestamp ?? 0),
+    archived: r.archived === 1,
+    pinned: r.pinned === 1,
+    muted: r.muted === 1,
+    last_message: last ? { id: last.id, body: last.body, from_me: last.from_me === 1, timestamp: last.timestamp } : null,
+  };
+}
+
+/** A chat first seen through a message has no name yet: show the number, as WhatsApp does for unknown contacts. */
+export function fallbackChatName(chatId: string): string {
+  const phone = phoneOfChatId(chatId);
+  return phone ? `+${phone}` : isGroupId(chatId) ? 'Group' : chatId;
+}
+
+export function ackRank(ack: AckState | null): number | null {
+  return ack === null ? null : ACK_STATES.indexOf(ack);
+}
+
+/**
+ * 53-bit hash of a message id (two 32-bit FNV-style lanes). Only an index key: lookups always compare the full id
+ * too, so a collision costs one extra row read, never a wrong answer.
+ */
+export function idKey(id: string): number {
+  let a = 0x811c9dc5;
+  let b = 0x1b873593;
+  for (let i = 0; i < id.length; i++) {
+    const c = id.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995);
+    b ^= b >>> 15;
+  }
+  return (b >>> 11) * 0x1_0000_0000 + (a >>> 0);
+}
+
+// Cursors are opaque to callers: "c1:<seq>" in base64url. The version prefix lets the format change later.
+export function encodeCursor(seq: number): string {
+  return Buffer.from(`c1:${seq}`).toString('base64url');
+}
+
+export function decodeCursor(cursor: string, field: string): number {
+  const m = /^c1:(\d{1,16})$/.exec(/^[A-Za-z0-9_-]{1,40}$/.test(cursor) ? Buffer.from(cursor, 'base64url').toString('latin1') : '');
+  if (!m || !Number.isSafeInteger(Number(m[1]))) {
+    throw new AppError('invalid_input', `${field}: not a cursor returned by this server`, {
+      hint: 'Pass next_before or next_after from a previous page unchanged, or leave it out for the newest page.',
+    });
+  }
+  return Number(m[1]);
+}

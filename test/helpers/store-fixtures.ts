@@ -1,0 +1,78 @@
+// Builders for store tests: an in-memory store (the store's fake) and messages with sensible defaults.
+import type { Chat, Message } from '../../src/domain.js';
+import { openDatabase, type OpenOptions } from '../../src/store/db.js';
+import { MessageStore } from '../../src/store/message-store.js';
+import type { Config } from '../../src/config.js';
+import type { Engine } from '../../src/engine/engine.js';
+import { silentLogger } from '../../src/logger.js';
+import type { Services } from '../../src/operations/operation.js';
+import { RateLimiter } from '../../src/service/rate-limiter.js';
+import { SendService } from '../../src/service/send-service.js';
+import { OutboxStore } from '../../src/store/outbox-store.js';
+
+export const ME = '15550009999@c.us';
+
+export function memoryStore(opts: OpenOptions = {}): MessageStore {
+  return new MessageStore(openDatabase(':memory:', opts), (err) => {
+    throw err;
+  });
+}
+
+let counter = 0;
+/** A received message in a one-to-one chat unless overridden; ids are unique per call. */
+export function msg(over: Partial<Message> & { body: string }): Message {
+  counter += 1;
+  const chat_id = over.chat_id ?? '15550001001@c.us';
+  const from_me = over.from_me ?? false;
+  return {
+    id: `${from_me}_${chat_id}_T${String(counter).padStart(8, '0')}`,
+    chat_id,
+    from: from_me ? ME : chat_id,
+    to: from_me ? chat_id : ME,
+    author: null,
+    from_me,
+    type: 'chat',
+    timestamp: 1_700_000_000 + counter,
+    has_media: false,
+    ack: from_me ? 'sent' : null,
+    ...over,
+  };
+}
+
+export function chat(over: Partial<Chat> & { id: string }): Chat {
+  return {
+    name: 'Someone',
+    is_group: over.id.endsWith('@g.us'),
+    is_read_only: false,
+    unread_count: 0,
+    timestamp: 0,
+    archived: false,
+    pinned: false,
+    muted: false,
+    last_message: null,
+    ...over,
+  };
+}
+
+/** Services around a given engine and store, as createServices builds them, for tests that call operations directly. */
+export function servicesFor(parts: { config: Readonly<Config>; engine: Engine; store: MessageStore }): Services {
+  const logger = silentLogger();
+  const sender = new SendService({
+    engine: parts.engine,
+    outbox: new OutboxStore(parts.store.db),
+    limiter: new RateLimiter({ globalPerMinute: 0, recipientPerMinute: 0 }),
+    logger,
+    jitterMs: 0,
+    typingIndicator: false,
+  });
+  return {
+    ...parts,
+    logger,
+    sender,
+    close: async () => {
+      await sender.stop();
+      await parts.engine.stop();
+      parts.store.close();
+    },
+  };
+}
