@@ -35,13 +35,17 @@ export function connectStoreToEngine(store: MessageStore, engine: Engine, logger
   return () => offs.forEach((off) => off());
 }
 
-/** What a list call saw goes to the store too: the chats, and the messages of one chat. */
+/**
+ * What a list call saw goes to the store too: the chats, and the messages of one chat. Queued, not written, so a
+ * read request never pays for a commit; store reads flush the queue first, so nothing seen is missing from them.
+ */
 export function storeChats(store: MessageStore, chats: readonly Chat[]): void {
-  store.write(chats.map((chat) => ({ kind: 'chat' as const, chat })));
+  for (const chat of chats) store.enqueue({ kind: 'chat', chat });
 }
 
 export function storeMessages(store: MessageStore, chat: Chat | null, messages: readonly Message[]): void {
-  store.write([...(chat ? [{ kind: 'chat' as const, chat }] : []), ...messages.map((message) => ({ kind: 'message' as const, message }))]);
+  if (chat) store.enqueue({ kind: 'chat', chat });
+  for (const message of messages) store.enqueue({ kind: 'message', message });
 }
 
 /**
