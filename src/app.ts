@@ -8,6 +8,8 @@ import { RateLimiter } from './service/rate-limiter.js';
 import { OutboxStore } from './store/outbox-store.js';
 import { createEngine } from './engine/create-engine.js';
 import type { Engine } from './engine/engine.js';
+import { EventService, type EventServiceDeps } from './events/event-service.js';
+import { recordOutboxOutcome } from './events/recorder.js';
 import { ensurePrivateDir } from './fs-private.js';
 import { createHttpServer, type HttpTimeouts, type McpDoor } from './http/server.js';
 import type { Logger } from './logger.js';
@@ -32,6 +34,8 @@ export interface AppDeps {
   timeouts?: Partial<HttpTimeouts>;
   /** Tests inject a store (e.g. over ':memory:'); production opens <dataDir>/whatsapp.db. */
   store?: MessageStore;
+  /** Tests shrink webhook backoff, inject fetch or a clock. */
+  events?: EventServiceDeps;
 }
 
 /** Everything but the listening socket: shared by HTTP and stdio modes. */
@@ -46,6 +50,8 @@ export async function createServices(config: Readonly<Config>, deps: AppDeps): P
       storeLog.error({ err: err instanceof Error ? err.message : String(err) }, 'store write failed'),
     );
   connectStoreToEngine(store, engine, storeLog);
+  const events = new EventService(store.db, config, deps.logger.child({ part: 'events' }), deps.events);
+  events.start(engine);
   const sender = new SendService({
     engine,
     outbox: new OutboxStore(store.db),
@@ -53,6 +59,7 @@ export async function createServices(config: Readonly<Config>, deps: AppDeps): P
     logger: deps.logger.child({ part: 'sender' }),
     jitterMs: config.sendJitterMs,
     typingIndicator: config.typingIndicator,
+    onOutcome: (outcome) => recordOutboxOutcome(events.log, outcome),
   });
   const services: Services = {
     engine,
@@ -60,9 +67,12 @@ export async function createServices(config: Readonly<Config>, deps: AppDeps): P
     logger: deps.logger,
     store,
     sender,
+    events,
     close: async () => {
       await sender.stop();
       await engine.stop();
+      // After the engine: its last status change is recorded; before the store: queued events commit into it.
+      await events.stop();
       // Last: flushes queued engine events into the file before closing it.
       store.close();
     },
