@@ -11,6 +11,7 @@ import type { Engine } from './engine/engine.js';
 import { EventService, type EventServiceDeps } from './events/event-service.js';
 import { recordOutboxOutcome } from './events/recorder.js';
 import { ensurePrivateDir } from './fs-private.js';
+import type { EventStreamOptions } from './http/events-stream.js';
 import { createHttpServer, type HttpTimeouts, type McpDoor } from './http/server.js';
 import type { Logger } from './logger.js';
 import type { Services } from './operations/index.js';
@@ -34,6 +35,8 @@ export interface AppDeps {
   timeouts?: Partial<HttpTimeouts>;
   /** Tests inject a store (e.g. over ':memory:'); production opens <dataDir>/whatsapp.db. */
   store?: MessageStore;
+  /** Tests shorten the SSE heartbeat. */
+  eventStream?: EventStreamOptions;
   /** Tests shrink webhook backoff, inject fetch or a clock. */
   events?: EventServiceDeps;
 }
@@ -86,7 +89,7 @@ export async function createServices(config: Readonly<Config>, deps: AppDeps): P
 export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise<App> {
   const services = await createServices(config, deps);
   const mcp = deps.mcp?.(services);
-  const server = createHttpServer({ services, logger: deps.logger, ...(mcp ? { mcp } : {}), ...(deps.timeouts ? { timeouts: deps.timeouts } : {}) });
+  const server = createHttpServer({ services, logger: deps.logger, ...(mcp ? { mcp } : {}), ...(deps.timeouts ? { timeouts: deps.timeouts } : {}), ...(deps.eventStream ? { eventStream: deps.eventStream } : {}) });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
