@@ -37,7 +37,7 @@ export interface AppDeps {
   store?: MessageStore;
   /** Tests shorten the SSE heartbeat. */
   eventStream?: EventStreamOptions;
-  /** Tests shrink webhook backoff, inject fetch or a clock. */
+  /** Tests shrink webhook backoff, inject the webhook HTTP client or a clock. */
   events?: EventServiceDeps;
 }
 

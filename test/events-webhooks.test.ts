@@ -1,7 +1,10 @@
 // Webhooks end to end: a real server (sandbox engine) POSTing to a local receiver that fails, recovers, refuses.
 import { createHmac } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
+import { httpPost } from '../src/events/http-post.js';
 import { startReceiver, type Receiver } from './helpers/receiver.js';
 import { startTestServer, type TestServer, waitFor } from './helpers/server.js';
 
@@ -94,6 +97,18 @@ describe('webhooks', () => {
     expect(receiver.requests).toHaveLength(1);
   });
 
+  it('a refused connection is retried, then dead-lettered with no status', async () => {
+    // A port that was just free: nothing listens there.
+    const closed = await startReceiver();
+    const url = closed.url;
+    await closed.close();
+    srv = await startTestServer({ WHATSAPP_WEBHOOK_URL: url, WHATSAPP_WEBHOOK_SECRET: SECRET, WHATSAPP_WEBHOOK_EVENTS: 'message.received', WHATSAPP_WEBHOOK_MAX_ATTEMPTS: '2' }, fast);
+    await srv.call('POST', '/api/sandbox/link', {});
+    await inbound(srv, '15550009006', 'nobody home');
+    const dead = await waitFor(async () => (await srv!.call('GET', '/api/webhooks/dead-letters')).json.dead_letters[0], 'a dead letter');
+    expect(dead).toMatchObject({ attempts: 2, last_status: null, last_error: 'ECONNREFUSED' });
+  });
+
   it('keeps pending deliveries across a restart', async () => {
     let up = false;
     receiver = await startReceiver(() => (up ? 200 : 503));
@@ -111,6 +126,22 @@ describe('webhooks', () => {
     expect(receiver.accepted().map((h) => h.event.data.message.body)).toEqual(['before restart 1', 'before restart 2']);
     expect(receiver.requests.length).toBeGreaterThan(triedBefore);
     expect(new Set(receiver.requests.map((h) => h.id)).size).toBe(2);
+  });
+});
+
+describe('webhook HTTP client', () => {
+  it('gives up on a receiver that does not answer within the timeout', async () => {
+    const silent = http.createServer(() => {
+      // never answers
+    });
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}/`;
+      await expect(httpPost(url, {}, '{}', 50)).rejects.toMatchObject({ name: 'TimeoutError' });
+    } finally {
+      silent.closeAllConnections();
+      silent.close();
+    }
   });
 });
 

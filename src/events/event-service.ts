@@ -17,8 +17,8 @@ export type EventsConfig = Pick<
 
 export interface EventServiceDeps {
   now?: () => number;
-  /** Tests shrink backoff and inject fetch. */
-  webhook?: Partial<Pick<WebhookOptions, 'backoff' | 'fetch' | 'random'>>;
+  /** Tests shrink backoff or inject the HTTP client. */
+  webhook?: Partial<Pick<WebhookOptions, 'backoff' | 'post' | 'random'>>;
   /** How often retention runs (default: hourly, or a quarter of the retention when shorter). */
   pruneEveryMs?: number;
 }

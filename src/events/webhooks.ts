@@ -6,6 +6,7 @@ import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { EventBus } from './event-bus.js';
 import type { EventLog } from './event-log.js';
+import { httpPost, type WebhookPoster } from './http-post.js';
 import type { EventRecord, TypeFilter } from './types.js';
 import type { WebhookStore } from './webhook-store.js';
 
@@ -19,7 +20,8 @@ export interface WebhookOptions {
   timeoutMs: number;
   /** Backoff before try n+1 is about baseMs * 2^(n-1), capped at maxMs, with jitter. Tests make these small. */
   backoff?: { baseMs: number; maxMs: number };
-  fetch?: typeof fetch;
+  /** The HTTP client (default: node:http with keep-alive); tests may inject one. */
+  post?: WebhookPoster;
   now?: () => number;
   random?: () => number;
 }
@@ -98,17 +100,16 @@ export class WebhookDispatcher {
     };
     if (this.o.secret) headers['x-webhook-signature'] = `sha256=${signPayload(this.o.secret, timestamp, body)}`;
     try {
-      // redirect: 'manual': following a redirect would re-POST the signed body wherever the receiver points.
-      const res = await (this.o.fetch ?? fetch)(url, { method: 'POST', headers, body, redirect: 'manual', signal: AbortSignal.timeout(this.o.timeoutMs) });
-      await res.body?.cancel().catch(() => undefined);
+      const res = await (this.o.post ?? httpPost)(url, headers, body, this.o.timeoutMs);
       if (res.status >= 200 && res.status < 300) return { ok: true, status: res.status };
+      // Redirects are not followed (a signed body should not go wherever a receiver points): like any other 4xx
+      // but 408/429, a misconfiguration that retrying will not fix.
       const retry = res.status === 408 || res.status === 429 || res.status >= 500;
-      const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'), this.now());
+      const retryAfterMs = parseRetryAfter(res.retryAfter, this.now());
       return { ok: false, retry, status: res.status, error: `HTTP ${res.status}`, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
     } catch (err) {
-      const e = err as Error & { cause?: { code?: string } };
-      const why = e.name === 'TimeoutError' ? `timed out after ${this.o.timeoutMs} ms` : (e.cause?.code ?? e.message);
-      return { ok: false, retry: true, status: null, error: why };
+      const e = err as Error & { code?: string };
+      return { ok: false, retry: true, status: null, error: e.code ?? e.message };
     }
   }
 
