@@ -126,6 +126,14 @@ describe('webhooks', () => {
     expect(receiver.accepted().map((h) => h.event.data.message.body)).toEqual(['before restart 1', 'before restart 2']);
     expect(receiver.requests.length).toBeGreaterThan(triedBefore);
     expect(new Set(receiver.requests.map((h) => h.id)).size).toBe(2);
+
+    // A clean restart after success saves the progress: nothing is delivered twice.
+    await srv.close();
+    srv = await startTestServer({ WHATSAPP_WEBHOOK_URL: receiver.url, WHATSAPP_WEBHOOK_SECRET: SECRET, WHATSAPP_WEBHOOK_EVENTS: 'message.received' }, fast, dir);
+    await waitFor(async () => (await srv!.call('GET', '/api/status')).json.ready, 'ready again');
+    await inbound(srv, '15550009005', 'after the second restart');
+    await waitFor(() => receiver!.accepted().length >= 3, 'the third event');
+    expect(receiver.accepted().map((h) => h.event.data.message.body)).toEqual(['before restart 1', 'before restart 2', 'after the second restart']);
   });
 });
 

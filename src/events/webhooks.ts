@@ -29,6 +29,11 @@ export interface WebhookOptions {
 export type AttemptResult = { ok: true; status: number } | { ok: false; retry: boolean; status: number | null; error: string; retryAfterMs?: number };
 
 const DEFAULT_BACKOFF = { baseMs: 2_000, maxMs: 10 * 60_000 };
+/**
+ * A lane's progress is written at most this often: one commit per delivered event would be most of a delivery's
+ * cost. A crash loses at most this much progress, and those events are delivered again (at-least-once).
+ */
+const PROGRESS_EVERY_MS = 250;
 /** Events read from the log per lane turn. */
 const PAGE = 200;
 
@@ -128,6 +133,8 @@ class Lane {
   private stopped = false;
   private wakeUp: (() => void) | null = null;
   private timer: NodeJS.Timeout | null = null;
+  private progressTimer: NodeJS.Timeout | null = null;
+  private unsaved: number | null = null;
   private readonly label: string;
 
   constructor(private readonly url: string, private readonly d: WebhookDispatcher) {
@@ -151,6 +158,23 @@ class Lane {
     if (this.timer) clearTimeout(this.timer);
     this.wake();
     await this.running;
+    this.saveProgress();
+  }
+
+  /** Remember that everything up to `cursor` is done; written to the store within PROGRESS_EVERY_MS. */
+  private progress(cursor: number): void {
+    this.unsaved = cursor;
+    if (this.progressTimer) return;
+    this.progressTimer = setTimeout(() => this.saveProgress(), PROGRESS_EVERY_MS);
+    this.progressTimer.unref();
+  }
+
+  private saveProgress(): void {
+    if (this.progressTimer) clearTimeout(this.progressTimer);
+    this.progressTimer = null;
+    if (this.unsaved === null) return;
+    void this.d.store.advance(this.url, this.unsaved);
+    this.unsaved = null;
   }
 
   private async loop(delivered: number, attempts: number, nextAt: number | null): Promise<void> {
@@ -158,7 +182,7 @@ class Lane {
     while (!this.stopped) {
       const { events, scanned } = log.after(delivered, PAGE, o.filter);
       if (events.length === 0) {
-        if (scanned > delivered) void store.advance(this.url, (delivered = scanned));
+        if (scanned > delivered) this.progress((delivered = scanned));
         else await this.idle();
         continue;
       }
@@ -172,10 +196,13 @@ class Lane {
           if (r.ok) break;
           if (r.retry && attempts < o.maxAttempts) {
             nextAt = this.d.now() + this.d.backoffMs(attempts, r.retryAfterMs);
+            // Progress first, so after a restart the attempt count belongs to this event, not an earlier one.
+            this.saveProgress();
             void store.recordRetry(this.url, attempts, nextAt, r.error);
             this.d.logger.warn({ webhook: this.label, cursor: event.cursor, attempts, error: r.error }, 'webhook delivery failed; will retry');
             continue;
           }
+          this.unsaved = null; // the dead-letter transaction moves the lane past this event
           await store.deadLetter(this.url, event, body, attempts, r.status, r.error, this.d.now());
           this.d.logger.warn({ webhook: this.label, cursor: event.cursor, attempts, error: r.error }, 'webhook delivery dead-lettered');
           break;
@@ -183,10 +210,10 @@ class Lane {
         attempts = 0;
         nextAt = null;
         delivered = event.cursor;
+        this.progress(delivered);
         if (this.stopped) return;
-        void store.advance(this.url, delivered);
       }
-      if (scanned > delivered) void store.advance(this.url, (delivered = scanned));
+      if (scanned > delivered) this.progress((delivered = scanned));
     }
   }
 
