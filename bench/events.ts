@@ -88,11 +88,14 @@ try {
     }),
   );
   const sendMs = performance.now() - t0;
+  const hooksAtSendEnd = hooks.size;
   const drainDeadline = performance.now() + 10_000 + seconds * 5000;
   while ((hooks.size < sent || frames.size < sent) && performance.now() < drainDeadline) await new Promise((r) => setTimeout(r, 5));
   const last = (m: Map<string, number>) => Math.max(...m.values());
   console.log(`burst: ${sent} inbound messages in ${(sendMs / 1000).toFixed(2)} s = ${Math.round(sent / (sendMs / 1000))} msg/s offered (16 concurrent POSTs)`);
   console.log(`  webhook: ${hooks.size}/${sent} delivered, ${Math.round(hooks.size / ((last(hooks) - t0) / 1000))} events/s (first POST → last delivery), drained ${Math.round(last(hooks) - t0 - sendMs)} ms after the last POST`);
+  const drainMs = last(hooks) - t0 - sendMs;
+  if (sent - hooksAtSendEnd > 100) console.log(`  webhook backlog alone: ${sent - hooksAtSendEnd} events in ${Math.round(drainMs)} ms = ${Math.round((sent - hooksAtSendEnd) / (drainMs / 1000))} events/s (no inbound load)`);
   console.log(`  SSE:     ${frames.size}/${sent} delivered, ${Math.round(frames.size / ((last(frames) - t0) / 1000))} events/s, drained ${Math.round(last(frames) - t0 - sendMs)} ms after the last POST`);
 
   // (2) Latency: one message at a time, waiting for both consumers, for `seconds`.
