@@ -72,6 +72,18 @@ describe('SSE', () => {
     s.close();
   });
 
+  it('outlives the server\'s request and keep-alive timeouts (they bound receiving a request, not a stream)', async () => {
+    srv = await startTestServer({}, { timeouts: { headersMs: 100, requestMs: 200, keepAliveMs: 100 }, eventStream: { heartbeatMs: 50 } });
+    await srv.call('POST', '/api/sandbox/link', {});
+    const s = await openSse(`${srv.url}/api/events?types=message.received`);
+    // Ten heartbeats is well past every timeout above.
+    await waitFor(() => s.comments.filter((c) => c === 'ping').length >= 10, 'ten heartbeats');
+    await inbound(srv, '15550007009', 'still here');
+    await waitFor(() => s.frames.length >= 1, 'an event on the old stream');
+    expect(bodies(s.frames)).toEqual(['still here']);
+    s.close();
+  });
+
   it('checks the API key, Host and the cursor like every /api route', async () => {
     const key = 'k'.repeat(24);
     srv = await startTestServer({ WHATSAPP_API_KEY: key });
