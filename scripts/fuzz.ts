@@ -12,7 +12,7 @@ let seed = Number(process.env.FUZZ_SEED ?? 20261125);
 const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
 
-const PATHS = ['/', '/health', '/qr', '/api/status', '/api/auth/start', '/api/pairing-code', '/api/send', '/api/chats', '/api/messages', '/api/sandbox/inbound', '/api/nope', '/mcp', '/sse', '/messages', '/api/search', '/api/chats/15550001001%40c.us/messages'];
+const PATHS = ['/', '/health', '/qr', '/api/status', '/api/auth/start', '/api/pairing-code', '/api/send', '/api/chats', '/api/messages', '/api/sandbox/inbound', '/api/nope', '/mcp', '/sse', '/messages', '/api/search', '/api/chats/15550001001%40c.us/messages', '/api/events', '/api/webhooks/dead-letters', '/api/webhooks/dead-letters/1/redeliver'];
 const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD', 'TRACE', 'FOO', 'G\u00e9T'];
 const WEIRD = ['', ' ', '\u0000', '\u0000\u0000abc', '\ud800', '\udfff\ud800', '\u202eevil', '\u200b\u200b', '💥'.repeat(50), 'A'.repeat(70_000), '%', '%zz', '../../etc/passwd', '<script>', "' OR 1=1 --", '"quoted"', 'NEAR(a b)', '*', 'a AND', '(', '1e309', '-1', '0', '101', 'NaN', 'null', '15550102030', '+1 (555) 010-2030'];
 const VALUES: unknown[] = [null, true, false, 0, -1, 1.5, 1e309, 2 ** 53, [], {}, [1, 2], { a: 1 }, ...WEIRD];

@@ -8,7 +8,10 @@ import { RateLimiter } from './service/rate-limiter.js';
 import { OutboxStore } from './store/outbox-store.js';
 import { createEngine } from './engine/create-engine.js';
 import type { Engine } from './engine/engine.js';
+import { EventService, type EventServiceDeps } from './events/event-service.js';
+import { recordOutboxOutcome } from './events/recorder.js';
 import { ensurePrivateDir } from './fs-private.js';
+import type { EventStreamOptions } from './http/events-stream.js';
 import { createHttpServer, type HttpTimeouts, type McpDoor } from './http/server.js';
 import type { Logger } from './logger.js';
 import type { Services } from './operations/index.js';
@@ -32,6 +35,10 @@ export interface AppDeps {
   timeouts?: Partial<HttpTimeouts>;
   /** Tests inject a store (e.g. over ':memory:'); production opens <dataDir>/whatsapp.db. */
   store?: MessageStore;
+  /** Tests shorten the SSE heartbeat. */
+  eventStream?: EventStreamOptions;
+  /** Tests shrink webhook backoff, inject the webhook HTTP client or a clock. */
+  events?: EventServiceDeps;
 }
 
 /** Everything but the listening socket: shared by HTTP and stdio modes. */
@@ -46,6 +53,8 @@ export async function createServices(config: Readonly<Config>, deps: AppDeps): P
       storeLog.error({ err: err instanceof Error ? err.message : String(err) }, 'store write failed'),
     );
   connectStoreToEngine(store, engine, storeLog);
+  const events = new EventService(store.db, config, deps.logger.child({ part: 'events' }), deps.events);
+  events.start(engine);
   const sender = new SendService({
     engine,
     outbox: new OutboxStore(store.db),
@@ -53,6 +62,7 @@ export async function createServices(config: Readonly<Config>, deps: AppDeps): P
     logger: deps.logger.child({ part: 'sender' }),
     jitterMs: config.sendJitterMs,
     typingIndicator: config.typingIndicator,
+    onOutcome: (outcome) => recordOutboxOutcome(events.log, outcome),
   });
   const services: Services = {
     engine,
@@ -60,9 +70,12 @@ export async function createServices(config: Readonly<Config>, deps: AppDeps): P
     logger: deps.logger,
     store,
     sender,
+    events,
     close: async () => {
       await sender.stop();
       await engine.stop();
+      // After the engine: its last status change is recorded; before the store: queued events commit into it.
+      await events.stop();
       // Last: flushes queued engine events into the file before closing it.
       store.close();
     },
@@ -76,7 +89,7 @@ export async function createServices(config: Readonly<Config>, deps: AppDeps): P
 export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise<App> {
   const services = await createServices(config, deps);
   const mcp = deps.mcp?.(services);
-  const server = createHttpServer({ services, logger: deps.logger, ...(mcp ? { mcp } : {}), ...(deps.timeouts ? { timeouts: deps.timeouts } : {}) });
+  const server = createHttpServer({ services, logger: deps.logger, ...(mcp ? { mcp } : {}), ...(deps.timeouts ? { timeouts: deps.timeouts } : {}), ...(deps.eventStream ? { eventStream: deps.eventStream } : {}) });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());

@@ -2,6 +2,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { ENGINE_NAMES, type EngineName } from './domain.js';
+import { parseTypeFilter } from './events/types.js';
 
 const bool = z
   .string()
@@ -20,6 +21,16 @@ const list = z
   .string()
   .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean));
 const text = z.string().trim().min(1);
+const urlList = list.pipe(
+  z.array(z.url({ protocol: /^https?$/, error: 'must be a comma list of http:// or https:// URLs' })),
+);
+const typeList = list.check((ctx) => {
+  try {
+    parseTypeFilter(ctx.value);
+  } catch (err) {
+    ctx.issues.push({ code: 'custom', message: (err as Error).message, input: ctx.value });
+  }
+});
 
 interface OptionSpec<T> {
   key: keyof Config;
@@ -54,6 +65,13 @@ export const OPTIONS = [
   opt({ key: 'sendJitterMs', env: 'WHATSAPP_SEND_JITTER_MS', flag: '--send-jitter', help: 'Pacing: up to this many random ms added between queued sends.', default: '2000', schema: int(0, 600_000) }),
   opt({ key: 'typingIndicator', env: 'WHATSAPP_TYPING_INDICATOR', flag: '--typing', help: 'Show "typing…" before each send, for a time in proportion to the text.', default: 'false', schema: bool }),
   opt({ key: 'mcpSessionIdleSeconds', env: 'WHATSAPP_MCP_SESSION_IDLE_SECONDS', flag: '--mcp-session-idle', help: 'Idle MCP sessions are closed after this many seconds.', default: '1800', schema: int(5, 7 * 24 * 3600) }),
+  opt({ key: 'eventRetentionHours', env: 'WHATSAPP_EVENT_RETENTION_HOURS', flag: '--event-retention-hours', help: 'Events (GET /api/events, webhooks) are kept this many hours.', default: '168', schema: int(1, 24 * 365) }),
+  opt({ key: 'webhookUrls', env: 'WHATSAPP_WEBHOOK_URL', flag: '--webhook-url', help: 'POST every event to these URLs (comma list of http(s) URLs).', default: '', schema: urlList }),
+  opt({ key: 'webhookEvents', env: 'WHATSAPP_WEBHOOK_EVENTS', flag: '--webhook-events', help: 'Event types sent to webhooks: comma list of types or prefixes like message.* (default: all).', default: '', schema: typeList }),
+  opt({ key: 'webhookSecret', env: 'WHATSAPP_WEBHOOK_SECRET', flag: '--webhook-secret', help: 'HMAC-SHA256 key for X-Webhook-Signature; required with webhook URLs.', default: undefined, schema: z.string().min(16, 'must be at least 16 characters') }),
+  opt({ key: 'webhookAllowUnsigned', env: 'WHATSAPP_WEBHOOK_ALLOW_UNSIGNED', flag: '--webhook-allow-unsigned', help: 'Send webhooks without a signature when no secret is set.', default: 'false', schema: bool }),
+  opt({ key: 'webhookMaxAttempts', env: 'WHATSAPP_WEBHOOK_MAX_ATTEMPTS', flag: '--webhook-max-attempts', help: 'Tries per event and URL before it is dead-lettered.', default: '8', schema: int(1, 50) }),
+  opt({ key: 'webhookTimeoutSeconds', env: 'WHATSAPP_WEBHOOK_TIMEOUT_SECONDS', flag: '--webhook-timeout', help: 'Seconds to wait for a webhook receiver to answer before retrying.', default: '10', schema: int(1, 120) }),
   opt({ key: 'sandboxLinkDelayMs', env: 'WHATSAPP_SANDBOX_LINK_DELAY_MS', flag: '--sandbox-link-delay', help: 'Sandbox: ms before the simulated phone enters the pairing code or scans the QR.', default: '1500', schema: int(0, 600_000) }),
 ] as const;
 
@@ -77,6 +95,13 @@ export interface Config {
   sendJitterMs: number;
   typingIndicator: boolean;
   sandboxLinkDelayMs: number;
+  eventRetentionHours: number;
+  webhookUrls: string[];
+  webhookEvents: string[];
+  webhookSecret: string | undefined;
+  webhookAllowUnsigned: boolean;
+  webhookMaxAttempts: number;
+  webhookTimeoutSeconds: number;
 }
 
 export class ConfigError extends Error {}
@@ -113,7 +138,7 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: R
     const parsed = (o.schema as z.ZodType<unknown, string>).safeParse(raw);
     if (!parsed.success) {
       const why = parsed.error.issues[0]?.message ?? 'invalid';
-      throw new ConfigError(`Invalid ${o.env}=${JSON.stringify(o.key === 'apiKey' ? '***' : raw)}: ${why}`);
+      throw new ConfigError(`Invalid ${o.env}=${JSON.stringify(o.key === 'apiKey' || o.key === 'webhookSecret' ? '***' : raw)}: ${why}`);
     }
     cfg[o.key] = parsed.data;
   }
@@ -127,6 +152,11 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: R
   }
   if (config.corsOrigins.includes('*')) {
     throw new ConfigError('Invalid WHATSAPP_CORS_ORIGINS: "*" is not allowed; list the origins that may call the API');
+  }
+  if (config.webhookUrls.length > 0 && !config.webhookSecret && !config.webhookAllowUnsigned) {
+    throw new ConfigError(
+      'WHATSAPP_WEBHOOK_URL is set without WHATSAPP_WEBHOOK_SECRET: receivers could not tell our events from forged ones. Set a secret (16+ characters), or WHATSAPP_WEBHOOK_ALLOW_UNSIGNED=true',
+    );
   }
   return Object.freeze(config);
 }

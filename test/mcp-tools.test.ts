@@ -193,7 +193,7 @@ describe('malformed calls are JSON-RPC errors carrying the request id', () => {
 
   it('an unknown method → -32601 with the id', async () => {
     const sessionId = await openRawSession(server.url);
-    const res = await rawMcp(`${server.url}/mcp`, { jsonrpc: '2.0', id: 5, method: 'resources/list' }, { 'mcp-session-id': sessionId });
+    const res = await rawMcp(`${server.url}/mcp`, { jsonrpc: '2.0', id: 5, method: 'prompts/list' }, { 'mcp-session-id': sessionId });
     expect(res.messages).toEqual([expect.objectContaining({ id: 5, error: expect.objectContaining({ code: -32601 }) })]);
   });
 });

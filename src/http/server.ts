@@ -6,6 +6,7 @@ import type { Logger } from '../logger.js';
 import { invokeOperation } from '../operations/invoke.js';
 import { availableOperations, type Services } from '../operations/index.js';
 import { readJsonBody } from './body.js';
+import { type EventStreamOptions, serveEventStream, wantsEventStream } from './events-stream.js';
 import { renderQrPage } from './qr-page.js';
 import { sendError, sendJson } from './respond.js';
 import { RouteTable, coerceQuery } from './routes.js';
@@ -23,6 +24,7 @@ export interface HttpServerOptions {
   logger: Logger;
   mcp?: McpDoor;
   timeouts?: Partial<HttpTimeouts>;
+  eventStream?: EventStreamOptions;
 }
 
 /** Slow or idle sockets must not pin the server: bound headers, whole requests and idle keep-alives. */
@@ -33,7 +35,7 @@ export interface HttpTimeouts {
 }
 const DEFAULT_TIMEOUTS: HttpTimeouts = { headersMs: 15_000, requestMs: 60_000, keepAliveMs: 5_000 };
 
-export function createHttpServer({ services, logger, mcp, timeouts }: HttpServerOptions): http.Server {
+export function createHttpServer({ services, logger, mcp, timeouts, eventStream }: HttpServerOptions): http.Server {
   const t = { ...DEFAULT_TIMEOUTS, ...timeouts };
   const { config, engine } = services;
   const guard = new RequestGuard(config);
@@ -84,6 +86,12 @@ export function createHttpServer({ services, logger, mcp, timeouts }: HttpServer
           return void res.end(html);
         }
 
+        // A streaming response the operation pipeline cannot give; same checks, before the route table.
+        if (wantsEventStream(req, path)) {
+          guard.checkApiKey(req);
+          return serveEventStream(req, res, url, services.events, eventStream);
+        }
+
         const match = routes.match(req.method ?? 'GET', path);
         if (match.kind === 'not_found') throw new AppError('not_found', `No route ${req.method} ${path}`, { hint: 'See README for the list of endpoints.' });
         if (match.kind === 'method_not_allowed') throw methodNotAllowed(match.allow);
@@ -96,7 +104,10 @@ export function createHttpServer({ services, logger, mcp, timeouts }: HttpServer
         const input = { ...coerceQuery(match.op, url.searchParams), ...(body as object | undefined), ...match.params };
         const idempotencyKey = header(req, 'idempotency-key');
         const preferAsync = /(^|[,\s])respond-async\b/i.test(header(req, 'prefer') ?? '');
-        const result = await invokeOperation(match.op, input, services, { ...(idempotencyKey ? { idempotencyKey } : {}), preferAsync });
+        // A long-poll whose client hung up should stop waiting.
+        const gone = new AbortController();
+        res.once('close', () => gone.abort());
+        const result = await invokeOperation(match.op, input, services, { ...(idempotencyKey ? { idempotencyKey } : {}), preferAsync, signal: gone.signal });
         sendJson(res, match.op.httpStatus?.(result) ?? 200, result);
       } catch (err) {
         sendError(res, err, logger);

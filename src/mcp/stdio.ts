@@ -48,7 +48,11 @@ export async function serveStdio(config: Readonly<Config>, deps: StdioDeps): Pro
   // watch for that, so without this the engine (and its browser) would outlive the client.
   stdin.once('end', () => void close('stdin closed'));
   stdin.once('close', () => void close('stdin closed'));
-  server.server.onclose = () => void close('transport closed');
+  const releaseSession = server.server.onclose;
+  server.server.onclose = () => {
+    releaseSession?.();
+    void close('transport closed');
+  };
   transport.onerror = (err) => logger.warn({ err: err.message }, 'mcp stdio received a message it could not parse');
   await server.connect(transport);
   logger.info({ engine: config.engine }, 'serving MCP on stdio');

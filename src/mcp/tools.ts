@@ -62,9 +62,9 @@ export function toolDefinition(op: Operation): Tool {
  * since protocol revision 2025-11-25 (SEP-1303) input validation errors are tool execution errors, so the model
  * sees what was wrong and can correct itself. Only malformed requests (unknown tool, bad params) are JSON-RPC errors.
  */
-export async function callOperation(op: Operation, args: unknown, services: Services): Promise<CallToolResult> {
+export async function callOperation(op: Operation, args: unknown, services: Services, signal?: AbortSignal): Promise<CallToolResult> {
   try {
-    const raw = await invokeOperation(op, args ?? {}, services);
+    const raw = await invokeOperation(op, args ?? {}, services, signal ? { signal } : {});
     // Parsing through the output schema strips fields the advertised (additionalProperties: false) schema does not
     // list, so a client validating structuredContent never rejects a result because an engine added a field.
     const parsed = op.output.safeParse(raw);

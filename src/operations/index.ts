@@ -1,5 +1,6 @@
 // The operations table: every capability, once. REST routes and MCP tools are generated from this list.
 import type { Operation, Services } from './operation.js';
+import { getUpdatesOp, listDeadLettersOp, redeliverDeadLetterOp, waitForMessageOp } from './events.js';
 import { getChatMessagesOp, getChatOp, getMessageContextOp } from './history.js';
 import { listChatsOp, readMessagesOp } from './messaging.js';
 import { sendMessageOp, sendStatusOp } from './sending.js';
@@ -21,6 +22,10 @@ export const OPERATIONS: readonly Operation[] = [
   searchContactsOp,
   logoutOp,
   sendStatusOp,
+  getUpdatesOp,
+  waitForMessageOp,
+  listDeadLettersOp,
+  redeliverDeadLetterOp,
   sandboxLinkOp,
   sandboxInboundOp,
   sandboxDisconnectOp,

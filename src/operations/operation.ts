@@ -2,6 +2,7 @@
 import type { z } from 'zod';
 import type { Config } from '../config.js';
 import type { Engine } from '../engine/engine.js';
+import type { EventService } from '../events/event-service.js';
 import type { Logger } from '../logger.js';
 import type { SendService } from '../service/send-service.js';
 import type { MessageStore } from '../store/message-store.js';
@@ -13,6 +14,8 @@ export interface Services {
   /** Local copy of what the engine has reported: answers reads while WhatsApp is offline, and search. */
   store: MessageStore;
   sender: SendService;
+  /** The event log, its live bus, webhook delivery. */
+  events: EventService;
   /** Stop sending, stop the engine (the saved session stays), close the store. */
   close(): Promise<void>;
 }
@@ -23,6 +26,8 @@ export interface CallOptions {
   idempotencyKey?: string;
   /** REST `Prefer: respond-async`: the caller accepts 202 queued. */
   preferAsync?: boolean;
+  /** Aborted when the caller goes away (HTTP client closed, MCP request cancelled): long waits end early. */
+  signal?: AbortSignal;
 }
 
 export interface ToolAnnotations {

@@ -30,7 +30,14 @@ export interface SendServiceOptions {
   /** Show "typing…" for a time in proportion to the text before sending. */
   typingIndicator: boolean;
   random?: () => number;
+  /** Told of every send's fate (queued, sent, failed) after it is recorded in the outbox: feeds the event log. */
+  onOutcome?: (outcome: OutboxOutcome) => void;
 }
+
+export type OutboxOutcome =
+  | { state: 'queued'; outbox_id: string; chat_id: string; error: { code: string; message: string } | null }
+  | { state: 'sent'; outbox_id: string; chat_id: string; message_id: string; timestamp: number }
+  | { state: 'failed'; outbox_id: string; chat_id: string; error: { code: string; message: string } };
 
 // Errors after which a retry cannot help.
 const PERMANENT = new Set(['not_on_whatsapp', 'invalid_input', 'not_found']);
@@ -111,6 +118,7 @@ export class SendService {
       }
       const row = await this.o.outbox.create({ chat_id: req.chat_id, body: req.body, state: 'queued', idempotency_key: req.idempotency_key, request_hash: hash });
       this.schedule(ready ? this.o.limiter.waitFor(req.chat_id) : null);
+      this.tell({ state: 'queued', outbox_id: row.outbox_id, chat_id: row.chat_id, error: null });
       return { state: 'queued', outbox_id: row.outbox_id, chat_id: row.chat_id };
     }
     const row = await this.o.outbox.create({ chat_id: req.chat_id, body: req.body, state: 'sending', idempotency_key: req.idempotency_key, request_hash: hash });
@@ -137,19 +145,30 @@ export class SendService {
       }
       const sent = await this.o.engine.sendText(row.chat_id, row.body);
       await this.o.outbox.markSent(row.outbox_id, sent.message_id, sent.timestamp);
+      this.tell({ state: 'sent', outbox_id: row.outbox_id, chat_id: row.chat_id, message_id: sent.message_id, timestamp: sent.timestamp });
       return { state: 'sent', outbox_id: row.outbox_id, chat_id: sent.chat_id, message_id: sent.message_id, timestamp: sent.timestamp };
     } catch (err) {
       const e = toAppError(err);
       const transient = !PERMANENT.has(e.code) && row.attempts < MAX_ATTEMPTS;
       if (mayRequeue && transient) {
         await this.o.outbox.requeue(row.outbox_id, e.code, e.message);
+        this.tell({ state: 'queued', outbox_id: row.outbox_id, chat_id: row.chat_id, error: { code: e.code, message: e.message } });
         this.schedule(e.code === 'not_ready' ? null : 2_000 * row.attempts);
         return { state: 'queued', outbox_id: row.outbox_id, chat_id: row.chat_id };
       }
       await this.o.outbox.markFailed(row.outbox_id, e.code, e.message);
+      this.tell({ state: 'failed', outbox_id: row.outbox_id, chat_id: row.chat_id, error: { code: e.code, message: e.message } });
       throw new AppError(e.code, e.message, { ...(e.hint ? { hint: e.hint } : {}), details: { outbox_id: row.outbox_id }, headers: e.headers, cause: err });
     } finally {
       this.attempting.delete(row.outbox_id);
+    }
+  }
+
+  private tell(outcome: OutboxOutcome): void {
+    try {
+      this.o.onOutcome?.(outcome);
+    } catch (err) {
+      this.o.logger.warn({ err }, 'recording a send outcome failed');
     }
   }
 
@@ -194,8 +213,12 @@ export class SendService {
         }
         const since = (row.attempted_at ?? row.created_at) - RECONCILE_SKEW_MS;
         const match = history.find((m) => m.from_me && m.body === row.body && m.timestamp * 1000 >= since && !this.o.outbox.isClaimed(m.id));
-        if (match) await this.o.outbox.markSent(row.outbox_id, match.id, match.timestamp);
-        else await this.o.outbox.requeue(row.outbox_id, 'interrupted', 'The server stopped during this send; it was not found in the chat and is sent again');
+        if (match) {
+          await this.o.outbox.markSent(row.outbox_id, match.id, match.timestamp);
+          this.tell({ state: 'sent', outbox_id: row.outbox_id, chat_id: row.chat_id, message_id: match.id, timestamp: match.timestamp });
+        } else {
+          await this.o.outbox.requeue(row.outbox_id, 'interrupted', 'The server stopped during this send; it was not found in the chat and is sent again');
+        }
         this.o.logger.info({ outbox_id: row.outbox_id, found: Boolean(match) }, 'reconciled an interrupted send');
       }
     }

@@ -1,6 +1,8 @@
 // Schema migrations, applied in order by `PRAGMA user_version`. Append new ones (outbox, event log, ...) at the end;
 // never edit one that has shipped.
 import type Database from 'better-sqlite3';
+import { EVENTS_SCHEMA } from '../events/event-log.js';
+import { WEBHOOK_SCHEMA } from '../events/webhook-store.js';
 import { OUTBOX_SCHEMA } from './outbox-store.js';
 
 export interface Migration {
@@ -85,6 +87,11 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 3,
     name: 'outbox',
     up: (db) => db.exec(OUTBOX_SCHEMA),
+  },
+  {
+    version: 4,
+    name: 'event log, webhook deliveries',
+    up: (db) => db.exec(EVENTS_SCHEMA + WEBHOOK_SCHEMA),
   },
 ];
 

@@ -7,6 +7,7 @@ import type { Engine } from '../../src/engine/engine.js';
 import { silentLogger } from '../../src/logger.js';
 import type { Services } from '../../src/operations/operation.js';
 import { RateLimiter } from '../../src/service/rate-limiter.js';
+import { EventService } from '../../src/events/event-service.js';
 import { SendService } from '../../src/service/send-service.js';
 import { OutboxStore } from '../../src/store/outbox-store.js';
 
@@ -65,13 +66,16 @@ export function servicesFor(parts: { config: Readonly<Config>; engine: Engine; s
     jitterMs: 0,
     typingIndicator: false,
   });
+  const events = new EventService(parts.store.db, parts.config, logger);
   return {
     ...parts,
     logger,
     sender,
+    events,
     close: async () => {
       await sender.stop();
       await parts.engine.stop();
+      await events.stop();
       parts.store.close();
     },
   };

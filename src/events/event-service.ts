@@ -1,0 +1,85 @@
+// The events part, composed: the log, the bus, webhooks and retention. app.ts builds one per process.
+import type { Database } from 'better-sqlite3';
+import type { Config } from '../config.js';
+import type { Engine } from '../engine/engine.js';
+import type { Logger } from '../logger.js';
+import { EventBus } from './event-bus.js';
+import { EventLog } from './event-log.js';
+import { recordEngineEvents } from './recorder.js';
+import { parseTypeFilter } from './types.js';
+import { WebhookDispatcher, type WebhookOptions } from './webhooks.js';
+import { WebhookStore } from './webhook-store.js';
+
+export type EventsConfig = Pick<
+  Config,
+  'eventRetentionHours' | 'webhookUrls' | 'webhookEvents' | 'webhookSecret' | 'webhookAllowUnsigned' | 'webhookMaxAttempts' | 'webhookTimeoutSeconds'
+>;
+
+export interface EventServiceDeps {
+  now?: () => number;
+  /** Tests shrink backoff or inject the HTTP client. */
+  webhook?: Partial<Pick<WebhookOptions, 'backoff' | 'post' | 'random'>>;
+  /** How often retention runs (default: hourly, or a quarter of the retention when shorter). */
+  pruneEveryMs?: number;
+}
+
+export class EventService {
+  readonly bus = new EventBus();
+  readonly log: EventLog;
+  readonly webhooks: WebhookDispatcher;
+  private readonly now: () => number;
+  private pruneTimer: NodeJS.Timeout | null = null;
+  private stopRecording: (() => void) | null = null;
+
+  constructor(private readonly db: Database, private readonly config: EventsConfig, private readonly logger: Logger, private readonly deps: EventServiceDeps = {}) {
+    this.now = deps.now ?? Date.now;
+    this.log = new EventLog(db, this.bus, this.now);
+    this.webhooks = new WebhookDispatcher(
+      {
+        urls: config.webhookUrls,
+        filter: parseTypeFilter(config.webhookEvents),
+        secret: config.webhookSecret ?? null,
+        allowUnsigned: config.webhookAllowUnsigned,
+        maxAttempts: config.webhookMaxAttempts,
+        timeoutMs: config.webhookTimeoutSeconds * 1000,
+        now: this.now,
+        ...deps.webhook,
+      },
+      this.log,
+      new WebhookStore(db),
+      this.bus,
+      logger.child({ part: 'webhooks' }),
+    );
+  }
+
+  /** Record the engine's events, start webhook delivery and retention. */
+  start(engine: Engine): void {
+    this.stopRecording = recordEngineEvents(this.log, engine, this.db);
+    this.webhooks.start();
+    this.prune();
+    const retentionMs = this.config.eventRetentionHours * 3_600_000;
+    this.pruneTimer = setInterval(() => this.prune(), this.deps.pruneEveryMs ?? Math.min(3_600_000, retentionMs / 4));
+    this.pruneTimer.unref();
+  }
+
+  prune(): number {
+    try {
+      const n = this.log.prune(this.now() - this.config.eventRetentionHours * 3_600_000);
+      if (n > 0) this.logger.debug({ events: n }, 'pruned old events');
+      return n;
+    } catch (err) {
+      this.logger.error({ err }, 'pruning the event log failed');
+      return 0;
+    }
+  }
+
+  /** Stop listening and delivering, end every stream and wait; commit what is queued. The store closes after this. */
+  async stop(): Promise<void> {
+    if (this.pruneTimer) clearInterval(this.pruneTimer);
+    this.stopRecording?.();
+    this.log.flush();
+    this.bus.close();
+    await this.webhooks.stop();
+    this.log.close();
+  }
+}

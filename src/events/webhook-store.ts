@@ -1,0 +1,127 @@
+// Webhook delivery state in the store: how far each URL has got (its lane), and the events that could not be delivered.
+import type { Database, Statement } from 'better-sqlite3';
+import { z } from 'zod';
+import { GroupCommitter } from '../store/group-commit.js';
+import { EventRecordSchema, type EventRecord } from './types.js';
+
+export const WEBHOOK_SCHEMA = `
+-- One row per webhook URL: every event up to delivered_cursor has been delivered or dead-lettered; attempts and
+-- next_attempt_at describe the retries of the next one. Survives restarts, so delivery resumes where it stopped.
+CREATE TABLE webhook_lanes (
+  url TEXT PRIMARY KEY,
+  delivered_cursor INTEGER NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER,
+  last_error TEXT
+);
+-- The event is copied, not referenced: a dead letter must outlive the event log's retention to be redelivered.
+CREATE TABLE webhook_dead_letters (
+  id INTEGER PRIMARY KEY,
+  url TEXT NOT NULL,
+  event_cursor INTEGER NOT NULL,
+  event_type TEXT NOT NULL,
+  event TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  last_status INTEGER,
+  last_error TEXT NOT NULL,
+  failed_at INTEGER NOT NULL
+);
+`;
+
+export interface LaneState {
+  delivered: number;
+  attempts: number;
+  nextAttemptAt: number | null;
+}
+
+export const DeadLetterSchema = z.object({
+  id: z.number().int(),
+  url: z.string(),
+  event_cursor: z.number().int(),
+  event_type: z.string(),
+  attempts: z.number().int(),
+  /** HTTP status of the last try; null when it never got an answer (timeout, connection refused). */
+  last_status: z.number().int().nullable(),
+  last_error: z.string(),
+  /** Unix milliseconds. */
+  failed_at: z.number().int(),
+  event: EventRecordSchema,
+});
+export type DeadLetter = z.infer<typeof DeadLetterSchema>;
+
+interface DeadRow extends Omit<DeadLetter, 'event'> {
+  event: string;
+}
+
+export class WebhookStore {
+  private readonly commit: GroupCommitter;
+  private readonly q: Record<'lane' | 'addLane' | 'advance' | 'retry' | 'dead' | 'deadList' | 'deadGet' | 'deadDelete' | 'deadTried', Statement>;
+
+  constructor(db: Database) {
+    this.commit = new GroupCommitter(db);
+    this.q = {
+      lane: db.prepare('SELECT delivered_cursor AS delivered, attempts, next_attempt_at AS nextAttemptAt FROM webhook_lanes WHERE url = ?'),
+      addLane: db.prepare('INSERT OR IGNORE INTO webhook_lanes (url, delivered_cursor) VALUES (?, ?)'),
+      advance: db.prepare('UPDATE webhook_lanes SET delivered_cursor = max(delivered_cursor, ?), attempts = 0, next_attempt_at = NULL, last_error = NULL WHERE url = ?'),
+      retry: db.prepare('UPDATE webhook_lanes SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE url = ?'),
+      dead: db.prepare(
+        `INSERT INTO webhook_dead_letters (url, event_cursor, event_type, event, attempts, last_status, last_error, failed_at)
+         VALUES (@url, @event_cursor, @event_type, @event, @attempts, @last_status, @last_error, @failed_at)`,
+      ),
+      deadList: db.prepare('SELECT * FROM webhook_dead_letters WHERE id > ? ORDER BY id LIMIT ?'),
+      deadGet: db.prepare('SELECT * FROM webhook_dead_letters WHERE id = ?'),
+      deadDelete: db.prepare('DELETE FROM webhook_dead_letters WHERE id = ?'),
+      deadTried: db.prepare('UPDATE webhook_dead_letters SET attempts = attempts + 1, last_status = ?, last_error = ?, failed_at = ? WHERE id = ?'),
+    };
+  }
+
+  /** The lane of `url`, created at `startAt` (the log's head: a new URL gets what happens from now on). */
+  lane(url: string, startAt: number): LaneState {
+    this.q.addLane.run(url, startAt);
+    return this.q.lane.get(url) as LaneState;
+  }
+
+  /** Delivered (or given up on) everything up to `cursor`. Group-committed: a crash before it only means a redelivery. */
+  advance(url: string, cursor: number): Promise<unknown> {
+    return this.commit.run(() => this.q.advance.run(cursor, url));
+  }
+
+  recordRetry(url: string, attempts: number, nextAttemptAt: number, error: string): Promise<unknown> {
+    return this.commit.run(() => this.q.retry.run(attempts, nextAttemptAt, error, url));
+  }
+
+  /** Dead-letter one event and move the lane past it, in one transaction. */
+  deadLetter(url: string, event: EventRecord, body: string, attempts: number, lastStatus: number | null, lastError: string, now: number): Promise<unknown> {
+    return this.commit.run(() => {
+      this.q.dead.run({ url, event_cursor: event.cursor, event_type: event.type, event: body, attempts, last_status: lastStatus, last_error: lastError, failed_at: now });
+      this.q.advance.run(event.cursor, url);
+    });
+  }
+
+  deadLetters(afterId: number, limit: number): DeadLetter[] {
+    this.commit.flush();
+    return (this.q.deadList.all(afterId, limit) as DeadRow[]).map(toDeadLetter);
+  }
+
+  getDeadLetter(id: number): DeadLetter | null {
+    this.commit.flush();
+    const r = this.q.deadGet.get(id) as DeadRow | undefined;
+    return r ? toDeadLetter(r) : null;
+  }
+
+  resolveDeadLetter(id: number): void {
+    this.q.deadDelete.run(id);
+  }
+
+  recordRedeliveryFailure(id: number, lastStatus: number | null, error: string, now: number): void {
+    this.q.deadTried.run(lastStatus, error, now, id);
+  }
+
+  flush(): void {
+    this.commit.flush();
+  }
+}
+
+function toDeadLetter(r: DeadRow): DeadLetter {
+  return { ...r, event: JSON.parse(r.event) as EventRecord };
+}

@@ -1,0 +1,65 @@
+// GET /api/events as Server-Sent Events: replay after Last-Event-ID (or ?after=), then live, with heartbeats.
+// The JSON form of the same URL is the whatsapp_get_updates operation; this route only takes SSE requests.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { AppError } from '../errors.js';
+import type { EventService } from '../events/event-service.js';
+import { EventFollower } from '../events/follow.js';
+import { type TypeFilter, parseTypeFilter, splitList } from '../events/types.js';
+
+export const EVENTS_PATH = '/api/events';
+
+export interface EventStreamOptions {
+  /** Comment line sent this often so proxies and clients see a live connection (default 15 s). */
+  heartbeatMs?: number;
+}
+
+/** True for a request this route answers: GET /api/events that accepts text/event-stream. */
+export function wantsEventStream(req: IncomingMessage, pathname: string): boolean {
+  if (pathname !== EVENTS_PATH && pathname !== `${EVENTS_PATH}/`) return false;
+  return req.method === 'GET' && /\btext\/event-stream\b/i.test(req.headers.accept ?? '');
+}
+
+export function serveEventStream(req: IncomingMessage, res: ServerResponse, url: URL, events: EventService, opts: EventStreamOptions = {}): void {
+  const start = startCursor(req, url, events);
+  const types = url.searchParams.get('types');
+  let filter: TypeFilter | undefined;
+  try {
+    filter = types ? parseTypeFilter(splitList(types)) : undefined;
+  } catch (err) {
+    throw new AppError('invalid_input', `types: ${(err as Error).message}`);
+  }
+  if (events.bus.isClosed) throw new AppError('not_ready', 'Server is shutting down');
+
+  res.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-store',
+    connection: 'keep-alive',
+    // nginx buffers responses unless told not to; an event stream must not wait in a proxy buffer.
+    'x-accel-buffering': 'no',
+  });
+  res.write(`retry: 3000\n: cursor ${start}\n\n`);
+  const follower = new EventFollower(events.log, events.bus, { after: start, ...(filter ? { filter } : {}) }, (event) =>
+    res.write(`id: ${event.cursor}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`),
+  );
+  res.on('drain', () => follower.resume());
+  const heartbeat = setInterval(() => res.write(': ping\n\n'), opts.heartbeatMs ?? 15_000);
+  heartbeat.unref();
+  const end = () => {
+    clearInterval(heartbeat);
+    follower.stop();
+    offClose();
+  };
+  // Shutdown ends the stream cleanly, so the client's reconnect (with Last-Event-ID) resumes on the next process.
+  const offClose = events.bus.onClose(() => res.end());
+  res.once('close', end);
+  follower.start();
+}
+
+/** Last-Event-ID wins over ?after: a reconnecting EventSource resends its original URL but a fresher header. */
+function startCursor(req: IncomingMessage, url: URL, events: EventService): number {
+  const header = req.headers['last-event-id'];
+  const raw = typeof header === 'string' && header.trim() !== '' ? header.trim() : url.searchParams.get('after');
+  if (raw === null || raw === '') return events.log.latestCursor();
+  if (!/^\d{1,15}$/.test(raw)) throw new AppError('invalid_input', 'after / Last-Event-ID: must be an event cursor (a whole number)');
+  return Number(raw);
+}

@@ -1,0 +1,169 @@
+// Webhooks end to end: a real server (sandbox engine) POSTing to a local receiver that fails, recovers, refuses.
+import { createHmac } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config.js';
+import { httpPost } from '../src/events/http-post.js';
+import { startReceiver, type Receiver } from './helpers/receiver.js';
+import { startTestServer, type TestServer, waitFor } from './helpers/server.js';
+
+const SECRET = 'test-webhook-secret-0123456789';
+const fast = { events: { webhook: { backoff: { baseMs: 5, maxMs: 20 } } } };
+let srv: TestServer | undefined;
+let receiver: Receiver | undefined;
+afterEach(async () => {
+  await srv?.close();
+  await receiver?.close();
+  srv = receiver = undefined;
+});
+
+async function serverFor(r: Receiver, env: Record<string, string> = {}, dir?: string): Promise<TestServer> {
+  const s = await startTestServer({ WHATSAPP_WEBHOOK_URL: r.url, WHATSAPP_WEBHOOK_SECRET: SECRET, WHATSAPP_WEBHOOK_EVENTS: 'message.received', ...env }, fast, dir);
+  await s.call('POST', '/api/sandbox/link', {});
+  return s;
+}
+
+const inbound = (s: TestServer, from: string, body: string) => s.call('POST', '/api/sandbox/inbound', { from, body });
+
+describe('webhooks', () => {
+  it('signs each POST with HMAC-SHA256 over "<timestamp>.<body>" and a cursor-based id', async () => {
+    receiver = await startReceiver();
+    srv = await serverFor(receiver);
+    expect((await inbound(srv, '15550009001', 'hello hook')).status).toBe(200);
+    const [hook] = await waitFor(() => (receiver!.requests.length ? receiver!.requests : null), 'a webhook');
+    const expected = createHmac('sha256', SECRET).update(`${hook!.timestamp}.${hook!.rawBody}`).digest('hex');
+    expect(hook!.signature).toBe(`sha256=${expected}`);
+    expect(Math.abs(Number(hook!.timestamp) - Date.now() / 1000)).toBeLessThan(60);
+    expect(hook!.event).toMatchObject({ type: 'message.received', chat_id: '15550009001@c.us', data: { message: { body: 'hello hook', from_me: false } } });
+    expect(hook!.id).toBe(`evt_${hook!.event.cursor}`);
+    // A forged body does not verify.
+    const forged = createHmac('sha256', SECRET).update(`${hook!.timestamp}.${hook!.rawBody.replace('hello', 'HELLO')}`).digest('hex');
+    expect(hook!.signature).not.toBe(`sha256=${forged}`);
+  });
+
+  it('retries through 500s: every event arrives once, in order per chat', async () => {
+    // The first five requests fail; after that the receiver is healthy.
+    receiver = await startReceiver((_h, n) => (n < 5 ? 500 : 200));
+    srv = await serverFor(receiver);
+    const sent: Record<string, string[]> = { '15550009001@c.us': [], '15550009002@c.us': [] };
+    for (let i = 0; i < 6; i++) {
+      for (const from of ['15550009001', '15550009002']) {
+        const body = `m${i} from ${from}`;
+        await inbound(srv, from, body);
+        sent[`${from}@c.us`]!.push(body);
+      }
+    }
+    await waitFor(() => receiver!.accepted().length >= 12, '12 accepted deliveries');
+    const accepted = receiver.accepted();
+    expect(receiver.requests.filter((h) => h.status === 500)).toHaveLength(5);
+    expect(new Set(accepted.map((h) => h.id)).size).toBe(accepted.length);
+    for (const [chat, bodies] of Object.entries(sent)) {
+      expect(accepted.filter((h) => h.event.chat_id === chat).map((h) => h.event.data.message.body)).toEqual(bodies);
+    }
+    const cursors = accepted.map((h) => h.event.cursor);
+    expect(cursors).toEqual([...cursors].sort((a, b) => a - b));
+  });
+
+  it('dead-letters after the last try, and redelivers through REST with the same id', async () => {
+    let healthy = false;
+    receiver = await startReceiver(() => (healthy ? 200 : 503));
+    srv = await serverFor(receiver, { WHATSAPP_WEBHOOK_MAX_ATTEMPTS: '3' });
+    await inbound(srv, '15550009003', 'doomed');
+    const dead = await waitFor(async () => (await srv!.call('GET', '/api/webhooks/dead-letters')).json.dead_letters[0], 'a dead letter');
+    expect(dead).toMatchObject({ attempts: 3, last_status: 503, event: { type: 'message.received', data: { message: { body: 'doomed' } } } });
+    expect(dead.url).toBe(receiver.url);
+    expect(receiver.requests.map((h) => h.id)).toEqual([`evt_${dead.event_cursor}`, `evt_${dead.event_cursor}`, `evt_${dead.event_cursor}`]);
+
+    // The lane moved on: the next event is delivered once the receiver is back.
+    healthy = true;
+    await inbound(srv, '15550009003', 'after');
+    await waitFor(() => receiver!.accepted().some((h) => h.event.data.message.body === 'after'), 'the next event');
+
+    const redo = await srv.call('POST', `/api/webhooks/dead-letters/${dead.id}/redeliver`);
+    expect(redo.status).toBe(200);
+    expect(redo.json).toMatchObject({ ok: true, id: dead.id, delivered: true, status: 200 });
+    expect(receiver.accepted().filter((h) => h.id === `evt_${dead.event_cursor}`)).toHaveLength(1);
+    expect((await srv.call('GET', '/api/webhooks/dead-letters')).json.count).toBe(0);
+    expect((await srv.call('POST', `/api/webhooks/dead-letters/${dead.id}/redeliver`)).status).toBe(404);
+  });
+
+  it('a 4xx other than 408/429 is a permanent failure: dead-lettered at the first try', async () => {
+    receiver = await startReceiver(() => 410);
+    srv = await serverFor(receiver);
+    await inbound(srv, '15550009004', 'gone');
+    const dead = await waitFor(async () => (await srv!.call('GET', '/api/webhooks/dead-letters')).json.dead_letters[0], 'a dead letter');
+    expect(dead).toMatchObject({ attempts: 1, last_status: 410 });
+    expect(receiver.requests).toHaveLength(1);
+  });
+
+  it('a refused connection is retried, then dead-lettered with no status', async () => {
+    // A port that was just free: nothing listens there.
+    const closed = await startReceiver();
+    const url = closed.url;
+    await closed.close();
+    srv = await startTestServer({ WHATSAPP_WEBHOOK_URL: url, WHATSAPP_WEBHOOK_SECRET: SECRET, WHATSAPP_WEBHOOK_EVENTS: 'message.received', WHATSAPP_WEBHOOK_MAX_ATTEMPTS: '2' }, fast);
+    await srv.call('POST', '/api/sandbox/link', {});
+    await inbound(srv, '15550009006', 'nobody home');
+    const dead = await waitFor(async () => (await srv!.call('GET', '/api/webhooks/dead-letters')).json.dead_letters[0], 'a dead letter');
+    expect(dead).toMatchObject({ attempts: 2, last_status: null, last_error: 'ECONNREFUSED' });
+  });
+
+  it('keeps pending deliveries across a restart', async () => {
+    let up = false;
+    receiver = await startReceiver(() => (up ? 200 : 503));
+    srv = await serverFor(receiver, { WHATSAPP_WEBHOOK_MAX_ATTEMPTS: '50' });
+    await inbound(srv, '15550009005', 'before restart 1');
+    await inbound(srv, '15550009005', 'before restart 2');
+    await waitFor(() => receiver!.requests.length >= 2, 'failed tries');
+    const dir = srv.dir;
+    await srv.close();
+    const triedBefore = receiver.requests.length;
+
+    up = true;
+    srv = await startTestServer({ WHATSAPP_WEBHOOK_URL: receiver.url, WHATSAPP_WEBHOOK_SECRET: SECRET, WHATSAPP_WEBHOOK_EVENTS: 'message.received', WHATSAPP_WEBHOOK_MAX_ATTEMPTS: '50' }, fast, dir);
+    await waitFor(() => receiver!.accepted().length >= 2, 'both events after the restart');
+    expect(receiver.accepted().map((h) => h.event.data.message.body)).toEqual(['before restart 1', 'before restart 2']);
+    expect(receiver.requests.length).toBeGreaterThan(triedBefore);
+    expect(new Set(receiver.requests.map((h) => h.id)).size).toBe(2);
+
+    // A clean restart after success saves the progress: nothing is delivered twice.
+    await srv.close();
+    srv = await startTestServer({ WHATSAPP_WEBHOOK_URL: receiver.url, WHATSAPP_WEBHOOK_SECRET: SECRET, WHATSAPP_WEBHOOK_EVENTS: 'message.received' }, fast, dir);
+    await waitFor(async () => (await srv!.call('GET', '/api/status')).json.ready, 'ready again');
+    await inbound(srv, '15550009005', 'after the second restart');
+    await waitFor(() => receiver!.accepted().length >= 3, 'the third event');
+    expect(receiver.accepted().map((h) => h.event.data.message.body)).toEqual(['before restart 1', 'before restart 2', 'after the second restart']);
+  });
+});
+
+describe('webhook HTTP client', () => {
+  it('gives up on a receiver that does not answer within the timeout', async () => {
+    const silent = http.createServer(() => {
+      // never answers
+    });
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}/`;
+      await expect(httpPost(url, {}, '{}', 50)).rejects.toMatchObject({ name: 'TimeoutError' });
+    } finally {
+      silent.closeAllConnections();
+      silent.close();
+    }
+  });
+});
+
+describe('webhook config', () => {
+  it('refuses webhook URLs without a secret, naming the variable, unless unsigned is allowed', () => {
+    expect(() => loadConfig({ WHATSAPP_WEBHOOK_URL: 'http://127.0.0.1:9/hook' })).toThrow(ConfigError);
+    expect(() => loadConfig({ WHATSAPP_WEBHOOK_URL: 'http://127.0.0.1:9/hook' })).toThrow(/WHATSAPP_WEBHOOK_SECRET/);
+    expect(loadConfig({ WHATSAPP_WEBHOOK_URL: 'http://127.0.0.1:9/hook', WHATSAPP_WEBHOOK_ALLOW_UNSIGNED: 'true' }).webhookUrls).toEqual(['http://127.0.0.1:9/hook']);
+    expect(loadConfig({ WHATSAPP_WEBHOOK_URL: 'http://a.test/1, https://b.test/2', WHATSAPP_WEBHOOK_SECRET: SECRET }).webhookUrls).toHaveLength(2);
+  });
+
+  it('names the variable for a bad URL, event type or short secret, and never echoes the secret', () => {
+    expect(() => loadConfig({ WHATSAPP_WEBHOOK_URL: 'ftp://x.test/', WHATSAPP_WEBHOOK_SECRET: SECRET })).toThrow(/^Invalid WHATSAPP_WEBHOOK_URL=/);
+    expect(() => loadConfig({ WHATSAPP_WEBHOOK_EVENTS: 'message.*,mesage.sent' })).toThrow(/^Invalid WHATSAPP_WEBHOOK_EVENTS=.*mesage\.sent/);
+    expect(() => loadConfig({ WHATSAPP_WEBHOOK_SECRET: 'short-secret' })).toThrow(/^Invalid WHATSAPP_WEBHOOK_SECRET="\*\*\*"/);
+  });
+});
