@@ -92,18 +92,31 @@ export class MessageStore {
     return n;
   }
 
-  /** Index up to `max` waiting rows in one transaction; returns how many left the queue (0: nothing waits). */
+  /**
+   * Index up to `max` listed rows (history below the newest row, edits) and up to `max` rows above the high-water
+   * mark, in one transaction; returns how many rows it got through (0: nothing waits).
+   */
   indexPending(max: number = INDEX_CHUNK): number {
-    const hi = this.s.pendingBound.get(Math.max(0, max - 1)) ?? this.s.pendingMax.get();
-    if (hi === null || hi === undefined) return 0;
     return this.db.transaction(() => {
-      this.s.indexUpTo.run(hi);
-      return this.s.unpendUpTo.run(hi).changes;
+      let done = 0;
+      const hi = this.s.pendingBound.get(Math.max(0, max - 1)) ?? this.s.pendingMax.get();
+      if (hi !== null && hi !== undefined) {
+        this.s.indexUpTo.run(hi);
+        done += this.s.unpendUpTo.run(hi).changes;
+      }
+      const from = this.s.indexedTo.get() as number;
+      const walk = this.s.walkBound.get(from, max) as { n: number; hi: number | null };
+      if (walk.hi !== null) {
+        this.s.indexRange.run(from, walk.hi);
+        this.s.setIndexedTo.run(walk.hi);
+        done += walk.n;
+      }
+      return done;
     })();
   }
 
   pendingIndexCount(): number {
-    return this.s.pendingCount.get() as number;
+    return (this.s.pendingCount.get() as number) + (this.s.aboveMarkCount.get() as number);
   }
 
   /** Flush the queue and index everything (tests, shutdown, benchmarks). */
@@ -250,6 +263,13 @@ function prepare(db: Db) {
     indexUpTo: db.prepare(`INSERT INTO messages_fts (rowid, body, scope)
       SELECT s.seq, s.body, s.scope FROM fts_pending p CROSS JOIN messages_fts_source s ON s.seq = p.seq WHERE p.seq <= ?`),
     unpendUpTo: db.prepare('DELETE FROM fts_pending WHERE seq <= ?'),
+    indexedTo: db.prepare('SELECT indexed_to FROM fts_state').pluck(),
+    setIndexedTo: db.prepare('UPDATE fts_state SET indexed_to = ?'),
+    // The next `limit` rows above the mark: a rowid walk, as is the indexing of the range (body '' is never indexed).
+    walkBound: db.prepare('SELECT count(*) AS n, max(seq) AS hi FROM (SELECT seq FROM messages WHERE seq > ? ORDER BY seq LIMIT ?)'),
+    indexRange: db.prepare(`INSERT INTO messages_fts (rowid, body, scope)
+      SELECT seq, body, scope FROM messages_fts_source WHERE seq > ? AND seq <= ? AND body != ''`),
+    aboveMarkCount: db.prepare('SELECT count(*) FROM messages WHERE seq > (SELECT indexed_to FROM fts_state)').pluck(),
     chat: db.prepare('SELECT * FROM chats WHERE id = ?'),
     chats: db.prepare('SELECT * FROM chats ORDER BY timestamp DESC, key DESC LIMIT ?'),
     lastMessage: db.prepare(`${msg} WHERE m.chat = ? ORDER BY m.seq DESC LIMIT 1`),

@@ -111,12 +111,15 @@ export class MessageWriter {
       return null;
     }
     const chat = this.chatKey(m.chat_id, true)!;
+    const newestBefore = this.lastSeq;
     const seq = this.nextSeq(m.timestamp);
     this.s.insert.run(
       seq, m.id, k, chat, m.from, m.to, m.author, m.author ?? m.from,
       m.from_me ? 1 : 0, m.type, m.body, m.timestamp, m.has_media ? 1 : 0, rank,
     );
-    if (m.body !== '') this.s.pend.run(seq);
+    // A new newest row is above the indexer's high-water mark (which never passes the newest committed row), so the
+    // indexer's rowid walk finds it; only history inserted below the newest row needs listing.
+    if (m.body !== '' && seq <= newestBefore) this.s.pend.run(seq);
     return chat;
   }
 
@@ -144,12 +147,14 @@ export class MessageWriter {
   private rewrite(id: string, body: string, revoke: boolean): void {
     const row = this.s.findForRewrite.get(idKey(id), id) as { seq: number; body: string; scope: string; revoked: number } | undefined;
     if (!row || row.revoked === 1) return;
-    const indexed = this.s.isPending.get(row.seq) === undefined;
+    // Above the high-water mark the walk will index whatever the row then holds; below it, indexed unless pending.
+    const belowMark = row.seq <= (this.s.indexedTo.get() as number);
+    const indexed = belowMark && this.s.isPending.get(row.seq) === undefined;
     if (indexed && row.body !== '') this.s.ftsDelete.run(row.seq, row.body, row.scope);
     this.s.unpend.run(row.seq);
     if (revoke) this.s.revoke.run(row.seq);
     else this.s.edit.run(body, row.seq);
-    if (!revoke && body !== '') this.s.pend.run(row.seq);
+    if (!revoke && body !== '' && belowMark) this.s.pend.run(row.seq);
   }
 
   private upsertChat(chat: Chat): void {
@@ -192,6 +197,7 @@ function prepare(db: Db) {
     pend: db.prepare('INSERT OR IGNORE INTO fts_pending (seq) VALUES (?)'),
     unpend: db.prepare('DELETE FROM fts_pending WHERE seq = ?'),
     isPending: db.prepare('SELECT 1 FROM fts_pending WHERE seq = ?').pluck(),
+    indexedTo: db.prepare('SELECT indexed_to FROM fts_state').pluck(),
     ftsDelete: db.prepare(`INSERT INTO messages_fts (messages_fts, rowid, body, scope) VALUES ('delete', ?, ?, ?)`),
     upsertContact: db.prepare(`INSERT INTO contacts (id, name, pushname, number, is_my_contact) VALUES (@id, @name, @pushname, @number, @is_my_contact)
       ON CONFLICT(id) DO UPDATE SET name = coalesce(excluded.name, name), pushname = coalesce(excluded.pushname, pushname),
