@@ -282,6 +282,24 @@ describe('wwebjs engine: no wedge', () => {
     expect(engine.status()).toMatchObject({ state: 'qr', last_error: null });
   });
 
+  it('keeps retrying, with backoff, a saved session whose first start fails (a reboot before the network is up)', async () => {
+    const { engine, world } = await linked();
+    await engine.stop();
+    fakeTimers();
+    const offline = new Error('net::ERR_NAME_NOT_RESOLVED at https://web.whatsapp.com/');
+    world.initQueue.push(offline, offline, 'linked');
+    await engine.start();
+    expect(engine.status()).toMatchObject({ state: 'disconnected' });
+    expect(engine.status().last_error).toContain('ERR_NAME_NOT_RESOLVED');
+    await vi.advanceTimersByTimeAsync(750);
+    expect(engine.status().state).toBe('disconnected');
+    await vi.advanceTimersByTimeAsync(1_500);
+    expect(world.clients).toHaveLength(4);
+    expect(engine.status().state).toBe('authenticated');
+    world.last.becomeReady();
+    expect(engine.status()).toMatchObject({ state: 'ready', ready: true });
+  });
+
   it('shares one initialize between concurrent starts', async () => {
     const { engine, world } = setup();
     world.initQueue.push('hang');

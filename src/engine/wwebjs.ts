@@ -154,7 +154,9 @@ class WwebjsEngine implements Engine, EngineHooks {
     }
     if (failure === null || gen !== this.generation) return;
     await this.retire();
-    this.fail(failure, retrying);
+    // A linked account keeps trying (a reboot before the network is up must not need a person); an unlinked one
+    // stops in `error`, since someone is waiting to scan and will see why.
+    this.fail(failure, retrying || this.hasSavedSession());
   }
 
   private fail(reason: string, retrying: boolean): void {
