@@ -11,6 +11,7 @@ import type { Engine } from './engine/engine.js';
 import { EventService, type EventServiceDeps } from './events/event-service.js';
 import { recordOutboxOutcome } from './events/recorder.js';
 import { ensurePrivateDir } from './fs-private.js';
+import { acquireDirLock } from './instance-lock.js';
 import type { EventStreamOptions } from './http/events-stream.js';
 import { createHttpServer, type HttpTimeouts, type McpDoor } from './http/server.js';
 import type { Logger } from './logger.js';
@@ -45,6 +46,17 @@ export interface AppDeps {
 export async function createServices(config: Readonly<Config>, deps: AppDeps): Promise<Services> {
   ensurePrivateDir(config.dataDir);
   ensurePrivateDir(config.authDir);
+  const unlocks = [...new Set([config.dataDir, config.authDir])].map((dir) => acquireDirLock(dir));
+  const unlock = () => unlocks.forEach((release) => release());
+  try {
+    return await buildServices(config, deps, unlock);
+  } catch (err) {
+    unlock();
+    throw err;
+  }
+}
+
+async function buildServices(config: Readonly<Config>, deps: AppDeps, unlock: () => void): Promise<Services> {
   const engine = deps.engine ?? (await createEngine(config, deps.logger));
   const storeLog = deps.logger.child({ part: 'store' });
   const store =
@@ -78,11 +90,14 @@ export async function createServices(config: Readonly<Config>, deps: AppDeps): P
       await events.stop();
       // Last: flushes queued engine events into the file before closing it.
       store.close();
+      unlock();
+    },
+    start: () => {
+      // A saved session reconnects by itself: nobody should have to call /api/auth/start after a restart.
+      if (engine.hasSavedSession()) void engine.start();
     },
   };
   engine.events.on('status', (s) => deps.logger.info({ state: s.state, last_error: s.last_error ?? undefined }, 'whatsapp state'));
-  // A saved session reconnects by itself: nobody should have to call /api/auth/start after a restart.
-  if (engine.hasSavedSession()) void engine.start();
   return services;
 }
 
@@ -93,7 +108,12 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
+  }).catch(async (err: unknown) => {
+    await services.close();
+    throw err;
   });
+  // Only once the port is ours: a second instance that cannot bind must not have started a browser first.
+  services.start();
   const { port } = server.address() as AddressInfo;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   let closing: Promise<void> | null = null;

@@ -89,3 +89,15 @@ it('a permanent engine error marks the send failed with the error', async () => 
   expect(outbox.list('queued')).toEqual([]);
   await sender.stop();
 });
+
+it('spaces queued sends by the random jitter, even within the burst allowance', async () => {
+  const { engine, outbox, sendTexts } = await setup();
+  const sender = new SendService({ engine, outbox, limiter: new RateLimiter({ globalPerMinute: 0, recipientPerMinute: 0 }), logger: silentLogger(), jitterMs: 400, typingIndicator: false, random: () => 0.5 });
+  for (const body of ['a', 'b', 'c']) await sender.send({ chat_id: '15550102030@c.us', body, queue: true });
+  const started = Date.now();
+  await engine.linkNow('15559990000');
+  await waitFor(() => sendTexts.length === 3, 'three queued sends', 5000);
+  // Two gaps of 200 ms (random 0.5 of 400) between three sends; no upper bound is asserted.
+  expect(Date.now() - started).toBeGreaterThanOrEqual(390);
+  await sender.stop();
+});

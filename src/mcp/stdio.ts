@@ -55,6 +55,7 @@ export async function serveStdio(config: Readonly<Config>, deps: StdioDeps): Pro
   };
   transport.onerror = (err) => logger.warn({ err: err.message }, 'mcp stdio received a message it could not parse');
   await server.connect(transport);
+  services.start();
   logger.info({ engine: config.engine }, 'serving MCP on stdio');
   return { closed, close };
 }

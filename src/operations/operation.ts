@@ -16,6 +16,8 @@ export interface Services {
   sender: SendService;
   /** The event log, its live bus, webhook delivery. */
   events: EventService;
+  /** Start the background work: reconnect a saved session. Called once the door is open. */
+  start(): void;
   /** Stop sending, stop the engine (the saved session stays), close the store. */
   close(): Promise<void>;
 }

@@ -50,6 +50,8 @@ export class SendService {
   /** Rows in `sending` because this process is sending them right now (as opposed to left there by a crash). */
   private readonly attempting = new Set<string>();
   private draining: Promise<void> | null = null;
+  /** Queued sends are spaced by a random gap of up to jitterMs. */
+  private nextQueuedAt = 0;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   private readonly unsubscribe: () => void;
@@ -184,13 +186,16 @@ export class SendService {
     while (!this.stopped && this.o.engine.status().ready) {
       const [row] = this.o.outbox.list('queued', 1);
       if (!row) return;
-      const wait = this.o.limiter.waitFor(row.chat_id);
-      if (wait > 0) return this.schedule(wait + Math.floor((this.o.random ?? Math.random)() * this.o.jitterMs));
+      // A backlog within the burst allowance would otherwise go out back to back, which looks like a bot.
+      const gap = this.nextQueuedAt - Date.now();
+      const wait = Math.max(this.o.limiter.waitFor(row.chat_id), gap);
+      if (wait > 0) return this.schedule(wait);
       this.o.limiter.tryTake(row.chat_id);
       await this.o.outbox.markSending(row.outbox_id);
       await this.attempt({ ...row, attempts: row.attempts + 1 }, true).catch((err: unknown) => {
         this.o.logger.warn({ outbox_id: row.outbox_id, code: toAppError(err).code }, 'queued send failed');
       });
+      this.nextQueuedAt = Date.now() + Math.floor((this.o.random ?? Math.random)() * this.o.jitterMs);
     }
   }
 

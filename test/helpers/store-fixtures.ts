@@ -72,6 +72,7 @@ export function servicesFor(parts: { config: Readonly<Config>; engine: Engine; s
     logger,
     sender,
     events,
+    start: () => undefined,
     close: async () => {
       await sender.stop();
       await parts.engine.stop();

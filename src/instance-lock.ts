@@ -1,0 +1,49 @@
+// One process per session and store: two servers driving one WhatsApp session or one outbox would fight over
+// the browser profile and could each take the other's in-flight sends for crashed ones.
+import fs from 'node:fs';
+import path from 'node:path';
+
+export const LOCK_FILE = 'whatsapp-mcp-api.lock';
+
+export class InstanceLockedError extends Error {}
+
+/** Locks this process holds (a second server inside one process, as in tests, is refused too). */
+const held = new Set<string>();
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists but belongs to someone else.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Take `<dir>/whatsapp-mcp-api.lock` for this process; a lock left by a dead process is taken over. */
+export function acquireDirLock(dir: string): () => void {
+  const file = path.join(dir, LOCK_FILE);
+  if (held.has(file)) throw new InstanceLockedError(`Another whatsapp-mcp-api (pid ${process.pid}) is using ${dir}; one WhatsApp session and store can be driven by one process at a time`);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      fs.writeFileSync(file, String(process.pid), { flag: 'wx', mode: 0o600 });
+      held.add(file);
+      return () => {
+        held.delete(file);
+        try {
+          if (fs.readFileSync(file, 'utf8') === String(process.pid)) fs.unlinkSync(file);
+        } catch {
+          // already gone
+        }
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const pid = Number(fs.readFileSync(file, 'utf8'));
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
+        throw new InstanceLockedError(`Another whatsapp-mcp-api (pid ${pid}) is using ${dir}; one WhatsApp session and store can be driven by one process at a time`);
+      }
+      fs.rmSync(file, { force: true }); // stale: its process is gone (kill -9, crash, reboot)
+    }
+  }
+  throw new InstanceLockedError(`Could not lock ${dir}`);
+}
