@@ -60,8 +60,15 @@ export class AppError extends Error {
 export const LINK_HINT =
   'Link WhatsApp first: POST /api/pairing-code {"phone_number": "<your number>"} (or the whatsapp_pairing_code tool) and enter the code on your phone under Linked devices, or open /qr and scan it.';
 
-export function notReady(state: string): AppError {
-  return new AppError('not_ready', `WhatsApp is not ready (state: ${state})`, { hint: LINK_HINT, details: { state } });
+const RECONNECT_HINT =
+  'WhatsApp is linked and (re)connecting by itself: retry in a few seconds, or send with "queue": true to have it delivered once connected. GET /api/status shows progress.';
+const FINISH_LINK_HINT = 'Linking is under way: enter the pairing code on the phone or scan the QR at /qr, then retry. GET /api/status shows progress.';
+
+/** The hint fits the state: a linked account that is reconnecting needs patience, not a new pairing code. */
+export function notReady(state: string, linked = false): AppError {
+  const reconnecting = state === 'disconnected' || state === 'authenticated' || (linked && state === 'starting');
+  const hint = reconnecting ? RECONNECT_HINT : state === 'qr' || state === 'pairing' ? FINISH_LINK_HINT : LINK_HINT;
+  return new AppError('not_ready', `WhatsApp is not ready (state: ${state})`, { hint, details: { state } });
 }
 
 /** Any thrown value as an AppError; unknown errors become `internal` (a bug) without leaking internals. */

@@ -125,6 +125,11 @@ describe('security', () => {
     expect((await srv.call('GET', '/api/status', undefined, { authorization: 'Bearer wrong' })).status).toBe(401);
     expect((await srv.call('GET', '/api/status', undefined, { authorization: `Bearer ${key}` })).status).toBe(200);
     expect((await srv.call('GET', '/api/status', undefined, { 'x-api-key': key })).status).toBe(200);
+    // /qr is opened in a browser: it offers Basic auth so the browser asks for the key (as the password).
+    expect((await srv.call('GET', '/qr')).headers.get('www-authenticate')).toMatch(/Basic realm=/);
+    const basic = (pw: string) => ({ authorization: `Basic ${Buffer.from(`me:${pw}`).toString('base64')}` });
+    expect((await srv.call('GET', '/qr', undefined, basic(key))).status).toBe(200);
+    expect((await srv.call('GET', '/qr', undefined, basic('wrong'))).status).toBe(401);
     const health = await srv.call('GET', '/health');
     expect(health.status).toBe(200);
     expect(health.json.status).toEqual({ state: 'ready', ready: true });

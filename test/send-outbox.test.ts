@@ -18,11 +18,18 @@ const deliveries = (s: TestServer) => {
 };
 
 describe('queue', () => {
-  it('answers 503 and keeps nothing when not linked and the caller did not opt in', async () => {
+  it('answers 503 when not linked and the caller did not opt in, with a hint that fits the state', async () => {
     srv = await startTestServer();
     const r = await srv.call('POST', '/api/send', { phone_number: '15550102030', message: 'x' });
     expect(r.status).toBe(503);
     expect(r.json.error.code).toBe('not_ready');
+    expect(r.json.error.hint).toMatch(/pairing-code/);
+    await srv.call('POST', '/api/sandbox/link', {});
+    await srv.call('POST', '/api/sandbox/disconnect', {});
+    const reconnecting = await srv.call('POST', '/api/send', { phone_number: '15550102030', message: 'x' });
+    expect(reconnecting.status).toBe(503);
+    expect(reconnecting.json.error.hint).toMatch(/connecting by itself/);
+    expect(reconnecting.json.error.hint).not.toMatch(/pairing-code/);
   });
 
   it('queues with "queue": true or Prefer: respond-async, then delivers in order once linked', async () => {

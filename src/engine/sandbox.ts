@@ -214,7 +214,7 @@ export class SandboxEngine implements Engine {
   // ---- internals ----
 
   private requireReady(): Account {
-    if (this.state !== 'ready' || !this.account) throw notReady(this.state);
+    if (this.state !== 'ready' || !this.account) throw notReady(this.state, this.hasSavedSession());
     return this.account;
   }
 

@@ -306,7 +306,7 @@ class WwebjsEngine implements Engine, EngineHooks {
   }
 
   private readyClient(): WwebjsClientLike {
-    if (this.snap.state !== 'ready' || !this.client) throw notReady(this.snap.state);
+    if (this.snap.state !== 'ready' || !this.client) throw notReady(this.snap.state, this.hasSavedSession());
     return this.client;
   }
 

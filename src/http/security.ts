@@ -44,20 +44,21 @@ export class RequestGuard {
     }
   }
 
-  checkApiKey(req: IncomingMessage): void {
+  /** `browser`: also offer Basic auth, so a browser prompts for the key (the /qr page); any user name works. */
+  checkApiKey(req: IncomingMessage, browser = false): void {
     if (!this.keyDigest) return;
     if (!this.hasValidKey(req)) {
+      const challenge = 'Bearer realm="whatsapp-mcp-api"';
       throw new AppError('unauthorized', 'Missing or wrong API key', {
-        hint: 'Send Authorization: Bearer <WHATSAPP_API_KEY> (or X-Api-Key).',
-        headers: { 'www-authenticate': 'Bearer realm="whatsapp-mcp-api"' },
+        hint: browser ? 'Enter the WHATSAPP_API_KEY as the password (any user name).' : 'Send Authorization: Bearer <WHATSAPP_API_KEY> (or X-Api-Key).',
+        headers: { 'www-authenticate': browser ? `${challenge}, Basic realm="whatsapp-mcp-api", charset="UTF-8"` : challenge },
       });
     }
   }
 
   hasValidKey(req: IncomingMessage): boolean {
     if (!this.keyDigest) return true;
-    const auth = req.headers.authorization;
-    const presented = auth?.toLowerCase().startsWith('bearer ') ? auth.slice(7).trim() : req.headers['x-api-key'];
+    const presented = presentedKey(req);
     if (typeof presented !== 'string' || presented === '') return false;
     // Compare digests so the comparison is constant-time whatever the presented length.
     return timingSafeEqual(digest(presented), this.keyDigest);
@@ -100,6 +101,19 @@ export class RequestGuard {
       return false;
     }
   }
+}
+
+function presentedKey(req: IncomingMessage): string | undefined {
+  const auth = req.headers.authorization ?? '';
+  const scheme = auth.slice(0, auth.indexOf(' ')).toLowerCase();
+  if (scheme === 'bearer') return auth.slice(7).trim();
+  if (scheme === 'basic') {
+    // user:password, where the password is the key
+    const decoded = Buffer.from(auth.slice(6).trim(), 'base64').toString('utf8');
+    return decoded.slice(decoded.indexOf(':') + 1);
+  }
+  const x = req.headers['x-api-key'];
+  return typeof x === 'string' ? x : undefined;
 }
 
 function digest(s: string): Buffer {

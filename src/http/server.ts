@@ -80,7 +80,7 @@ export function createHttpServer({ services, logger, mcp, timeouts, eventStream 
 
         if (path === '/qr') {
           if (req.method !== 'GET') throw methodNotAllowed(['GET']);
-          guard.checkApiKey(req);
+          guard.checkApiKey(req, true);
           const html = await renderQrPage(engine);
           res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
           return void res.end(html);

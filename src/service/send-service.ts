@@ -110,7 +110,7 @@ export class SendService {
     const pace = ready ? this.o.limiter.tryTake(req.chat_id) : { ok: true as const };
     if (!ready || !pace.ok) {
       if (!req.queue) {
-        if (!ready) throw notReady(status.state);
+        if (!ready) throw notReady(status.state, this.o.engine.hasSavedSession());
         const retryAfterMs = (pace as { retryAfterMs: number }).retryAfterMs;
         throw new AppError('rate_limited', `Sending too fast to ${req.chat_id}; WhatsApp bans numbers that burst`, {
           hint: 'Retry after the Retry-After seconds, or send with "queue": true to have it delivered when the pace allows.',
