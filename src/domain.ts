@@ -104,10 +104,15 @@ export interface SentMessage {
 // Phone numbers: users paste "+1 (555) 010-2030"; WhatsApp wants bare digits.
 const PHONE_NOISE = /[\s+\-().]/g;
 
-/** Bare digits of a phone number, or null when fewer than 8 or more than 15 digits (E.164) remain. */
+/**
+ * Bare digits of a phone number in international form, or null. "00" (the international call prefix in most of
+ * the world) counts as "+"; what remains must be 8 to 15 digits (E.164) and cannot start with 0, because no
+ * country code does: a leading 0 means a national number without its country code.
+ */
 export function normalizePhone(input: string): string | null {
-  const digits = input.replace(PHONE_NOISE, '');
-  return /^\d{8,15}$/.test(digits) ? digits : null;
+  let digits = input.replace(PHONE_NOISE, '');
+  if (digits.startsWith('00')) digits = digits.slice(2);
+  return /^[1-9]\d{7,14}$/.test(digits) ? digits : null;
 }
 
 export function chatIdForPhone(digits: string): string {

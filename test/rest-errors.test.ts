@@ -37,6 +37,21 @@ describe('routing', () => {
   });
 });
 
+describe('requests Node itself rejects, and odd request targets', () => {
+  it('answers JSON for oversized headers, absolute-form targets and a doubled slash', async () => {
+    srv = await startTestServer();
+    const big = await raw(srv.url, { path: `/api/search?q=${'a'.repeat(20_000)}` });
+    expect(big.status).toBe(431);
+    expect(JSON.parse(big.body)).toMatchObject({ ok: false, error: { code: 'invalid_input' } });
+    const absolute = await raw(srv.url, { path: 'http://evil.example/api/status' });
+    expect(absolute.status).toBe(400);
+    expect(JSON.parse(absolute.body).error.message).toMatch(/must be a path/);
+    const doubled = await raw(srv.url, { path: '//api/status' });
+    expect(doubled.status).toBe(404);
+    expect(JSON.parse(doubled.body).error.message).toContain('//api/status');
+  });
+});
+
 describe('bodies', () => {
   it('names the field that is wrong', async () => {
     srv = await startTestServer();

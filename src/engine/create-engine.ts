@@ -10,7 +10,7 @@ export async function createEngine(config: Readonly<Config>, logger: Logger): Pr
     case 'wwebjs': {
       // Loaded lazily: whatsapp-web.js pulls in puppeteer, which the sandbox never needs.
       const { createWwebjsEngine } = await import('./wwebjs.js');
-      return createWwebjsEngine({ config, logger: logger.child({ engine: 'wwebjs' }) });
+      return createWwebjsEngine({ config, logger });  // it names itself in its log lines
     }
   }
 }

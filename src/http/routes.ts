@@ -73,7 +73,7 @@ export function coerceQuery(op: Operation, query: URLSearchParams): Record<strin
     if (key in out) continue;
     const kind = shape[key] ? baseType(shape[key]) : 'string';
     if (kind === 'number' && /^-?\d+(\.\d+)?$/.test(value)) out[key] = Number(value);
-    else if (kind === 'boolean' && (value === 'true' || value === 'false')) out[key] = value === 'true';
+    else if (kind === 'boolean' && ['true', 'false', '1', '0'].includes(value)) out[key] = value === 'true' || value === '1';
     else out[key] = value;
   }
   return out;

@@ -57,7 +57,7 @@ export function createHttpServer({ services, logger, mcp, timeouts, eventStream 
         });
       }
       try {
-        const url = new URL(req.url ?? '/', 'http://localhost');
+        const url = requestUrl(req.url ?? '/');
         guard.checkHostAndOrigin(req);
         for (const [k, v] of Object.entries(guard.corsHeaders(req))) res.setHeader(k, v);
         if (req.method === 'OPTIONS') return guard.preflight(req, res);
@@ -114,7 +114,34 @@ export function createHttpServer({ services, logger, mcp, timeouts, eventStream 
       }
     },
   );
+  server.on('clientError', answerClientError);
   return server;
+}
+
+/**
+ * Origin-form targets only ("/api/status?x=1"). "//api/status" must not become host "api", and an absolute-form
+ * target ("http://evil.example/api") would dodge the Host check, which reads the Host header.
+ */
+function requestUrl(target: string): URL {
+  if (!target.startsWith('/')) throw new AppError('invalid_input', 'Request target must be a path such as /api/status');
+  return new URL(`http://localhost${target}`);
+}
+
+/**
+ * Node answers some malformed requests itself (431 headers too large, 408 request timeout, 400 bad framing) with an
+ * empty body; give them the same JSON error shape as everything else.
+ */
+export function answerClientError(err: NodeJS.ErrnoException, socket: import('node:stream').Duplex): void {
+  if (!socket.writable || (socket as { _httpMessage?: unknown })._httpMessage) return void socket.destroy();
+  const [status, code, text] =
+    err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'invalid_input', 'Request headers are too large'] :
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'timeout', 'The request took too long to arrive'] :
+    [400, 'invalid_input', 'Malformed HTTP request'];
+  const body = JSON.stringify({ ok: false, error: { code, message: text } });
+  const reason = status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request';
+  // Write, then destroy (as Node does): a slowloris client that never reads must not keep a half-open socket.
+  socket.write(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  socket.destroy();
 }
 
 function methodNotAllowed(allow: string[]): AppError {

@@ -9,7 +9,7 @@ export const phoneNumber = z
   .transform((v, ctx) => {
     const digits = normalizePhone(v);
     if (!digits) {
-      ctx.addIssue({ code: 'custom', message: 'must be a phone number with country code: 8 to 15 digits after removing + spaces dashes and brackets' });
+      ctx.addIssue({ code: 'custom', message: 'must be a phone number with country code (e.g. +44 7700 900123): 8 to 15 digits after removing + spaces dashes and brackets, not starting with 0' });
       return z.NEVER;
     }
     return digits;
