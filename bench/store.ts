@@ -178,7 +178,7 @@ async function main(): Promise<void> {
     const c = chatId(Math.floor(rand() * CHATS));
     store.chatPage(c, i % 2 === 0 ? { limit: 50 } : { limit: 50, before: Math.floor(maxSeq * (0.5 + rand() / 2)) });
   });
-  row('chat page, 50 messages', `p50 ${page.p50.toFixed(3)} ms  p99 ${page.p99.toFixed(3)} ms`, `half newest, half via cursor ${encodeCursor(maxSeq).slice(0, 8)}…`);
+  row('chat page, 50 messages', `p50 ${page.p50.toFixed(3)} ms  p99 ${page.p99.toFixed(3)} ms`, `half newest, half via cursor ${encodeCursor(chatId(0), maxSeq).slice(0, 8)}…`);
 
   store.close();
   const bytes = fs.statSync(file).size;

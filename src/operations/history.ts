@@ -42,8 +42,8 @@ export const getChatMessagesOp = defineOperation({
     if (input.before !== undefined && input.after !== undefined) {
       throw new AppError('invalid_input', 'before, after: give one cursor, not both');
     }
-    const before = input.before === undefined ? undefined : decodeCursor(input.before, 'before');
-    const after = input.after === undefined ? undefined : decodeCursor(input.after, 'after');
+    const before = input.before === undefined ? undefined : decodeCursor(input.before, 'before', input.chat_id);
+    const after = input.after === undefined ? undefined : decodeCursor(input.after, 'after', input.chat_id);
     const page = store.chatPage(input.chat_id, { limit: input.limit, ...(before !== undefined ? { before } : {}), ...(after !== undefined ? { after } : {}) });
     if (!page) throw unknownChat(input.chat_id);
     const afterSeq = page.last ?? after;
@@ -52,8 +52,8 @@ export const getChatMessagesOp = defineOperation({
       chat_id: input.chat_id,
       count: page.messages.length,
       messages: page.messages,
-      next_before: page.has_older && page.first !== null ? encodeCursor(page.first) : null,
-      next_after: afterSeq === undefined ? null : encodeCursor(afterSeq),
+      next_before: page.has_older && page.first !== null ? encodeCursor(input.chat_id, page.first) : null,
+      next_after: afterSeq === undefined ? null : encodeCursor(input.chat_id, afterSeq),
       has_older: page.has_older,
       has_newer: page.has_newer,
       source: 'store' as const,

@@ -1,4 +1,5 @@
 // Row <-> domain mapping and the small encodings the store uses (ack ranks, id hashes, seq numbers, cursors).
+import { createHash } from 'node:crypto';
 import { ACK_STATES, type AckState, type Chat, type Message, isGroupId, phoneOfChatId } from '../domain.js';
 import { AppError } from '../errors.js';
 
@@ -94,16 +95,25 @@ export function idKey(id: string): number {
 }
 
 // Cursors are opaque to callers: "c1:<seq>" in base64url. The version prefix lets the format change later.
-export function encodeCursor(seq: number): string {
-  return Buffer.from(`c1:${seq}`).toString('base64url');
+// A cursor names its chat (a short hash of the id), so one chat's cursor used on another is refused, not misread.
+function chatTag(chatId: string): string {
+  return createHash('sha256').update(chatId).digest('base64url').slice(0, 6);
 }
 
-export function decodeCursor(cursor: string, field: string): number {
-  const m = /^c1:(\d{1,16})$/.exec(/^[A-Za-z0-9_-]{1,40}$/.test(cursor) ? Buffer.from(cursor, 'base64url').toString('latin1') : '');
-  if (!m || !Number.isSafeInteger(Number(m[1]))) {
+export function encodeCursor(chatId: string, seq: number): string {
+  return Buffer.from(`c1:${chatTag(chatId)}:${seq}`).toString('base64url');
+}
+
+export function decodeCursor(cursor: string, field: string, chatId: string): number {
+  const text = /^[A-Za-z0-9_-]{1,60}$/.test(cursor) ? Buffer.from(cursor, 'base64url').toString('latin1') : '';
+  const m = /^c1:([A-Za-z0-9_-]{6}):(\d{1,16})$/.exec(text);
+  if (!m || !Number.isSafeInteger(Number(m[2]))) {
     throw new AppError('invalid_input', `${field}: not a cursor returned by this server`, {
       hint: 'Pass next_before or next_after from a previous page unchanged, or leave it out for the newest page.',
     });
   }
-  return Number(m[1]);
+  if (m[1] !== chatTag(chatId)) {
+    throw new AppError('invalid_input', `${field}: this cursor belongs to another chat`, { hint: `Use cursors from pages of ${chatId} only.` });
+  }
+  return Number(m[2]);
 }
