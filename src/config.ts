@@ -14,13 +14,24 @@ const int = (min: number, max: number) =>
   z
     .string()
     .trim()
-    .regex(/^\d+$/, 'must be a whole number')
+    .regex(/^\d+$/, `must be a whole number from ${min} to ${max}`)
     .transform(Number)
     .pipe(z.number().int().min(min).max(max));
 const list = z
   .string()
   .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean));
 const text = z.string().trim().min(1);
+const origins = list.pipe(
+  z.array(
+    z.string().refine((o) => {
+      try {
+        return o !== '*' && new URL(o).origin === o.replace(/\/$/, '');
+      } catch {
+        return false;
+      }
+    }, 'each entry must be an origin such as https://app.example.com (scheme, host, optional port; no path, no *)'),
+  ),
+);
 const urlList = list.pipe(
   z.array(z.url({ protocol: /^https?$/, error: 'must be a comma list of http:// or https:// URLs' })),
 );
@@ -57,7 +68,7 @@ export const OPTIONS = [
   opt({ key: 'readyTimeoutSeconds', env: 'WHATSAPP_READY_TIMEOUT_SECONDS', flag: '--ready-timeout', help: 'wwebjs: restart the browser when WhatsApp Web is not ready this many seconds after authenticating.', default: '120', schema: int(10, 3600) }),
   opt({ key: 'apiKey', env: 'WHATSAPP_API_KEY', flag: '--api-key', help: 'Require "Authorization: Bearer <key>" (or X-Api-Key) on /api, /mcp and /qr.', default: undefined, schema: z.string().min(16, 'must be at least 16 characters') }),
   opt({ key: 'allowedHosts', env: 'WHATSAPP_ALLOWED_HOSTS', flag: '--allowed-hosts', help: 'Extra Host header names accepted besides loopback (comma list).', default: '', schema: list }),
-  opt({ key: 'corsOrigins', env: 'WHATSAPP_CORS_ORIGINS', flag: '--cors-origins', help: 'Browser origins allowed to call the API (comma list; no wildcard).', default: '', schema: list }),
+  opt({ key: 'corsOrigins', env: 'WHATSAPP_CORS_ORIGINS', flag: '--cors-origins', help: 'Browser origins allowed to call the API (comma list; no wildcard).', default: '', schema: origins }),
   opt({ key: 'maxBodyBytes', env: 'WHATSAPP_MAX_BODY_BYTES', flag: '--max-body-bytes', help: 'Largest request body accepted.', default: String(1024 * 1024), schema: int(1024, 64 * 1024 * 1024) }),
   opt({ key: 'logLevel', env: 'LOG_LEVEL', flag: '--log-level', help: 'fatal | error | warn | info | debug | trace | silent.', default: 'info', schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) }),
   opt({ key: 'rateGlobalPerMinute', env: 'WHATSAPP_RATE_GLOBAL_PER_MIN', flag: '--rate-global', help: 'Pacing: messages per minute across all chats (bursts of a third); 0 = no limit.', default: '20', schema: int(0, 100_000) }),
@@ -138,20 +149,22 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: R
     const parsed = (o.schema as z.ZodType<unknown, string>).safeParse(raw);
     if (!parsed.success) {
       const why = parsed.error.issues[0]?.message ?? 'invalid';
-      throw new ConfigError(`Invalid ${o.env}=${JSON.stringify(o.key === 'apiKey' || o.key === 'webhookSecret' ? '***' : raw)}: ${why}`);
+      const shown = JSON.stringify(o.key === 'apiKey' || o.key === 'webhookSecret' ? '***' : raw);
+      // Name what the user typed: the flag when it came from one.
+      const name = overrides[o.env] !== undefined ? `${o.flag} (${o.env})` : o.env;
+      throw new ConfigError(`Invalid ${name}=${shown}: ${why}`);
     }
     cfg[o.key] = parsed.data;
   }
   const config = cfg as unknown as Config;
+  // Origins are compared as the browser sends them: no trailing slash.
+  config.corsOrigins = config.corsOrigins.map((o) => o.replace(/\/$/, ''));
   config.authDir = path.resolve(config.authDir);
   config.dataDir = path.resolve(config.dataDir);
   if (!isLoopbackHost(config.host) && !config.apiKey) {
     throw new ConfigError(
       `Refusing to bind WHATSAPP_MCP_HOST=${config.host} without WHATSAPP_API_KEY: anyone on the network could read and send your messages`,
     );
-  }
-  if (config.corsOrigins.includes('*')) {
-    throw new ConfigError('Invalid WHATSAPP_CORS_ORIGINS: "*" is not allowed; list the origins that may call the API');
   }
   if (config.webhookUrls.length > 0 && !config.webhookSecret && !config.webhookAllowUnsigned) {
     throw new ConfigError(

@@ -33,11 +33,15 @@ describe('config', () => {
     expect(() => loadConfig({ WHATSAPP_MCP_HOST: '0.0.0.0' })).toThrow(ConfigError);
     expect(loadConfig({ WHATSAPP_MCP_HOST: '0.0.0.0', WHATSAPP_API_KEY: 'x'.repeat(20) }).host).toBe('0.0.0.0');
     expect(() => loadConfig({ WHATSAPP_CORS_ORIGINS: '*' })).toThrow(/WHATSAPP_CORS_ORIGINS/);
+    expect(() => loadConfig({ WHATSAPP_CORS_ORIGINS: 'not a url' })).toThrow(/must be an origin/);
+    expect(() => loadConfig({ WHATSAPP_CORS_ORIGINS: 'https://app.example/path' })).toThrow(/must be an origin/);
+    expect(loadConfig({ WHATSAPP_CORS_ORIGINS: 'https://app.example/, http://localhost:3000' }).corsOrigins).toEqual(['https://app.example', 'http://localhost:3000']);
   });
 
   it('flags override env, and --help lists every option', () => {
     expect(loadConfig({ WHATSAPP_MCP_PORT: '1' }, flagsToEnv(['--port', '9000', '--engine=sandbox'])).port).toBe(9000);
     expect(() => flagsToEnv(['--nope', '1'])).toThrow(/Unknown option --nope/);
+    expect(() => loadConfig({}, flagsToEnv(['--port', 'abc']))).toThrow(/^Invalid --port \(WHATSAPP_MCP_PORT\)="abc": must be a whole number from 0 to 65535/);
     expect(() => flagsToEnv(['--port'])).toThrow(/needs a value/);
     const help = helpText();
     for (const o of OPTIONS) {
