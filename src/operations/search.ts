@@ -64,7 +64,7 @@ export const searchContactsOp = defineOperation({
   name: 'whatsapp_search_contacts',
   title: 'Search contacts',
   description: 'People seen in chats and messages whose name contains q, or whose number contains the digits of q.',
-  input: z.object({ q: z.string().trim().min(1).max(100).describe('Part of a name or a number'), limit: limit(20) }),
+  input: z.object({ q: z.string().trim().max(100).default('').describe('Part of a name or a number; leave out to list contacts'), limit: limit(20) }),
   output: z.object({ ok: z.literal(true), count: z.number().int(), contacts: z.array(ContactSchema), source: z.literal('store') }),
   annotations: localRead,
   rest: [{ method: 'GET', path: '/api/contacts' }],
