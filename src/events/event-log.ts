@@ -46,7 +46,7 @@ export class EventLog {
   private closed = false;
 
   constructor(db: Database, private readonly bus: EventBus, private readonly now: () => number = Date.now) {
-    this.commit = new GroupCommitter(db);
+    this.commit = GroupCommitter.for(db);
     this.q = {
       insert: db.prepare('INSERT INTO events (type, chat_id, data, created_at) VALUES (?, ?, ?, ?)'),
       after: db.prepare('SELECT * FROM events WHERE cursor > ? ORDER BY cursor LIMIT ?'),

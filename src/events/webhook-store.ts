@@ -58,7 +58,7 @@ export class WebhookStore {
   private readonly q: Record<'lane' | 'addLane' | 'advance' | 'retry' | 'dead' | 'deadList' | 'deadGet' | 'deadDelete' | 'deadTried', Statement>;
 
   constructor(db: Database) {
-    this.commit = new GroupCommitter(db);
+    this.commit = GroupCommitter.for(db);
     this.q = {
       lane: db.prepare('SELECT delivered_cursor AS delivered, attempts, next_attempt_at AS nextAttemptAt FROM webhook_lanes WHERE url = ?'),
       addLane: db.prepare('INSERT OR IGNORE INTO webhook_lanes (url, delivered_cursor) VALUES (?, ?)'),

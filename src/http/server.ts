@@ -104,10 +104,24 @@ export function createHttpServer({ services, logger, mcp, timeouts, eventStream 
         const input = { ...coerceQuery(match.op, url.searchParams), ...(body as object | undefined), ...match.params };
         const idempotencyKey = header(req, 'idempotency-key');
         const preferAsync = /(^|[,\s])respond-async\b/i.test(header(req, 'prefer') ?? '');
-        // A long-poll whose client hung up should stop waiting.
-        const gone = new AbortController();
-        res.once('close', () => gone.abort());
-        const result = await invokeOperation(match.op, input, services, { ...(idempotencyKey ? { idempotencyKey } : {}), preferAsync, signal: gone.signal });
+        // A long-poll whose client hung up should stop waiting. The controller is made only for operations that
+        // look at the signal, and aborted only on a real hang-up: both cost measurable time on every request.
+        let gone: AbortController | null = null;
+        res.once('close', () => {
+          if (gone && !res.writableFinished) gone.abort();
+        });
+        const call = {
+          ...(idempotencyKey ? { idempotencyKey } : {}),
+          preferAsync,
+          get signal() {
+            if (!gone) {
+              gone = new AbortController();
+              if (res.destroyed && !res.writableFinished) gone.abort(); // hung up before anyone asked
+            }
+            return gone.signal;
+          },
+        };
+        const result = await invokeOperation(match.op, input, services, call);
         sendJson(res, match.op.httpStatus?.(result) ?? 200, result);
       } catch (err) {
         sendError(res, err, logger);

@@ -8,11 +8,20 @@ interface Pending {
   reject: (e: unknown) => void;
 }
 
+const perDatabase = new WeakMap<Database, GroupCommitter>();
+
 export class GroupCommitter {
   private queue: Pending[] = [];
   private scheduled = false;
 
-  constructor(private readonly db: Database) {}
+  /** The one committer of this database: the outbox, event log and webhook writes of a turn share one commit. */
+  static for(db: Database): GroupCommitter {
+    let c = perDatabase.get(db);
+    if (!c) perDatabase.set(db, (c = new GroupCommitter(db)));
+    return c;
+  }
+
+  private constructor(private readonly db: Database) {}
 
   /** Run `fn` inside the next shared transaction; resolves once that transaction has committed. */
   run<T>(fn: () => T): Promise<T> {

@@ -91,7 +91,7 @@ export class OutboxStore {
   private readonly q: Record<'insert' | 'byId' | 'byKey' | 'open' | 'sending' | 'sent' | 'failed' | 'requeue' | 'claimed', Statement>;
 
   constructor(db: Database, private readonly now: () => number = Date.now) {
-    this.commit = new GroupCommitter(db);
+    this.commit = GroupCommitter.for(db);
     this.q = {
       insert: db.prepare(
         `INSERT INTO outbox (id, chat_id, body, state, idempotency_key, request_hash, created_at, updated_at, attempted_at, attempts)
