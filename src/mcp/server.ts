@@ -47,7 +47,8 @@ export function mcpInstructions(opts: McpServerOptions = {}): string {
 export function createMcpServer(services: Services, opts: McpServerOptions = {}): McpServer {
   const ops = availableOperations(services).filter((op) => op.mcp !== false);
   const byName = new Map<string, Operation>(ops.map((op) => [op.name, op]));
-  const mcp = new McpServer({ name: 'whatsapp-mcp-api', title: 'WhatsApp', version }, { instructions: mcpInstructions(opts) });
+  // logging: the connection's state changes reach the client as log notifications (and logging/setLevel works).
+  const mcp = new McpServer({ name: 'whatsapp-mcp-api', title: 'WhatsApp', version }, { instructions: mcpInstructions(opts), capabilities: { logging: {} } });
 
   // The tool handlers are set on the underlying Server instead of via registerTool because registerTool's handler
   // turns every failure, unknown tools included, into an isError text result with no error code, and validates
@@ -67,7 +68,22 @@ export function createMcpServer(services: Services, opts: McpServerOptions = {})
     return callOperation(op, request.params.arguments, services, extra.signal);
   });
   const stopResources = registerChatResources(mcp, services);
+  let lastSeen = '';
+  const stopLogging = services.engine.events.on('status', (s) => {
+    // Status events also fire for QR rotations; tell the client about changes only.
+    const key = `${s.state}|${s.last_error ?? ''}`;
+    if (key === lastSeen) return;
+    lastSeen = key;
+    const level = s.state === 'error' || s.state === 'auth_failure' ? 'error' : s.state === 'disconnected' ? 'warning' : 'info';
+    // Never the QR or pairing code: a client's log view is not the place for a secret that links the account.
+    const data = { event: 'whatsapp_state', state: s.state, ready: s.ready, last_error: s.last_error };
+    // The session id is how the SDK finds the level this client set with logging/setLevel.
+    mcp.server.sendLoggingMessage({ level, logger: 'whatsapp', data }, mcp.server.transport?.sessionId).catch(() => undefined);
+  });
   // Chained, not replaced: the stdio door sets its own onclose after this (and chains to ours).
-  mcp.server.onclose = stopResources;
+  mcp.server.onclose = () => {
+    stopLogging();
+    stopResources();
+  };
   return mcp;
 }
