@@ -101,3 +101,45 @@ it('spaces queued sends by the random jitter, even within the burst allowance', 
   expect(Date.now() - started).toBeGreaterThanOrEqual(390);
   await sender.stop();
 });
+
+it('a fresh send written while a crashed one is being reconciled is not taken for a crashed one (sent once)', async () => {
+  const { engine, outbox, sendTexts, makeSender } = await setup();
+  const realSend = engine.sendText;
+  // Slow enough that a wrongful requeue of 'fresh' would be sent again while its first attempt still runs.
+  engine.sendText = async (chatId, text) => {
+    await new Promise((r) => setTimeout(r, text === 'fresh' ? 300 : 10));
+    return realSend(chatId, text);
+  };
+  await outbox.create({ chat_id: '15550102030@c.us', body: 'crashed', state: 'sending' });
+  await engine.linkNow('15559990000');
+  const sender = makeSender();
+  const realFetch = engine.fetchMessages.bind(engine);
+  let fresh: Promise<unknown> | null = null;
+  engine.fetchMessages = async (chatId, limit) => {
+    const history = await realFetch(chatId, limit);
+    fresh ??= sender.send({ chat_id: '15550004444@c.us', body: 'fresh', queue: true });
+    return history;
+  };
+  sender.kick();
+  await waitFor(() => fresh !== null, 'the fresh send to start');
+  await fresh;
+  await waitFor(() => sendTexts.includes('crashed'), 'the crashed send to be resent');
+  await new Promise((r) => setTimeout(r, 400));
+  expect(sendTexts.filter((t) => t === 'fresh')).toHaveLength(1);
+  expect(sendTexts.filter((t) => t === 'crashed')).toHaveLength(1);
+  await sender.stop();
+});
+
+it('a queued send written just as the engine became ready still goes out', async () => {
+  const { engine, outbox, sendTexts, makeSender } = await setup();
+  const sender = makeSender();
+  await engine.start(); // showing a QR: not ready
+  const queued = sender.send({ chat_id: '15550102030@c.us', body: 'late', queue: true });
+  // The phone links in this same turn: `ready` fires, and finds an empty queue, before the row is written.
+  (engine as unknown as { link(digits: string): void }).link('15559990000');
+  expect(engine.status().ready).toBe(true);
+  await queued;
+  await waitFor(() => sendTexts.includes('late'), 'the queued send', 3000);
+  await waitFor(() => outbox.list('queued').length === 0 && outbox.list('sending').length === 0, 'settled');
+  await sender.stop();
+});

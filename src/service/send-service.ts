@@ -1,6 +1,6 @@
 // Sending with guarantees: written to the outbox before it is attempted, idempotent by key, paced, and
 // reconciled after a crash before anything is retried. Both doors reach this through whatsapp_send_message.
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Message } from '../domain.js';
 import type { Engine } from '../engine/engine.js';
 import { AppError, notReady, toAppError } from '../errors.js';
@@ -99,7 +99,8 @@ export class SendService {
     this.stopped = true;
     this.unsubscribe();
     if (this.timer) clearTimeout(this.timer);
-    await this.draining?.catch(() => undefined);
+    // Bounded: a send hung inside the engine must not hold shutdown (the row stays `sending`; reconciled next start).
+    await Promise.race([this.draining?.catch(() => undefined), new Promise((r) => setTimeout(r, 3_000).unref())]);
     this.o.outbox.flush();
   }
 
@@ -119,11 +120,22 @@ export class SendService {
         });
       }
       const row = await this.o.outbox.create({ chat_id: req.chat_id, body: req.body, state: 'queued', idempotency_key: req.idempotency_key, request_hash: hash });
-      this.schedule(ready ? this.o.limiter.waitFor(req.chat_id) : null);
+      // Readiness read again: the engine may have become ready (and found an empty queue) while this row was written.
+      this.schedule(this.o.engine.status().ready ? this.o.limiter.waitFor(req.chat_id) : null);
       this.tell({ state: 'queued', outbox_id: row.outbox_id, chat_id: row.chat_id, error: null });
       return { state: 'queued', outbox_id: row.outbox_id, chat_id: row.chat_id };
     }
-    const row = await this.o.outbox.create({ chat_id: req.chat_id, body: req.body, state: 'sending', idempotency_key: req.idempotency_key, request_hash: hash });
+    // Claimed before the row exists: a reconciliation running meanwhile must not take this fresh `sending` row
+    // for one a crash left behind.
+    const id = newOutboxId();
+    this.attempting.add(id);
+    let row: OutboxRow;
+    try {
+      row = await this.o.outbox.create({ id, chat_id: req.chat_id, body: req.body, state: 'sending', idempotency_key: req.idempotency_key, request_hash: hash });
+    } catch (err) {
+      this.attempting.delete(id);
+      throw err;
+    }
     return this.attempt(row, req.queue);
   }
 
@@ -146,16 +158,27 @@ export class SendService {
         await this.o.engine.sendTyping(row.chat_id, Math.min(8_000, 600 + row.body.length * 40));
       }
       const sent = await this.o.engine.sendText(row.chat_id, row.body);
-      await this.o.outbox.markSent(row.outbox_id, sent.message_id, sent.timestamp);
+      // Sent is sent: a failure to record it must not count as a failed send (the row stays `sending`, and
+      // reconciliation finds the message in the chat later).
+      await this.o.outbox.markSent(row.outbox_id, sent.message_id, sent.timestamp).catch((err: unknown) => {
+        this.o.logger.error({ err, outbox_id: row.outbox_id }, 'recording a sent message failed');
+      });
       this.tell({ state: 'sent', outbox_id: row.outbox_id, chat_id: row.chat_id, message_id: sent.message_id, timestamp: sent.timestamp });
       return { state: 'sent', outbox_id: row.outbox_id, chat_id: sent.chat_id, message_id: sent.message_id, timestamp: sent.timestamp };
     } catch (err) {
       const e = toAppError(err);
       const transient = !PERMANENT.has(e.code) && row.attempts < MAX_ATTEMPTS;
       if (mayRequeue && transient) {
-        await this.o.outbox.requeue(row.outbox_id, e.code, e.message);
+        if (e.code === 'not_ready') {
+          // Refused before anything left: safe to queue again.
+          await this.o.outbox.requeue(row.outbox_id, e.code, e.message);
+          this.schedule(null);
+        } else {
+          // The page may have died after WhatsApp took the message: leave the row `sending` so reconciliation looks
+          // for it in the chat before any retry.
+          this.schedule(2_000 * row.attempts);
+        }
         this.tell({ state: 'queued', outbox_id: row.outbox_id, chat_id: row.chat_id, error: { code: e.code, message: e.message } });
-        this.schedule(e.code === 'not_ready' ? null : 2_000 * row.attempts);
         return { state: 'queued', outbox_id: row.outbox_id, chat_id: row.chat_id };
       }
       await this.o.outbox.markFailed(row.outbox_id, e.code, e.message);
@@ -190,8 +213,8 @@ export class SendService {
       const gap = this.nextQueuedAt - Date.now();
       const wait = Math.max(this.o.limiter.waitFor(row.chat_id), gap);
       if (wait > 0) return this.schedule(wait);
+      if (!(await this.o.outbox.markSending(row.outbox_id))) continue;
       this.o.limiter.tryTake(row.chat_id);
-      await this.o.outbox.markSending(row.outbox_id);
       await this.attempt({ ...row, attempts: row.attempts + 1 }, true).catch((err: unknown) => {
         this.o.logger.warn({ outbox_id: row.outbox_id, code: toAppError(err).code }, 'queued send failed');
       });
@@ -213,9 +236,13 @@ export class SendService {
         try {
           history = await this.o.engine.fetchMessages(row.chat_id, 100);
         } catch (err) {
-          if (toAppError(err).code === 'not_ready') return; // look again at the next `ready`
-          history = []; // the chat cannot be read: the message cannot be in it
+          const code = toAppError(err).code;
+          // Only a chat that does not exist proves the message is not in it; other failures: look again later.
+          if (code !== 'not_on_whatsapp' && code !== 'not_found') return this.schedule(5_000);
+          history = [];
         }
+        const current = this.o.outbox.get(row.outbox_id);
+        if (!current || current.state !== 'sending' || this.attempting.has(row.outbox_id)) continue;
         const since = (row.attempted_at ?? row.created_at) - RECONCILE_SKEW_MS;
         const match = history.find((m) => m.from_me && m.body === row.body && m.timestamp * 1000 >= since && !this.o.outbox.isClaimed(m.id));
         if (match) {
@@ -228,6 +255,11 @@ export class SendService {
       }
     }
   }
+}
+
+function newOutboxId(): string {
+  // randomUUID draws from a cached entropy pool: far cheaper per call than randomBytes on the hot send path.
+  return `ob_${randomUUID().replace(/-/g, '')}`;
 }
 
 function requestHash(req: SendRequest): string {

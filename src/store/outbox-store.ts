@@ -100,18 +100,18 @@ export class OutboxStore {
       byId: db.prepare('SELECT * FROM outbox WHERE id = ?'),
       byKey: db.prepare('SELECT * FROM outbox WHERE idempotency_key = ?'),
       open: db.prepare(`SELECT * FROM outbox WHERE state = ? ORDER BY seq LIMIT ?`),
-      sending: db.prepare(`UPDATE outbox SET state = 'sending', attempts = attempts + 1, attempted_at = @now, updated_at = @now WHERE id = @id`),
-      sent: db.prepare(`UPDATE outbox SET state = 'sent', message_id = @message_id, sent_ts = @ts, error_code = NULL, error_message = NULL, updated_at = @now WHERE id = @id`),
-      failed: db.prepare(`UPDATE outbox SET state = 'failed', error_code = @code, error_message = @message, updated_at = @now WHERE id = @id`),
-      requeue: db.prepare(`UPDATE outbox SET state = 'queued', error_code = @code, error_message = @message, updated_at = @now WHERE id = @id`),
+      // Each transition names the states it may leave: a late or repeated write can never undo a settled send.
+      sending: db.prepare(`UPDATE outbox SET state = 'sending', attempts = attempts + 1, attempted_at = @now, updated_at = @now WHERE id = @id AND state = 'queued'`),
+      sent: db.prepare(`UPDATE outbox SET state = 'sent', message_id = @message_id, sent_ts = @ts, error_code = NULL, error_message = NULL, updated_at = @now WHERE id = @id AND state IN ('sending', 'queued')`),
+      failed: db.prepare(`UPDATE outbox SET state = 'failed', error_code = @code, error_message = @message, updated_at = @now WHERE id = @id AND state IN ('sending', 'queued')`),
+      requeue: db.prepare(`UPDATE outbox SET state = 'queued', error_code = @code, error_message = @message, updated_at = @now WHERE id = @id AND state = 'sending'`),
       claimed: db.prepare('SELECT 1 FROM outbox WHERE message_id = ?'),
     };
   }
 
   /** Durably record a new send; `sending` when it is attempted at once, `queued` otherwise. */
-  async create(input: { chat_id: string; body: string; state: 'queued' | 'sending'; idempotency_key?: string | undefined; request_hash?: string | undefined }): Promise<OutboxRow> {
-    // randomUUID draws from a cached entropy pool: far cheaper per call than randomBytes on the hot send path.
-    const id = `ob_${randomUUID().replace(/-/g, '')}`;
+  async create(input: { id?: string; chat_id: string; body: string; state: 'queued' | 'sending'; idempotency_key?: string | undefined; request_hash?: string | undefined }): Promise<OutboxRow> {
+    const id = input.id ?? `ob_${randomUUID().replace(/-/g, '')}`;
     const now = this.now();
     const sending = input.state === 'sending';
     const row: OutboxRow = {
@@ -165,9 +165,11 @@ export class OutboxStore {
     return this.q.claimed.get(messageId) !== undefined;
   }
 
-  markSending(id: string): Promise<unknown> {
+  /** Claim a queued row for an attempt; false when it was not `queued` any more. */
+  async markSending(id: string): Promise<boolean> {
     const now = this.now();
-    return this.commit.run(() => this.q.sending.run({ id, now }));
+    const r = await this.commit.run(() => this.q.sending.run({ id, now }));
+    return r.changes > 0;
   }
 
   markSent(id: string, messageId: string, ts: number): Promise<unknown> {
