@@ -24,7 +24,7 @@ function alive(pid: number): boolean {
 export function acquireDirLock(dir: string): () => void {
   const file = path.join(dir, LOCK_FILE);
   if (held.has(file)) throw new InstanceLockedError(`Another whatsapp-mcp-api (pid ${process.pid}) is using ${dir}; one WhatsApp session and store can be driven by one process at a time`);
-  for (let attempt = 0; attempt < 2; attempt++) {
+  for (let attempt = 0; attempt < 3; attempt++) {
     try {
       fs.writeFileSync(file, String(process.pid), { flag: 'wx', mode: 0o600 });
       held.add(file);
@@ -38,12 +38,25 @@ export function acquireDirLock(dir: string): () => void {
       };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const pid = Number(fs.readFileSync(file, 'utf8'));
+      const pid = Number(readIfPresent(file));
       if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
         throw new InstanceLockedError(`Another whatsapp-mcp-api (pid ${pid}) is using ${dir}; one WhatsApp session and store can be driven by one process at a time`);
       }
-      fs.rmSync(file, { force: true }); // stale: its process is gone (kill -9, crash, reboot)
+      // Stale: its process is gone (kill -9, crash, reboot). Read again just before removing, so a lock another
+      // starting process has just taken over is not removed (two starts racing over one stale lock within a few
+      // microseconds remain possible: a documented limit, not worth a native flock here).
+      if (readIfPresent(file) === String(pid)) fs.rmSync(file, { force: true });
     }
   }
   throw new InstanceLockedError(`Could not lock ${dir}`);
+}
+
+/** The file's text, or '' when it is gone (its owner released it meanwhile). */
+function readIfPresent(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '';
+    throw err;
+  }
 }

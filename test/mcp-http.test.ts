@@ -99,6 +99,16 @@ describe('sessions', () => {
     expect(res.headers.get('allow')).toBe('GET, POST, DELETE');
   });
 
+  it('a rejected initialize leaves no server behind listening to the engine', async () => {
+    server = await startTestServer();
+    const before = server.app.services.engine.events.listenerCount('status');
+    for (let i = 0; i < 20; i++) {
+      const r = await rawMcp(`${server.url}/mcp`, initializeRequest('2025-11-25'), { accept: 'application/json' });
+      expect(r.status).toBe(406);
+    }
+    expect(server.app.services.engine.events.listenerCount('status')).toBe(before);
+  });
+
   describe('idle expiry', () => {
     let clock = 0;
     let door: McpHttpDoor;

@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { expect, it } from 'vitest';
 import { SandboxEngine } from '../src/engine/sandbox.js';
 import { silentLogger } from '../src/logger.js';
 import { engineContract } from './engine-contract.js';
@@ -18,4 +19,15 @@ engineContract('sandbox', async () => {
     },
     close: () => engine.stop(),
   };
+});
+
+it('a stop() during start() wins: the engine stays stopped', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wa-sandbox-'));
+  const engine = new SandboxEngine({ config: { authDir: dir, sandboxLinkDelayMs: 0, headless: true }, logger: silentLogger() });
+  await engine.linkNow('15550102030');
+  await engine.stop();
+  const starting = engine.start();
+  await engine.stop();
+  await starting;
+  expect(engine.status().state).toBe('stopped');
 });

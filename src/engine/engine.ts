@@ -80,6 +80,10 @@ export class TypedEmitter<E extends { [K in keyof E]: unknown[] }> {
   emit<K extends keyof E & string>(event: K, ...args: E[K]): void {
     this.ee.emit(event, ...args);
   }
+  /** For leak checks. */
+  listenerCount<K extends keyof E & string>(event: K): number {
+    return this.ee.listenerCount(event);
+  }
 }
 
 /** Status fields that do not depend on the engine's current state. */

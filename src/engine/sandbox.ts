@@ -51,6 +51,8 @@ export class SandboxEngine implements Engine {
   private readonly timers = new Set<NodeJS.Timeout>();
   private linkTimer: NodeJS.Timeout | null = null;
   private readonly deliveries: DeliveryLog;
+  /** Bumped by stop() and logout(): a start that was waiting must not carry on afterwards. */
+  private generation = 0;
   private readonly sessionDir: string;
   private readonly base: StatusBase;
   private readonly now: () => number;
@@ -84,7 +86,9 @@ export class SandboxEngine implements Engine {
     if (this.state !== 'stopped' && this.state !== 'error' && this.state !== 'auth_failure') return;
     this.lastError = null;
     this.setState('starting');
+    const generation = this.generation;
     await this.tick();
+    if (generation !== this.generation) return; // stop() or logout() came during the tick
     const saved = this.readSession();
     if (saved) return this.becomeReady(saved);
     this.showQr();
@@ -148,6 +152,7 @@ export class SandboxEngine implements Engine {
   }
 
   async logout(): Promise<void> {
+    this.generation++;
     this.clearTimers();
     this.deliveries.close();
     fs.rmSync(this.sessionDir, { recursive: true, force: true });
@@ -158,6 +163,7 @@ export class SandboxEngine implements Engine {
   }
 
   async stop(): Promise<void> {
+    this.generation++;
     this.clearTimers();
     this.deliveries.close();
     if (this.state !== 'stopped') this.setState('stopped');

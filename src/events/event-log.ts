@@ -45,7 +45,12 @@ export class EventLog {
   private readonly q: Record<'insert' | 'after' | 'latest' | 'oldest' | 'prune', Statement>;
   private closed = false;
 
-  constructor(db: Database, private readonly bus: EventBus, private readonly now: () => number = Date.now) {
+  constructor(
+    db: Database,
+    private readonly bus: EventBus,
+    private readonly now: () => number = Date.now,
+    private readonly onError: (err: unknown) => void = () => {},
+  ) {
     this.commit = GroupCommitter.for(db);
     this.q = {
       insert: db.prepare('INSERT INTO events (type, chat_id, data, created_at) VALUES (?, ?, ?, ?)'),
@@ -67,11 +72,18 @@ export class EventLog {
     const json = JSON.stringify(data);
     return this.commit
       .run(() => Number(this.q.insert.run(type, chatId, json, at).lastInsertRowid))
-      .then((cursor) => {
-        const record: EventRecord = { cursor, type, chat_id: chatId, at, data };
-        this.bus.publish(record);
-        return record;
-      });
+      .then(
+        (cursor) => {
+          const record: EventRecord = { cursor, type, chat_id: chatId, at, data };
+          this.bus.publish(record);
+          return record;
+        },
+        // Callers fire and forget: a failed write (disk full) is logged here, never an unhandled rejection.
+        (err: unknown) => {
+          this.onError(err);
+          return null;
+        },
+      );
   }
 
   /**

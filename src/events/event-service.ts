@@ -33,7 +33,7 @@ export class EventService {
 
   constructor(private readonly db: Database, private readonly config: EventsConfig, private readonly logger: Logger, private readonly deps: EventServiceDeps = {}) {
     this.now = deps.now ?? Date.now;
-    this.log = new EventLog(db, this.bus, this.now);
+    this.log = new EventLog(db, this.bus, this.now, (err) => logger.error({ err: err instanceof Error ? err.message : String(err) }, 'event log write failed'));
     this.webhooks = new WebhookDispatcher(
       {
         urls: config.webhookUrls,

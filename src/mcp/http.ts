@@ -143,6 +143,9 @@ export function createMcpDoor(services: Services, logger: Logger, opts: McpHttpD
     transport.onerror = (err) => logger.debug({ err: err.message }, 'mcp transport rejected a request');
     await server.connect(transport);
     await transport.handleRequest(req, res, body);
+    // A rejected initialize (wrong Accept, bad version...) creates no session; its server still listens to the
+    // engine and the event bus, and nothing else would ever close it.
+    if (!transport.sessionId || !sessions.has(transport.sessionId)) await server.close().catch(() => undefined);
   }
 
   async function handleLegacySse(req: IncomingMessage, res: ServerResponse): Promise<void> {
