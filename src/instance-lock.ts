@@ -38,14 +38,15 @@ export function acquireDirLock(dir: string): () => void {
       };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const pid = Number(readIfPresent(file));
+      const text = readIfPresent(file);
+      const pid = Number(text);
       if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
         throw new InstanceLockedError(`Another whatsapp-mcp-api (pid ${pid}) is using ${dir}; one WhatsApp session and store can be driven by one process at a time`);
       }
       // Stale: its process is gone (kill -9, crash, reboot). Read again just before removing, so a lock another
       // starting process has just taken over is not removed (two starts racing over one stale lock within a few
       // microseconds remain possible: a documented limit, not worth a native flock here).
-      if (readIfPresent(file) === String(pid)) fs.rmSync(file, { force: true });
+      if (readIfPresent(file) === text) fs.rmSync(file, { force: true });
     }
   }
   throw new InstanceLockedError(`Could not lock ${dir}`);
