@@ -42,6 +42,19 @@ export type OutboxOutcome =
 // Errors after which a retry cannot help.
 const PERMANENT = new Set(['not_on_whatsapp', 'invalid_input', 'not_found']);
 const MAX_ATTEMPTS = 3;
+// A send WhatsApp Web never answers must not stall the queue for the life of the process; the row stays `sending`
+// and reconciliation decides later whether it went out.
+const SEND_TIMEOUT_MS = 60_000;
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new AppError('timeout', `WhatsApp did not confirm the send within ${ms / 1000} s`)), ms);
+    timer.unref();
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
 // A message we sent shows up in the chat with its server timestamp; allow for clock skew between us and WhatsApp.
 const RECONCILE_SKEW_MS = 5_000;
 
@@ -157,7 +170,7 @@ export class SendService {
       if (this.o.typingIndicator && this.o.engine.sendTyping) {
         await this.o.engine.sendTyping(row.chat_id, Math.min(8_000, 600 + row.body.length * 40));
       }
-      const sent = await this.o.engine.sendText(row.chat_id, row.body);
+      const sent = await withTimeout(this.o.engine.sendText(row.chat_id, row.body), SEND_TIMEOUT_MS);
       // Sent is sent: a failure to record it must not count as a failed send (the row stays `sending`, and
       // reconciliation finds the message in the chat later).
       await this.o.outbox.markSent(row.outbox_id, sent.message_id, sent.timestamp).catch((err: unknown) => {
