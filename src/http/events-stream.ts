@@ -37,21 +37,31 @@ export function serveEventStream(req: IncomingMessage, res: ServerResponse, url:
     // nginx buffers responses unless told not to; an event stream must not wait in a proxy buffer.
     'x-accel-buffering': 'no',
   });
-  res.write(`retry: 3000\n: cursor ${start}\n\n`);
+  // Between end() and 'close' a timer or the follower may still fire: a write after end would throw (and, with no
+  // listener, crash the process), so every write goes through here.
+  const write = (chunk: string): boolean => (res.writableEnded || res.destroyed ? true : res.write(chunk));
+  write(`retry: 3000\n: cursor ${start}\n\n`);
   const follower = new EventFollower(events.log, events.bus, { after: start, ...(filter ? { filter } : {}) }, (event) =>
-    res.write(`id: ${event.cursor}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`),
+    write(`id: ${event.cursor}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`),
   );
   res.on('drain', () => follower.resume());
-  const heartbeat = setInterval(() => res.write(': ping\n\n'), opts.heartbeatMs ?? 15_000);
+  const heartbeat = setInterval(() => write(': ping\n\n'), opts.heartbeatMs ?? 15_000);
   heartbeat.unref();
+  let ended = false;
   const end = () => {
+    if (ended) return;
+    ended = true;
     clearInterval(heartbeat);
     follower.stop();
     offClose();
   };
   // Shutdown ends the stream cleanly, so the client's reconnect (with Last-Event-ID) resumes on the next process.
-  const offClose = events.bus.onClose(() => res.end());
+  const offClose = events.bus.onClose(() => {
+    end();
+    res.end();
+  });
   res.once('close', end);
+  res.on('error', end);
   follower.start();
 }
 
