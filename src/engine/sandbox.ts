@@ -4,12 +4,12 @@ import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config.js';
-import { type Account, type Chat, type EngineState, type EngineStatus, type Message, type SentMessage, chatIdForPhone, isGroupId } from '../domain.js';
+import { type Account, type Chat, type EngineState, type EngineStatus, type Message, type SentMessage, chatIdForPhone } from '../domain.js';
 import { AppError, notReady } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { type Engine, type EngineEvents, type StatusBase, TypedEmitter, buildStatus } from './engine.js';
 import { DeliveryLog } from './sandbox-deliveries.js';
-import { SEED_NAMES, seedAccount } from './sandbox-seed.js';
+import { SandboxChats } from './sandbox-chats.js';
 import { ensurePrivateDir, writePrivateFile } from '../fs-private.js';
 
 const QR_ROTATE_MS = 20_000;
@@ -46,8 +46,7 @@ export class SandboxEngine implements Engine {
   private qr: string | null = null;
   private qrShown = false;
   private pairingCode: string | null = null;
-  private readonly chats = new Map<string, Omit<Chat, 'last_message' | 'timestamp'>>();
-  private readonly history = new Map<string, Message[]>();
+  private readonly book = new SandboxChats();
   private readonly timers = new Set<NodeJS.Timeout>();
   private linkTimer: NodeJS.Timeout | null = null;
   private readonly deliveries: DeliveryLog;
@@ -108,20 +107,8 @@ export class SandboxEngine implements Engine {
 
   async sendText(chatId: string, text: string): Promise<SentMessage> {
     const me = this.requireReady();
-    const chat = this.chats.get(chatId) ?? this.createChat(chatId);
-    const msg: Message = {
-      id: `true_${chatId}_${messageKey()}`,
-      chat_id: chat.id,
-      from: me.wid,
-      to: chat.id,
-      author: null,
-      from_me: true,
-      type: 'chat',
-      body: text,
-      timestamp: Math.floor(this.now() / 1000),
-      has_media: false,
-      ack: 'sent',
-    };
+    const chat = this.chatFor(chatId);
+    const msg = this.message(true, chat.id, me.wid, chat.id, text, 'sent');
     this.append(msg);
     this.deliveries.append({ id: msg.id, chat_id: msg.chat_id, body: msg.body, timestamp: msg.timestamp });
     this.progressAcks(msg);
@@ -135,20 +122,17 @@ export class SandboxEngine implements Engine {
 
   async listChats(limit: number): Promise<Chat[]> {
     this.requireReady();
-    return [...this.chats.keys()]
-      .map((id) => this.chatView(id)!)
-      .sort((a, b) => b.timestamp - a.timestamp)
-      .slice(0, limit);
+    return this.book.list(limit);
   }
 
   async getChat(chatId: string): Promise<Chat | null> {
     this.requireReady();
-    return this.chatView(chatId);
+    return this.book.view(chatId);
   }
 
   async fetchMessages(chatId: string, limit: number): Promise<Message[]> {
     this.requireReady();
-    return (this.history.get(chatId) ?? []).slice(-limit);
+    return this.book.messages(chatId, limit);
   }
 
   async logout(): Promise<void> {
@@ -157,8 +141,7 @@ export class SandboxEngine implements Engine {
     this.deliveries.close();
     fs.rmSync(this.sessionDir, { recursive: true, force: true });
     this.account = null;
-    this.chats.clear();
-    this.history.clear();
+    this.book.clear();
     this.setState('stopped');
   }
 
@@ -185,20 +168,8 @@ export class SandboxEngine implements Engine {
   inbound(fromDigits: string, body: string): Message {
     const me = this.requireReady();
     const chatId = chatIdForPhone(fromDigits);
-    const chat = this.chats.get(chatId) ?? this.createChat(chatId);
-    const msg: Message = {
-      id: `false_${chatId}_${messageKey()}`,
-      chat_id: chat.id,
-      from: chatId,
-      to: me.wid,
-      author: null,
-      from_me: false,
-      type: 'chat',
-      body,
-      timestamp: Math.floor(this.now() / 1000),
-      has_media: false,
-      ack: null,
-    };
+    const chat = this.chatFor(chatId);
+    const msg = this.message(false, chat.id, chatId, me.wid, body, null);
     chat.unread_count += 1;
     this.append(msg);
     return msg;
@@ -278,13 +249,7 @@ export class SandboxEngine implements Engine {
   private becomeReady(session: SavedSession): void {
     this.setState('authenticated');
     this.account = session.account;
-    if (this.chats.size === 0) {
-      for (const { chat, messages } of seedAccount(session.account.wid, session.linked_at)) {
-        this.chats.set(chat.id, { ...chat });
-        this.history.set(chat.id, [...messages]);
-      }
-      this.restoreDeliveries(session.account.wid);
-    }
+    if (this.book.empty) this.book.load(session.account.wid, session.linked_at, this.deliveries.readAll());
     this.setState('ready');
   }
 
@@ -297,30 +262,20 @@ export class SandboxEngine implements Engine {
     }
   }
 
-  private createChat(chatId: string, announce = true): Omit<Chat, 'last_message' | 'timestamp'> {
-    if (isGroupId(chatId)) throw new AppError('not_found', `No group ${chatId}`, { hint: 'List chats to find group ids.' });
-    const digits = chatId.split('@')[0]!;
-    const chat = { id: chatId, name: SEED_NAMES[digits] ?? `+${digits}`, is_group: false, is_read_only: false, unread_count: 0, archived: false, pinned: false, muted: false };
-    this.chats.set(chatId, chat);
-    this.history.set(chatId, []);
-    if (announce) this.events.emit('chat', this.chatView(chatId)!);
+  private message(fromMe: boolean, chatId: string, from: string, to: string, body: string, ack: Message['ack']): Message {
+    const timestamp = Math.floor(this.now() / 1000);
+    return { id: `${fromMe}_${chatId}_${messageKey()}`, chat_id: chatId, from, to, author: null, from_me: fromMe, type: 'chat', body, timestamp, has_media: false, ack };
+  }
+
+  /** The chat for a message, announced (`chat` event) when it is new. */
+  private chatFor(chatId: string) {
+    const { chat, created } = this.book.ensure(chatId);
+    if (created) this.events.emit('chat', this.book.view(chatId)!);
     return chat;
   }
 
-  private chatView(chatId: string): Chat | null {
-    const chat = this.chats.get(chatId);
-    if (!chat) return null;
-    const msgs = this.history.get(chatId) ?? [];
-    const last = msgs[msgs.length - 1];
-    return {
-      ...chat,
-      timestamp: last?.timestamp ?? 0,
-      last_message: last ? { id: last.id, body: last.body, from_me: last.from_me, timestamp: last.timestamp } : null,
-    };
-  }
-
   private append(msg: Message): void {
-    this.history.get(msg.chat_id)!.push(msg);
+    this.book.push(msg);
     this.events.emit('message', { ...msg });
   }
 
@@ -330,14 +285,6 @@ export class SandboxEngine implements Engine {
         msg.ack = ack;
         this.events.emit('message_ack', { id: msg.id, chat_id: msg.chat_id, ack });
       });
-    }
-  }
-
-  /** What we sent before a restart is still in WhatsApp's history; the sandbox keeps it in its delivery log. */
-  private restoreDeliveries(myWid: string): void {
-    for (const d of this.deliveries.readAll()) {
-      if (!this.chats.has(d.chat_id)) this.createChat(d.chat_id, false);
-      this.history.get(d.chat_id)!.push({ ...d, from: myWid, to: d.chat_id, author: null, from_me: true, type: 'chat', has_media: false, ack: 'read' });
     }
   }
 

@@ -1,0 +1,75 @@
+// The simulated account's chats and history, in memory (the seed plus what happened since; sends are restored
+// from the delivery log after a restart). The engine decides when to tell the world; this only keeps the books.
+import { type Chat, type Message, isGroupId } from '../domain.js';
+import { AppError } from '../errors.js';
+import type { Delivery } from './sandbox-deliveries.js';
+import { SEED_NAMES, seedAccount } from './sandbox-seed.js';
+
+type ChatRecord = Omit<Chat, 'last_message' | 'timestamp'>;
+
+export class SandboxChats {
+  private readonly chats = new Map<string, ChatRecord>();
+  private readonly history = new Map<string, Message[]>();
+
+  get empty(): boolean {
+    return this.chats.size === 0;
+  }
+
+  /** The seeded account, plus what we sent in earlier runs (WhatsApp keeps your sent messages). */
+  load(myWid: string, linkedAt: number, delivered: readonly Delivery[]): void {
+    for (const { chat, messages } of seedAccount(myWid, linkedAt)) {
+      this.chats.set(chat.id, { ...chat });
+      this.history.set(chat.id, [...messages]);
+    }
+    for (const d of delivered) {
+      this.ensure(d.chat_id);
+      this.history.get(d.chat_id)!.push({ ...d, from: myWid, to: d.chat_id, author: null, from_me: true, type: 'chat', has_media: false, ack: 'read' });
+    }
+  }
+
+  clear(): void {
+    this.chats.clear();
+    this.history.clear();
+  }
+
+  /** The chat, created for a phone number seen for the first time; `created` says whether it is new. */
+  ensure(chatId: string): { chat: ChatRecord; created: boolean } {
+    const known = this.chats.get(chatId);
+    if (known) return { chat: known, created: false };
+    if (isGroupId(chatId)) throw new AppError('not_found', `No group ${chatId}`, { hint: 'List chats to find group ids.' });
+    const digits = chatId.split('@')[0]!;
+    const chat: ChatRecord = { id: chatId, name: SEED_NAMES[digits] ?? `+${digits}`, is_group: false, is_read_only: false, unread_count: 0, archived: false, pinned: false, muted: false };
+    this.chats.set(chatId, chat);
+    this.history.set(chatId, []);
+    return { chat, created: true };
+  }
+
+  push(msg: Message): void {
+    this.history.get(msg.chat_id)!.push(msg);
+  }
+
+  view(chatId: string): Chat | null {
+    const chat = this.chats.get(chatId);
+    if (!chat) return null;
+    const msgs = this.history.get(chatId) ?? [];
+    const last = msgs[msgs.length - 1];
+    return {
+      ...chat,
+      timestamp: last?.timestamp ?? 0,
+      last_message: last ? { id: last.id, body: last.body, from_me: last.from_me, timestamp: last.timestamp } : null,
+    };
+  }
+
+  /** Newest activity first. */
+  list(limit: number): Chat[] {
+    return [...this.chats.keys()]
+      .map((id) => this.view(id)!)
+      .sort((a, b) => b.timestamp - a.timestamp)
+      .slice(0, limit);
+  }
+
+  /** The last `limit` messages, oldest first. */
+  messages(chatId: string, limit: number): Message[] {
+    return (this.history.get(chatId) ?? []).slice(-limit);
+  }
+}
