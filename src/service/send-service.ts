@@ -210,6 +210,10 @@ export class SendService {
     }
   }
 
+  private jitter(): number {
+    return Math.floor((this.o.random ?? Math.random)() * this.o.jitterMs);
+  }
+
   private schedule(ms: number | null): void {
     if (ms === null || this.stopped) return; // not ready: the next `ready` status kicks the queue
     if (this.timer) clearTimeout(this.timer);
@@ -222,16 +226,18 @@ export class SendService {
     while (!this.stopped && this.o.engine.status().ready) {
       const [row] = this.o.outbox.list('queued', 1);
       if (!row) return;
-      // A backlog within the burst allowance would otherwise go out back to back, which looks like a bot.
+      // Jitter on top of the pace: a backlog must not go out back to back, nor on the limiter's exact rhythm;
+      // both look like a bot.
+      const paced = this.o.limiter.waitFor(row.chat_id);
+      if (paced > 0) return this.schedule(paced + this.jitter());
       const gap = this.nextQueuedAt - Date.now();
-      const wait = Math.max(this.o.limiter.waitFor(row.chat_id), gap);
-      if (wait > 0) return this.schedule(wait);
+      if (gap > 0) return this.schedule(gap);
       if (!(await this.o.outbox.markSending(row.outbox_id))) continue;
       this.o.limiter.tryTake(row.chat_id);
       await this.attempt({ ...row, attempts: row.attempts + 1 }, true).catch((err: unknown) => {
         this.o.logger.warn({ outbox_id: row.outbox_id, code: toAppError(err).code }, 'queued send failed');
       });
-      this.nextQueuedAt = Date.now() + Math.floor((this.o.random ?? Math.random)() * this.o.jitterMs);
+      this.nextQueuedAt = Date.now() + this.jitter();
     }
   }
 
