@@ -90,6 +90,8 @@ describe('bodies', () => {
     const text = await fetch(`${srv.url}/api/send`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hello' });
     expect(text.status).toBe(415);
     expect((await text.json()).error.code).toBe('unsupported_media_type');
+    const gz = await srv.call('POST', '/api/send', { phone_number: '15550102030', message: 'x' }, { 'content-encoding': 'gzip' });
+    expect(gz.status).toBe(415);
     const big = await srv.call('POST', '/api/send', { phone_number: '15550102030', message: 'x'.repeat(5000) });
     expect(big.status).toBe(413);
     expect(big.json.error.code).toBe('payload_too_large');

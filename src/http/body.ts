@@ -3,6 +3,10 @@ import { AppError } from '../errors.js';
 
 /** Read a JSON request body: 415 unless JSON, 413 past the cap, 400 when it does not parse. Empty → undefined. */
 export async function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<unknown> {
+  const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+  if (encoding !== 'identity' && encoding !== '') {
+    throw new AppError('unsupported_media_type', `Content-Encoding ${encoding} is not accepted`, { hint: 'Send the JSON body uncompressed.' });
+  }
   const declared = Number(req.headers['content-length'] ?? NaN);
   if (declared > maxBytes) throw tooLarge(maxBytes);
   const chunks: Buffer[] = [];
