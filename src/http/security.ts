@@ -20,7 +20,7 @@ export class RequestGuard {
   private readonly corsOrigins: Set<string>;
   private readonly keyDigest: Buffer | null;
 
-  constructor(private readonly cfg: SecurityConfig) {
+  constructor(cfg: SecurityConfig) {
     this.allowedHosts = new Set(cfg.allowedHosts.map((h) => h.toLowerCase()));
     this.corsOrigins = new Set(cfg.corsOrigins.map((o) => o.replace(/\/$/, '').toLowerCase()));
     this.keyDigest = cfg.apiKey ? digest(cfg.apiKey) : null;
