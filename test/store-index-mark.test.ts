@@ -13,6 +13,12 @@ const ids = (s: MessageStore, q: string) => s.searchMessages({ q, mode: 'words',
 const check = (s: MessageStore) => s.db.exec(`INSERT INTO messages_fts(messages_fts) VALUES ('integrity-check')`);
 const pendingRows = (s: MessageStore) => s.db.prepare('SELECT count(*) FROM fts_pending').pluck().get() as number;
 const dirs: string[] = [];
+const rowsWithId = (s: MessageStore, id: string) => s.db.prepare('SELECT count(*) FROM messages WHERE id = ?').pluck().get(id) as number;
+const tempFile = () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'store-mark-'));
+  dirs.push(dir);
+  return path.join(dir, 'whatsapp.db');
+};
 afterEach(() => dirs.splice(0).forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
 
 describe('search index high-water mark', () => {
@@ -69,6 +75,60 @@ describe('search index high-water mark', () => {
     s.write([{ kind: 'message', message: msg({ body: 'kiwi 4', timestamp: T + 4 }) }]);
     expect(ids(s, 'kiwi')).toEqual(['kiwi 4', 'kiwi 3', 'kiwi 2', 'kiwi 1']);
     check(s);
+    s.close();
+  });
+});
+
+// Message ids are not indexed on the write path: msg_ids is merged by the indexer, the rows it has not reached are
+// looked up in memory (migration 6).
+describe('message ids merged by the indexer', () => {
+  it('finds a message by id before and after the merge, and after a restart that lost the in-memory part', () => {
+    const file = tempFile();
+    const a = msg({ body: 'first', timestamp: T + 10, from_me: true, ack: 'sent' });
+    let s = new MessageStore(openDatabase(file));
+    s.write([{ kind: 'message', message: a }]);
+    expect(s.pendingIndexCount()).toBe(1);
+    // Unmerged: a second report is the same message, and updates reach the row.
+    s.write([{ kind: 'message', message: { ...a, ack: 'delivered' } }, { kind: 'edit', id: a.id, chat_id: a.chat_id, body: 'first edited' }]);
+    expect(rowsWithId(s, a.id)).toBe(1);
+    expect(s.getMessage(a.id)).toMatchObject({ body: 'first edited', ack: 'delivered' });
+    s.close(); // closed before the indexer ran: nothing merged
+    s = new MessageStore(openDatabase(file));
+    expect(s.db.prepare('SELECT count(*) FROM msg_ids').pluck().get()).toBe(0);
+    s.write([{ kind: 'message', message: a }, { kind: 'ack', id: a.id, chat_id: a.chat_id, ack: 'read' }]);
+    expect(rowsWithId(s, a.id)).toBe(1);
+    expect(s.getMessage(a.id)?.ack).toBe('read');
+    s.sync();
+    expect(s.db.prepare('SELECT count(*) FROM msg_ids').pluck().get()).toBe(1);
+    s.write([{ kind: 'message', message: a }, { kind: 'revoke', id: a.id, chat_id: a.chat_id }]);
+    expect(rowsWithId(s, a.id)).toBe(1);
+    expect(s.getMessage(a.id)).toMatchObject({ body: '', type: 'revoked' });
+    expect(s.context(a.id, 2)?.message.id).toBe(a.id);
+    s.close();
+  });
+
+  it('merges the ids of listed history rows, empty bodies included', () => {
+    const s = memoryStore();
+    s.write([{ kind: 'message', message: msg({ body: 'newest', timestamp: T + 100 }) }]);
+    s.sync();
+    const media = msg({ body: '', has_media: true, type: 'image', timestamp: T + 1 });
+    s.write([{ kind: 'message', message: media }]);
+    s.sync();
+    expect(s.db.prepare('SELECT count(*) FROM msg_ids WHERE seq = (SELECT seq FROM messages WHERE id = ?)').pluck().get(media.id)).toBe(1);
+    s.write([{ kind: 'message', message: media }]);
+    expect(rowsWithId(s, media.id)).toBe(1);
+    check(s);
+    s.close();
+  });
+
+  it('a batch that rolls back leaves no id behind that points at a row it never wrote', () => {
+    const s = new MessageStore(openDatabase(':memory:'));
+    const ok = msg({ body: 'kept out', timestamp: T + 5 });
+    const broken = { ...msg({ body: 'broken', timestamp: T + 6 }), from: null as unknown as string };
+    expect(() => s.write([{ kind: 'message', message: ok }, { kind: 'message', message: broken }])).toThrow();
+    expect(s.getMessage(ok.id)).toBeNull();
+    s.write([{ kind: 'message', message: ok }]);
+    expect(rowsWithId(s, ok.id)).toBe(1);
     s.close();
   });
 });

@@ -3,7 +3,7 @@
 import type { Chat, Contact, Message } from '../domain.js';
 import type { Db } from './db.js';
 import { MessageWriter, type StoreEvent } from './message-writer.js';
-import { type ChatRow, MESSAGE_COLUMNS, type MessageRow, idKey, toChat, toMessage } from './rows.js';
+import { type ChatRow, MESSAGE_COLUMNS, type MessageRow, toChat, toMessage } from './rows.js';
 import { type SearchQuery, type SearchResult, searchMessages } from './search.js';
 
 export type { StoreEvent } from './message-writer.js';
@@ -97,22 +97,33 @@ export class MessageStore {
    * mark, in one transaction; returns how many rows it got through (0: nothing waits).
    */
   indexPending(max: number = INDEX_CHUNK): number {
-    return this.db.transaction(() => {
-      let done = 0;
-      const hi = this.s.pendingBound.get(Math.max(0, max - 1)) ?? this.s.pendingMax.get();
-      if (hi !== null && hi !== undefined) {
-        this.s.indexUpTo.run(hi);
-        done += this.s.unpendUpTo.run(hi).changes;
-      }
-      const from = this.s.indexedTo.get() as number;
-      const walk = this.s.walkBound.get(from, max) as { n: number; hi: number | null };
+    const run = { pendingHi: null as number | null, from: 0, to: null as number | null };
+    const done = this.db.transaction(() => {
+      let n = 0;
+      // First the walk above the mark; it also covers rows listed there (history that landed above a lagging mark).
+      run.from = this.s.indexedTo.get() as number;
+      const walk = this.s.walkBound.get(run.from, max) as { n: number; hi: number | null };
       if (walk.hi !== null) {
-        this.s.indexRange.run(from, walk.hi);
+        run.to = walk.hi;
+        this.s.indexRange.run(run.from, walk.hi);
+        this.writer.ids.merge(null, run.from, walk.hi);
+        this.s.unpendRange.run(run.from, walk.hi);
         this.s.setIndexedTo.run(walk.hi);
-        done += walk.n;
+        n += walk.n;
       }
-      return done;
+      // Then listed rows below the mark, oldest first.
+      const mark = run.to ?? run.from;
+      const hi = (this.s.pendingBound.get(mark, Math.max(0, max - 1)) ?? this.s.pendingMax.get(mark)) as number | null | undefined;
+      if (hi !== null && hi !== undefined) {
+        run.pendingHi = hi;
+        this.s.indexUpTo.run(hi);
+        this.writer.ids.merge(hi, 0, null);
+        n += this.s.unpendUpTo.run(hi).changes;
+      }
+      return n;
     })();
+    this.writer.ids.merged(run.pendingHi, run.from, run.to);
+    return done;
   }
 
   pendingIndexCount(): number {
@@ -214,14 +225,14 @@ export class MessageStore {
 
   getMessage(id: string): (Message & { seq: number }) | null {
     this.beforeRead(false);
-    const row = this.s.messageById.get(idKey(id), id) as MessageRow | undefined;
+    const row = this.byId(id);
     return row ? { ...toMessage(row), seq: row.seq } : null;
   }
 
   /** `n` messages either side of one message, in the same chat. */
   context(id: string, n: number): MessageContext | null {
     this.beforeRead(false);
-    const row = this.s.messageById.get(idKey(id), id) as (MessageRow & { chat: number }) | undefined;
+    const row = this.byId(id);
     if (!row) return null;
     const before = (this.s.pageBefore.all(row.chat, row.seq, n) as MessageRow[]).reverse();
     const after = this.s.pageAfter.all(row.chat, row.seq, n) as MessageRow[];
@@ -247,6 +258,11 @@ export class MessageStore {
     return rows.map((r) => ({ ...r, is_my_contact: r.is_my_contact === 1 }));
   }
 
+  private byId(id: string): (MessageRow & { chat: number }) | undefined {
+    const seq = this.writer.ids.find(id);
+    return seq === undefined ? undefined : (this.s.messageBySeq.get(seq) as (MessageRow & { chat: number }) | undefined);
+  }
+
   private exists(key: number, op: '<' | '>', seq: number): boolean {
     return (op === '<' ? this.s.olderExists : this.s.newerExists).get(key, seq) !== undefined;
   }
@@ -255,14 +271,16 @@ export class MessageStore {
 function prepare(db: Db) {
   const msg = `SELECT ${MESSAGE_COLUMNS}, m.chat FROM messages m JOIN chats c ON c.key = m.chat`;
   return {
-    pendingBound: db.prepare('SELECT seq FROM fts_pending ORDER BY seq LIMIT 1 OFFSET ?').pluck(),
-    pendingMax: db.prepare('SELECT max(seq) FROM fts_pending').pluck(),
-    pendingCount: db.prepare('SELECT count(*) FROM fts_pending').pluck(),
+    // Listed rows above the mark are the walk's (it unlists them as it passes): these count and bound the rest.
+    pendingBound: db.prepare('SELECT seq FROM fts_pending WHERE seq <= ? ORDER BY seq LIMIT 1 OFFSET ?').pluck(),
+    pendingMax: db.prepare('SELECT max(seq) FROM fts_pending WHERE seq <= ?').pluck(),
+    pendingCount: db.prepare('SELECT count(*) FROM fts_pending WHERE seq <= (SELECT indexed_to FROM fts_state)').pluck(),
     // CROSS JOIN keeps fts_pending the outer loop. With a plain JOIN SQLite walked every message below the bound and
     // probed fts_pending: 128 ms to index one row at 1M messages (found by bench/store.ts's live-traffic row).
     indexUpTo: db.prepare(`INSERT INTO messages_fts (rowid, body, scope)
-      SELECT s.seq, s.body, s.scope FROM fts_pending p CROSS JOIN messages_fts_source s ON s.seq = p.seq WHERE p.seq <= ?`),
+      SELECT s.seq, s.body, s.scope FROM fts_pending p CROSS JOIN messages_fts_source s ON s.seq = p.seq WHERE p.seq <= ? AND s.body != ''`),
     unpendUpTo: db.prepare('DELETE FROM fts_pending WHERE seq <= ?'),
+    unpendRange: db.prepare('DELETE FROM fts_pending WHERE seq > ? AND seq <= ?'),
     indexedTo: db.prepare('SELECT indexed_to FROM fts_state').pluck(),
     setIndexedTo: db.prepare('UPDATE fts_state SET indexed_to = ?'),
     // The next `limit` rows above the mark: a rowid walk, as is the indexing of the range (body '' is never indexed).
@@ -278,7 +296,7 @@ function prepare(db: Db) {
     pageAfter: db.prepare(`${msg} WHERE m.chat = ? AND m.seq > ? ORDER BY m.seq ASC LIMIT ?`),
     olderExists: db.prepare('SELECT 1 FROM messages WHERE chat = ? AND seq < ? LIMIT 1'),
     newerExists: db.prepare('SELECT 1 FROM messages WHERE chat = ? AND seq > ? LIMIT 1'),
-    messageById: db.prepare(`${msg} WHERE m.id_key = ? AND m.id = ?`),
+    messageBySeq: db.prepare(`${msg} WHERE m.seq = ?`),
     contacts: db.prepare(`SELECT id, name, pushname, number, is_my_contact FROM contacts
       WHERE name LIKE @text ESCAPE '\\' OR pushname LIKE @text ESCAPE '\\' OR (@number IS NOT NULL AND number LIKE @number)
       ORDER BY (name LIKE @prefix ESCAPE '\\') DESC, is_my_contact DESC, name IS NULL, name LIMIT @limit`),

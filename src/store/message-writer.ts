@@ -2,6 +2,7 @@
 import type Database from 'better-sqlite3';
 import { type AckState, type Chat, type Contact, type Message, isGroupId, phoneOfChatId } from '../domain.js';
 import type { Db } from './db.js';
+import { IdIndex } from './id-index.js';
 import { SEQ_PER_SECOND, ackRank, idKey } from './rows.js';
 
 export type StoreEvent =
@@ -21,10 +22,12 @@ export class MessageWriter {
   private readonly knownContacts = new Set<string>();
   private lastSeq: number;
   private readonly s: ReturnType<typeof prepare>;
+  readonly ids: IdIndex;
   private readonly tx: Database.Transaction<(events: readonly StoreEvent[]) => number>;
 
   constructor(db: Db) {
     this.s = prepare(db);
+    this.ids = new IdIndex(db);
     this.lastSeq = (this.s.maxSeq.get() as number | null) ?? 0;
     this.tx = db.transaction((events: readonly StoreEvent[]) => {
       // Per-batch aggregates: one chat timestamp update per chat, one contact upsert per sender.
@@ -42,8 +45,8 @@ export class MessageWriter {
             break;
           }
           case 'ack': {
-            const rank = ackRank(ev.ack);
-            this.s.ack.run({ rank, key: idKey(ev.id), id: ev.id });
+            const seq = this.ids.find(ev.id);
+            if (seq !== undefined) this.s.ack.run({ rank: ackRank(ev.ack), seq });
             break;
           }
           case 'edit':
@@ -84,6 +87,7 @@ export class MessageWriter {
       this.chatTimes.clear();
       this.knownContacts.clear();
       this.lastSeq = (this.s.maxSeq.get() as number | null) ?? 0;
+      this.ids.reload();
       throw err;
     }
   }
@@ -103,23 +107,24 @@ export class MessageWriter {
 
   /** Insert unless the id is stored already (then only a newer ack is taken). Returns the chat key when inserted. */
   private insertMessage(m: Message): number | null {
-    const k = idKey(m.id);
-    const existing = this.s.findById.get(k, m.id) as { seq: number } | undefined;
+    const existing = this.ids.find(m.id);
     const rank = ackRank(m.ack);
-    if (existing) {
-      if (rank !== null) this.s.ack.run({ rank, key: k, id: m.id });
+    if (existing !== undefined) {
+      if (rank !== null) this.s.ack.run({ rank, seq: existing });
       return null;
     }
     const chat = this.chatKey(m.chat_id, true)!;
     const newestBefore = this.lastSeq;
     const seq = this.nextSeq(m.timestamp);
     this.s.insert.run(
-      seq, m.id, k, chat, m.from, m.to, m.author, m.author ?? m.from,
+      seq, m.id, idKey(m.id), chat, m.from, m.to, m.author, m.author ?? m.from,
       m.from_me ? 1 : 0, m.type, m.body, m.timestamp, m.has_media ? 1 : 0, rank,
     );
+    this.ids.added(m.id, seq);
     // A new newest row is above the indexer's high-water mark (which never passes the newest committed row), so the
-    // indexer's rowid walk finds it; only history inserted below the newest row needs listing.
-    if (m.body !== '' && seq <= newestBefore) this.s.pend.run(seq);
+    // indexer's rowid walk finds it; only history inserted below the newest row needs listing (an empty body too:
+    // the indexer also merges its id into msg_ids).
+    if (seq <= newestBefore) this.s.pend.run(seq);
     return chat;
   }
 
@@ -145,7 +150,8 @@ export class MessageWriter {
 
   /** Edit or revoke: keep the FTS index in step (external content must be deleted with the old text). */
   private rewrite(id: string, body: string, revoke: boolean): void {
-    const row = this.s.findForRewrite.get(idKey(id), id) as { seq: number; body: string; scope: string; revoked: number } | undefined;
+    const seq = this.ids.find(id);
+    const row = seq === undefined ? undefined : (this.s.findForRewrite.get(seq) as { seq: number; body: string; scope: string; revoked: number } | undefined);
     if (!row || row.revoked === 1) return;
     // Above the high-water mark the walk will index whatever the row then holds; below it, indexed unless pending.
     const belowMark = row.seq <= (this.s.indexedTo.get() as number);
@@ -185,12 +191,11 @@ function prepare(db: Db) {
       unread_count = @unread_count, timestamp = max(timestamp, @timestamp), archived = @archived, pinned = @pinned, muted = @muted
       WHERE key = @key`),
     touchChat: db.prepare('UPDATE chats SET timestamp = max(timestamp, ?) WHERE key = ?'),
-    findById: db.prepare('SELECT seq FROM messages WHERE id_key = ? AND id = ?'),
-    findForRewrite: db.prepare(`SELECT seq, body, 'k' || chat AS scope, revoked FROM messages WHERE id_key = ? AND id = ?`),
+    findForRewrite: db.prepare(`SELECT seq, body, 'k' || chat AS scope, revoked FROM messages WHERE seq = ?`),
     insert: db.prepare(`INSERT INTO messages (seq, id, id_key, chat, from_id, to_id, author, sender, from_me, type, body, timestamp, has_media, ack)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     // Acks only move forward (sent -> delivered -> read), except that an error may land at any time.
-    ack: db.prepare(`UPDATE messages SET ack = @rank WHERE id_key = @key AND id = @id AND (ack IS NULL OR ack < @rank OR @rank = ${ERROR_RANK})`),
+    ack: db.prepare(`UPDATE messages SET ack = @rank WHERE seq = @seq AND (ack IS NULL OR ack < @rank OR @rank = ${ERROR_RANK})`),
     edit: db.prepare('UPDATE messages SET body = ?, edited = 1 WHERE seq = ?'),
     // "Deleted for everyone": the sender took it back, so the text goes too; the row stays as a tombstone.
     revoke: db.prepare(`UPDATE messages SET body = '', type = 'revoked', revoked = 1 WHERE seq = ?`),

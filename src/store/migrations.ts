@@ -3,6 +3,7 @@
 import type Database from 'better-sqlite3';
 import { EVENTS_SCHEMA } from '../events/event-log.js';
 import { WEBHOOK_SCHEMA } from '../events/webhook-store.js';
+import { ID_INDEX_SCHEMA } from './id-index.js';
 import { OUTBOX_SCHEMA } from './outbox-store.js';
 
 export interface Migration {
@@ -109,6 +110,11 @@ export const MIGRATIONS: readonly Migration[] = [
         -- is one segment: ~20-40% faster indexing (bench/store.ts). Memory is bounded by the chunk, not by this.
         INSERT INTO messages_fts(messages_fts, rank) VALUES ('hashsize', 67108864);
       `),
+  },
+  {
+    version: 6,
+    name: 'message ids merged by the indexer',
+    up: (db) => db.exec(ID_INDEX_SCHEMA),
   },
 ];
 
