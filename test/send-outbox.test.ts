@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { newOutboxId } from '../src/store/outbox-store.js';
 import { startTestServer, type TestServer, waitFor } from './helpers/server.js';
 
 let srv: TestServer;
@@ -72,6 +73,16 @@ describe('queue', () => {
     const r = await srv.call('GET', '/api/outbox/ob_nope');
     expect(r.status).toBe(404);
     expect(r.json.error.code).toBe('not_found');
+  });
+});
+
+describe('outbox ids', () => {
+  it('sort by creation time (new ids land at the end of the index) and carry 80 random bits', () => {
+    const t = 1_764_000_000_000;
+    for (let i = 0; i < 50; i++) expect(newOutboxId(t + i) < newOutboxId(t + i + 1)).toBe(true);
+    const ids = Array.from({ length: 1000 }, () => newOutboxId(t));
+    expect(new Set(ids).size).toBe(1000);
+    for (const id of ids.slice(0, 10)) expect(id).toMatch(/^ob_[0-9a-f]{32}$/);
   });
 });
 

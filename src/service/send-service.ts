@@ -1,11 +1,11 @@
 // Sending with guarantees: written to the outbox before it is attempted, idempotent by key, paced, and
 // reconciled after a crash before anything is retried. Both doors reach this through whatsapp_send_message.
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { Message } from '../domain.js';
 import type { Engine } from '../engine/engine.js';
 import { AppError, notReady, toAppError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { OutboxRow, OutboxStore } from '../store/outbox-store.js';
+import { type OutboxRow, type OutboxStore, newOutboxId } from '../store/outbox-store.js';
 import type { RateLimiter } from './rate-limiter.js';
 
 export interface SendRequest {
@@ -274,11 +274,6 @@ export class SendService {
       }
     }
   }
-}
-
-function newOutboxId(): string {
-  // randomUUID draws from a cached entropy pool: far cheaper per call than randomBytes on the hot send path.
-  return `ob_${randomUUID().replace(/-/g, '')}`;
 }
 
 function requestHash(req: SendRequest): string {

@@ -68,6 +68,15 @@ interface Row {
   attempted_at: number | null;
 }
 
+/**
+ * `ob_` + 12 hex digits of the time in ms + 80 random bits. Time first: the UNIQUE index on id takes new ids at its
+ * end instead of at a random page (a random id cost a durable send ~10-15 us of commit time, bench/send-inproc.ts).
+ */
+export function newOutboxId(now = Date.now()): string {
+  const r = randomUUID();
+  return `ob_${now.toString(16).padStart(12, '0')}${r.slice(0, 8)}${r.slice(24)}`;
+}
+
 function toRecord(r: Row): OutboxRow {
   return {
     outbox_id: r.id,
@@ -111,8 +120,8 @@ export class OutboxStore {
 
   /** Durably record a new send; `sending` when it is attempted at once, `queued` otherwise. */
   async create(input: { id?: string; chat_id: string; body: string; state: 'queued' | 'sending'; idempotency_key?: string | undefined; request_hash?: string | undefined }): Promise<OutboxRow> {
-    const id = input.id ?? `ob_${randomUUID().replace(/-/g, '')}`;
     const now = this.now();
+    const id = input.id ?? newOutboxId(now);
     const sending = input.state === 'sending';
     const row: OutboxRow = {
       outbox_id: id,
