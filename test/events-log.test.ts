@@ -24,6 +24,18 @@ describe('event log', () => {
     expect(log.after(0, 10).events.map((e) => e.data)).toEqual([{ i: 1 }, { i: 2 }, { i: 3 }]);
   });
 
+  it('a burst larger than one multi-row insert keeps every cursor matched to its own event', async () => {
+    const { log, bus } = fixture();
+    await log.append('auth.qr', null, { qr: 'first' });
+    const published: Array<[number, unknown]> = [];
+    bus.onEvent((e) => published.push([e.cursor, e.data.i]));
+    // 16 rows per statement: two full chunks and a remainder, in one turn.
+    const records = await Promise.all(Array.from({ length: 37 }, (_, i) => log.append('message.ack', 'x@c.us', { i })));
+    expect(records.map((r) => [r!.cursor, r!.data.i])).toEqual(Array.from({ length: 37 }, (_, i) => [i + 2, i]));
+    expect(published).toEqual(records.map((r) => [r!.cursor, r!.data.i]));
+    expect(log.after(1, 100).events.map((e) => [e.cursor, e.data.i])).toEqual(published);
+  });
+
   it('prunes by age and never hands out a cursor twice, even after pruning everything', async () => {
     const { log, advance } = fixture();
     await log.append('auth.qr', null, { qr: 'a' });

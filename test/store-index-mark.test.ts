@@ -105,6 +105,12 @@ describe('message ids merged by the indexer', () => {
     expect(s.getMessage(a.id)).toMatchObject({ body: '', type: 'revoked' });
     expect(s.context(a.id, 2)?.message.id).toBe(a.id);
     s.close();
+    // Merged before the restart: found through msg_ids alone.
+    s = new MessageStore(openDatabase(file));
+    s.write([{ kind: 'message', message: a }]);
+    expect(rowsWithId(s, a.id)).toBe(1);
+    expect(s.getMessage(a.id)?.type).toBe('revoked');
+    s.close();
   });
 
   it('merges the ids of listed history rows, empty bodies included', () => {

@@ -37,13 +37,34 @@ export interface ReadPage {
 }
 
 const SCAN_PAGE = 1000;
+/** Rows per multi-row INSERT: a statement call costs ~3 us here, so a turn's events go in a few calls, not one each. */
+const INSERT_CHUNK = 16;
+
+interface Pending {
+  type: EventType;
+  chat_id: string | null;
+  json: string;
+  at: number;
+  data: Record<string, unknown>;
+}
+
+interface Batch {
+  rows: Pending[];
+  done: Promise<EventRecord[] | null>;
+}
 /** Rows deleted per retention transaction, so a prune of a big backlog never holds the writer for long. */
 const PRUNE_CHUNK = 5_000;
 
+function record(r: Pending, cursor: number): EventRecord {
+  return { cursor, type: r.type, chat_id: r.chat_id, at: r.at, data: r.data };
+}
+
 export class EventLog {
   private readonly commit: GroupCommitter;
-  private readonly q: Record<'insert' | 'after' | 'latest' | 'oldest' | 'prune', Statement>;
+  private readonly q: Record<'insert' | 'insertChunk' | 'after' | 'latest' | 'oldest' | 'prune', Statement>;
   private closed = false;
+  /** Appends of this turn, written by one closure in the next group commit. */
+  private current: Batch | null = null;
 
   constructor(
     db: Database,
@@ -54,6 +75,7 @@ export class EventLog {
     this.commit = GroupCommitter.for(db);
     this.q = {
       insert: db.prepare('INSERT INTO events (type, chat_id, data, created_at) VALUES (?, ?, ?, ?)'),
+      insertChunk: db.prepare(`INSERT INTO events (type, chat_id, data, created_at) VALUES ${Array(INSERT_CHUNK).fill('(?, ?, ?, ?)').join(', ')}`),
       after: db.prepare('SELECT * FROM events WHERE cursor > ? ORDER BY cursor LIMIT ?'),
       // sqlite_sequence remembers the last cursor handed out even when every row has been pruned.
       latest: db.prepare(`SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0)`).pluck(),
@@ -68,22 +90,46 @@ export class EventLog {
    */
   append(type: EventType, chatId: string | null, data: Record<string, unknown>): Promise<EventRecord | null> {
     if (this.closed) return Promise.resolve(null);
-    const at = this.now();
-    const json = JSON.stringify(data);
-    return this.commit
-      .run(() => Number(this.q.insert.run(type, chatId, json, at).lastInsertRowid))
-      .then(
-        (cursor) => {
-          const record: EventRecord = { cursor, type, chat_id: chatId, at, data };
-          this.bus.publish(record);
-          return record;
-        },
-        // Callers fire and forget: a failed write (disk full) is logged here, never an unhandled rejection.
-        (err: unknown) => {
-          this.onError(err);
-          return null;
-        },
-      );
+    let batch = this.current;
+    if (!batch) {
+      const b: Batch = { rows: [], done: Promise.resolve(null) };
+      b.done = this.commit
+        .run(() => {
+          if (this.current === b) this.current = null;
+          return this.insert(b.rows);
+        })
+        .then(
+          (records) => {
+            for (const r of records) this.bus.publish(r);
+            return records;
+          },
+          // Callers fire and forget: a failed write (disk full) is logged here, never an unhandled rejection.
+          (err: unknown) => {
+            this.onError(err);
+            return null;
+          },
+        );
+      this.current = batch = b;
+    }
+    const i = batch.rows.push({ type, chat_id: chatId, json: JSON.stringify(data), at: this.now(), data }) - 1;
+    return batch.done.then((records) => records?.[i] ?? null);
+  }
+
+  /** Inside the group commit. One statement numbers its rows consecutively, so each row's cursor follows from the last. */
+  private insert(rows: readonly Pending[]): EventRecord[] {
+    const out: EventRecord[] = [];
+    let i = 0;
+    for (; i + INSERT_CHUNK <= rows.length; i += INSERT_CHUNK) {
+      const params: unknown[] = [];
+      for (let k = i; k < i + INSERT_CHUNK; k++) params.push(rows[k]!.type, rows[k]!.chat_id, rows[k]!.json, rows[k]!.at);
+      const last = Number(this.q.insertChunk.run(params).lastInsertRowid);
+      for (let k = i; k < i + INSERT_CHUNK; k++) out.push(record(rows[k]!, last - INSERT_CHUNK + 1 + (k - i)));
+    }
+    for (; i < rows.length; i++) {
+      const r = rows[i]!;
+      out.push(record(r, Number(this.q.insert.run(r.type, r.chat_id, r.json, r.at).lastInsertRowid)));
+    }
+    return out;
   }
 
   /**

@@ -20,8 +20,13 @@ INSERT INTO msg_ids (id_key, seq) SELECT id_key, seq FROM messages ORDER BY id_k
 DROP INDEX messages_by_id;
 `;
 
+/** Merged ids kept in memory too: acks and edits come for recent messages, and a statement call costs ~3 us here. */
+const RECENT_MAX = 50_000;
+
 export class IdIndex {
   private tail = new Map<string, number>();
+  /** Ids merged lately, oldest first (Map keeps insertion order). */
+  private readonly recent = new Map<string, number>();
   private readonly q: Record<'find' | 'unmerged' | 'mergeRange' | 'mergePending', Statement>;
 
   constructor(private readonly db: Db) {
@@ -39,7 +44,7 @@ export class IdIndex {
 
   /** seq of the stored message with this id, if any. */
   find(id: string): number | undefined {
-    return this.tail.get(id) ?? (this.q.find.get(idKey(id), id) as number | undefined);
+    return this.tail.get(id) ?? this.recent.get(id) ?? (this.q.find.get(idKey(id), id) as number | undefined);
   }
 
   /** A row was just inserted (inside the writer's transaction). */
@@ -60,7 +65,14 @@ export class IdIndex {
   merged(pendingHi: number | null, from: number, to: number | null): void {
     if (this.tail.size === 0) return;
     for (const [id, seq] of this.tail) {
-      if ((pendingHi !== null && seq <= pendingHi) || (to !== null && seq > from && seq <= to)) this.tail.delete(id);
+      if ((pendingHi !== null && seq <= pendingHi) || (to !== null && seq > from && seq <= to)) {
+        this.tail.delete(id);
+        this.recent.set(id, seq);
+      }
+    }
+    for (const id of this.recent.keys()) {
+      if (this.recent.size <= RECENT_MAX) break;
+      this.recent.delete(id);
     }
   }
 
