@@ -118,7 +118,8 @@ export class SendService {
   }
 
   private async sendNew(req: SendRequest): Promise<SendOutcome> {
-    const hash = requestHash(req);
+    // Only a keyed request can be replayed, so only it needs the fingerprint a replay is checked against.
+    const hash = req.idempotency_key === undefined ? undefined : requestHash(req);
     const status = this.o.engine.status();
     const ready = status.ready;
     const pace = ready ? this.o.limiter.tryTake(req.chat_id) : { ok: true as const };
