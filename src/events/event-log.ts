@@ -80,7 +80,7 @@ export class EventLog {
       // sqlite_sequence remembers the last cursor handed out even when every row has been pruned.
       latest: db.prepare(`SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0)`).pluck(),
       oldest: db.prepare('SELECT min(cursor) FROM events').pluck(),
-      prune: db.prepare(`DELETE FROM events WHERE cursor IN (SELECT cursor FROM events WHERE created_at < ? ORDER BY created_at LIMIT ${PRUNE_CHUNK})`),
+      prune: db.prepare(`DELETE FROM events WHERE cursor IN (SELECT cursor FROM events WHERE created_at < ? AND cursor <= ? ORDER BY created_at LIMIT ${PRUNE_CHUNK})`),
     };
   }
 
@@ -169,11 +169,11 @@ export class EventLog {
     return (this.q.oldest.get() as number | null) ?? null;
   }
 
-  /** Delete events recorded before `before` (unix ms). Returns how many went. */
-  prune(before: number): number {
+  /** Delete events recorded before `before` (unix ms), none above `upTo`. Returns how many went. */
+  prune(before: number, upTo: number = Number.MAX_SAFE_INTEGER): number {
     let total = 0;
     for (;;) {
-      const n = this.q.prune.run(before).changes;
+      const n = this.q.prune.run(before, upTo).changes;
       total += n;
       if (n < PRUNE_CHUNK) return total;
     }

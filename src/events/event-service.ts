@@ -15,6 +15,9 @@ export type EventsConfig = Pick<
   'eventRetentionHours' | 'webhookUrls' | 'webhookEvents' | 'webhookSecret' | 'webhookAllowUnsigned' | 'webhookMaxAttempts' | 'webhookTimeoutSeconds'
 >;
 
+/** Dead letters are the last copy of an event for a receiver: kept 30 days, then pruned. */
+export const DEAD_LETTER_RETENTION_MS = 30 * 24 * 3_600_000;
+
 export interface EventServiceDeps {
   now?: () => number;
   /** Tests shrink backoff or inject the HTTP client. */
@@ -43,6 +46,7 @@ export class EventService {
         maxAttempts: config.webhookMaxAttempts,
         timeoutMs: config.webhookTimeoutSeconds * 1000,
         now: this.now,
+        retentionMs: config.eventRetentionHours * 3_600_000,
         ...deps.webhook,
       },
       this.log,
@@ -64,8 +68,11 @@ export class EventService {
 
   prune(): number {
     try {
-      const n = this.log.prune(this.now() - this.config.eventRetentionHours * 3_600_000);
-      if (n > 0) this.logger.debug({ events: n }, 'pruned old events');
+      // Not past what a webhook still has to deliver: a lane that fell behind dead-letters expired events itself
+      // (so they stay redeliverable) and then lets the log go.
+      const n = this.log.prune(this.now() - this.config.eventRetentionHours * 3_600_000, this.webhooks.deliveredFloor() ?? undefined);
+      const dead = this.webhooks.store.pruneDeadLetters(this.now() - DEAD_LETTER_RETENTION_MS);
+      if (n + dead > 0) this.logger.debug({ events: n, dead_letters: dead }, 'pruned old events');
       return n;
     } catch (err) {
       this.logger.error({ err }, 'pruning the event log failed');

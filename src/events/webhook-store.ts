@@ -55,7 +55,9 @@ interface DeadRow extends Omit<DeadLetter, 'event'> {
 
 export class WebhookStore {
   private readonly commit: GroupCommitter;
-  private readonly q: Record<'lane' | 'addLane' | 'advance' | 'retry' | 'dead' | 'deadList' | 'deadGet' | 'deadDelete' | 'deadTried', Statement>;
+  private readonly q: Record<'lane' | 'addLane' | 'advance' | 'retry' | 'dead' | 'deadList' | 'deadGet' | 'deadDelete' | 'deadTried' | 'deadPrune', Statement>;
+
+  private readonly db: Database;
 
   constructor(db: Database) {
     this.commit = GroupCommitter.for(db);
@@ -72,7 +74,9 @@ export class WebhookStore {
       deadGet: db.prepare('SELECT * FROM webhook_dead_letters WHERE id = ?'),
       deadDelete: db.prepare('DELETE FROM webhook_dead_letters WHERE id = ?'),
       deadTried: db.prepare('UPDATE webhook_dead_letters SET attempts = attempts + 1, last_status = ?, last_error = ?, failed_at = ? WHERE id = ?'),
+      deadPrune: db.prepare('DELETE FROM webhook_dead_letters WHERE failed_at < ?'),
     };
+    this.db = db;
   }
 
   /** The lane of `url`, created at `startAt` (the log's head: a new URL gets what happens from now on). */
@@ -115,6 +119,18 @@ export class WebhookStore {
 
   recordRedeliveryFailure(id: number, lastStatus: number | null, error: string, now: number): void {
     this.q.deadTried.run(lastStatus, error, now, id);
+  }
+
+  /** The lowest stored delivered_cursor among `urls` (lanes of URLs no longer configured do not count). */
+  minDelivered(urls: readonly string[]): number | null {
+    this.commit.flush();
+    const marks = urls.map(() => '?').join(', ');
+    return this.db.prepare(`SELECT min(delivered_cursor) FROM webhook_lanes WHERE url IN (${marks})`).pluck().get(...urls) as number | null;
+  }
+
+  /** Forget dead letters that failed before `before` (unix ms). */
+  pruneDeadLetters(before: number): number {
+    return this.q.deadPrune.run(before).changes;
   }
 
   flush(): void {

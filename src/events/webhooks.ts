@@ -24,6 +24,8 @@ export interface WebhookOptions {
   post?: WebhookPoster;
   now?: () => number;
   random?: () => number;
+  /** Events older than this are past the log's retention: dead-lettered without a try, so a lane that fell behind catches up. */
+  retentionMs?: number;
 }
 
 export type AttemptResult = { ok: true; status: number } | { ok: false; retry: boolean; status: number | null; error: string; retryAfterMs?: number };
@@ -66,6 +68,11 @@ export class WebhookDispatcher {
     const head = this.log.latestCursor();
     for (const lane of this.lanes) lane.start(head);
     this.unsubscribe = this.bus.onEvent(() => this.lanes.forEach((l) => l.wake()));
+  }
+
+  /** The lowest cursor every configured URL has delivered or dead-lettered (as stored): retention must not pass it. */
+  deliveredFloor(): number | null {
+    return this.o.urls.length === 0 ? null : this.store.minDelivered(this.o.urls);
   }
 
   async stop(): Promise<void> {
@@ -188,6 +195,17 @@ class Lane {
       }
       for (const event of events) {
         const body = JSON.stringify(event);
+        // Behind by more than the retention (a receiver down for days): the event would be pruned before its turn.
+        // Dead-letter it at once, so the lane catches up and the log can be pruned, and nothing vanishes unseen.
+        if (o.retentionMs !== undefined && event.at < this.d.now() - o.retentionMs) {
+          this.unsaved = null;
+          await store.deadLetter(this.url, event, body, attempts, null, `expired: not delivered within the event retention (${Math.round(o.retentionMs / 3_600_000)} h)`, this.d.now());
+          attempts = 0;
+          nextAt = null;
+          delivered = event.cursor;
+          if (this.stopped) return;
+          continue;
+        }
         for (;;) {
           if (nextAt !== null && nextAt > this.d.now()) await this.sleep(nextAt - this.d.now());
           if (this.stopped) return;

@@ -1,0 +1,121 @@
+// Retention and webhooks together: the log is not pruned past what a webhook still owes, a lane that fell behind
+// the retention dead-letters the expired events without trying them, and old dead letters go.
+import { afterEach, describe, expect, it } from 'vitest';
+import { DEAD_LETTER_RETENTION_MS, EventService } from '../src/events/event-service.js';
+import type { PostResult } from '../src/events/http-post.js';
+import { silentLogger } from '../src/logger.js';
+import { openDatabase } from '../src/store/db.js';
+import { waitFor } from './helpers/server.js';
+
+const HOUR = 3_600_000;
+const URL_A = 'http://127.0.0.1:9/hook';
+let service: EventService | undefined;
+afterEach(async () => {
+  await service?.stop();
+  service = undefined;
+});
+
+interface Harness {
+  db: ReturnType<typeof openDatabase>;
+  posted: number[];
+  advance(ms: number): void;
+  events(): number[];
+  /** A new EventService on the same database, as after a restart. */
+  restart(): Promise<void>;
+}
+
+function setup(answer: () => number, backoffMs = 1): Harness {
+  let now = 1_800_000_000_000;
+  const posted: number[] = [];
+  const db = openDatabase(':memory:');
+  const make = () => {
+    const s = new EventService(
+      db,
+      {
+        eventRetentionHours: 1,
+        webhookUrls: [URL_A],
+        webhookEvents: [],
+        webhookSecret: 'retention-test-secret-0123',
+        webhookAllowUnsigned: false,
+        webhookMaxAttempts: 3,
+        webhookTimeoutSeconds: 1,
+      },
+      silentLogger(),
+      {
+        now: () => now,
+        webhook: {
+          backoff: { baseMs: backoffMs, maxMs: backoffMs },
+          post: async (_url, headers): Promise<PostResult> => {
+            posted.push(Number(headers['x-webhook-id']!.slice(4)));
+            return { status: answer(), retryAfter: null };
+          },
+        },
+      },
+    );
+    s.webhooks.start();
+    return s;
+  };
+  service = make();
+  return {
+    db,
+    posted,
+    advance: (ms) => void (now += ms),
+    events: () => db.prepare('SELECT cursor FROM events ORDER BY cursor').pluck().all() as number[],
+    restart: async () => {
+      await service!.stop();
+      service = make();
+    },
+  };
+}
+
+describe('event retention with webhooks', () => {
+  it('keeps what a webhook still owes; a lane behind the retention dead-letters it untried, then the log is pruned', async () => {
+    let up = false;
+    // A long backoff (in the injected clock too): the lane sits on the first event while more arrive.
+    const h = setup(() => (up ? 200 : 503), 3_600_000);
+    const first = (await service!.log.append('message.received', 'a@c.us', { n: 1 }))!;
+    await waitFor(() => h.posted.length === 1 || null, 'the first try');
+    const rest = [(await service!.log.append('message.received', 'a@c.us', { n: 2 }))!, (await service!.log.append('message.received', 'a@c.us', { n: 3 }))!];
+    h.advance(2 * HOUR);
+    service!.prune();
+    expect(h.events()).toEqual([first.cursor, ...rest.map((e) => e.cursor)]);
+    // Restarted two hours later with the receiver back: all three are past the 1 h retention. They become dead
+    // letters (redeliverable) without a POST, and then the log lets them go.
+    up = true;
+    await h.restart();
+    await waitFor(() => service!.webhooks.store.deadLetters(0, 10).length === 3 || null, 'three expired dead letters');
+    expect(h.posted).toEqual([first.cursor]);
+    const dead = service!.webhooks.store.deadLetters(0, 10);
+    expect(dead.map((d) => d.event_cursor)).toEqual([first.cursor, ...rest.map((e) => e.cursor)]);
+    for (const d of dead) expect(d).toMatchObject({ last_status: null, last_error: expect.stringMatching(/^expired/) });
+    await waitFor(() => (service!.webhooks.deliveredFloor() === rest[1]!.cursor ? true : null), 'the lane past the third event');
+    service!.prune();
+    expect(h.events()).toEqual([]);
+    // A fresh event is delivered as usual.
+    const fresh = (await service!.log.append('message.received', 'a@c.us', { n: 4 }))!;
+    await waitFor(() => h.posted.includes(fresh.cursor) || null, 'the fresh event delivered');
+  });
+
+  it('does not prune past a lane that is behind, even when the events are old', async () => {
+    const { advance, events, posted } = setup(() => 503, 3_600_000);
+    const a = (await service!.log.append('message.received', 'a@c.us', { n: 1 }))!;
+    await waitFor(() => posted.length === 1 || null, 'the first try');
+    advance(2 * HOUR);
+    // The lane is retrying `a` (backoff): the stored floor is below it, so it must stay.
+    expect(service!.webhooks.deliveredFloor()).toBeLessThan(a.cursor);
+    service!.prune();
+    expect(events()).toEqual([a.cursor]);
+  });
+
+  it('prunes dead letters after 30 days', async () => {
+    const { advance } = setup(() => 400);
+    await service!.log.append('message.received', 'a@c.us', { n: 1 });
+    await waitFor(() => service!.webhooks.store.deadLetters(0, 10).length === 1 || null, 'a dead letter');
+    advance(DEAD_LETTER_RETENTION_MS - HOUR);
+    service!.prune();
+    expect(service!.webhooks.store.deadLetters(0, 10)).toHaveLength(1);
+    advance(2 * HOUR);
+    service!.prune();
+    expect(service!.webhooks.store.deadLetters(0, 10)).toHaveLength(0);
+  });
+});
