@@ -35,6 +35,19 @@ describe('routing', () => {
     expect(na.headers.get('allow')).toContain('POST');
     expect(na.json.error.code).toBe('method_not_allowed');
   });
+
+  it('HEAD is GET without the body; a wrong method lists HEAD where GET is allowed', async () => {
+    srv = await startTestServer();
+    const get = await fetch(`${srv.url}/api/status`);
+    const head = await fetch(`${srv.url}/api/status`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-type')).toBe(get.headers.get('content-type'));
+    expect(head.headers.get('content-length')).toBe(String((await get.text()).length));
+    expect(await head.text()).toBe('');
+    expect((await fetch(`${srv.url}/api/send`, { method: 'HEAD' })).status).toBe(405);
+    const put = await srv.call('PUT', '/api/status');
+    expect(put.headers.get('allow')).toBe('GET, HEAD, OPTIONS');
+  });
 });
 
 describe('requests Node itself rejects, and odd request targets', () => {

@@ -145,6 +145,7 @@ describe('search contacts', () => {
     expect(await contacts('alice')).toEqual([ALICE]);
     expect(await contacts('Chen')).toEqual([BOB]);
     expect(await contacts('+1 555 000 1002')).toEqual([BOB]);
+    expect(await contacts('001 555 000 1002')).toEqual([BOB]);
     expect((await contacts('5550001')).sort()).toEqual([ALICE, BOB]);
     expect(await contacts('%')).toEqual([]);
   });

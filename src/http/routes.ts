@@ -37,6 +37,7 @@ export class RouteTable {
       if (!m) continue;
       if (r.route.method !== method) {
         allow.add(r.route.method);
+        if (r.route.method === 'GET') allow.add('HEAD');
         continue;
       }
       const params: Record<string, string> = {};

@@ -92,12 +92,13 @@ export function createHttpServer({ services, logger, mcp, timeouts, eventStream 
           return serveEventStream(req, res, url, services.events, eventStream);
         }
 
-        const match = routes.match(req.method ?? 'GET', path);
+        // HEAD is GET without the body (node:http leaves the body out of a HEAD response by itself).
+        const match = routes.match(req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET'), path);
         if (match.kind === 'not_found') throw new AppError('not_found', `No route ${req.method} ${path}`, { hint: 'See README for the list of endpoints.' });
         if (match.kind === 'method_not_allowed') throw methodNotAllowed(match.allow);
         guard.checkApiKey(req);
 
-        const body = req.method === 'GET' ? undefined : await readJsonBody(req, config.maxBodyBytes);
+        const body = req.method === 'GET' || req.method === 'HEAD' ? undefined : await readJsonBody(req, config.maxBodyBytes);
         if (body !== undefined && (typeof body !== 'object' || body === null || Array.isArray(body))) {
           throw new AppError('invalid_input', 'Body must be a JSON object');
         }

@@ -250,7 +250,8 @@ export class MessageStore {
   searchContacts(q: string, limit: number): Contact[] {
     this.beforeRead(false);
     const text = `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    const digits = q.replace(/[\s+\-().]/g, '');
+    // "+1 555…" and "001 555…" are the same number as stored ("1555…"): drop separators and the 00 prefix.
+    const digits = q.replace(/[\s+\-().]/g, '').replace(/^00/, '');
     const number = /^\d{3,}$/.test(digits) ? `%${digits}%` : null;
     const rows = this.s.contacts.all({ text, number, prefix: `${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`, limit }) as Array<
       Omit<Contact, 'is_my_contact'> & { is_my_contact: number }
