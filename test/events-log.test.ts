@@ -36,6 +36,26 @@ describe('event log', () => {
     expect(log.after(1, 100).events.map((e) => [e.cursor, e.data.i])).toEqual(published);
   });
 
+  it('a batch that fails part-way commits none of it, and the next append works', async () => {
+    const db = openDatabase(':memory:');
+    const bus = new EventBus();
+    const errors: unknown[] = [];
+    const log = new EventLog(db, bus, () => 1_000_000, (e) => errors.push(e));
+    let rows = 0;
+    db.function('nth_row', () => ++rows);
+    db.exec(`CREATE TEMP TRIGGER fail_20th BEFORE INSERT ON events WHEN nth_row() = 20 BEGIN SELECT RAISE(ABORT, 'disk full (test)'); END`);
+    const published: number[] = [];
+    bus.onEvent((e) => published.push(e.cursor));
+    const results = await Promise.all(Array.from({ length: 40 }, (_, i) => log.append('message.ack', 'x@c.us', { i })));
+    expect(results.every((r) => r === null)).toBe(true);
+    expect(db.prepare('SELECT count(*) FROM events').pluck().get()).toBe(0);
+    expect(published).toEqual([]);
+    expect(errors).toHaveLength(1);
+    const next = await log.append('message.ack', 'x@c.us', { i: 'after' });
+    expect(next).not.toBeNull();
+    expect(published).toEqual([next!.cursor]);
+  });
+
   it('prunes by age and never hands out a cursor twice, even after pruning everything', async () => {
     const { log, advance } = fixture();
     await log.append('auth.qr', null, { qr: 'a' });

@@ -107,6 +107,23 @@ describe('event retention with webhooks', () => {
     expect(events()).toEqual([a.cursor]);
   });
 
+  it('a lane whose store write fails starts again instead of stopping delivery and pinning retention', async () => {
+    const h = setup(() => 400);
+    let failed = false;
+    h.db.function('fail_once', () => (failed ? 0 : ((failed = true), 1)));
+    h.db.exec(`CREATE TEMP TRIGGER dead_letter_fails BEFORE INSERT ON webhook_dead_letters WHEN fail_once() = 1 BEGIN SELECT RAISE(ABORT, 'disk full (test)'); END`);
+    const a = (await service!.log.append('message.received', 'a@c.us', { n: 1 }))!;
+    // The first dead-letter write fails; the lane restarts from its stored state and tries `a` again.
+    await waitFor(() => service!.webhooks.store.deadLetters(0, 10).length === 1 || null, 'a dead letter after the restart');
+    expect(failed).toBe(true);
+    expect(h.posted).toEqual([a.cursor, a.cursor]);
+    const b = (await service!.log.append('message.received', 'a@c.us', { n: 2 }))!;
+    await waitFor(() => (service!.webhooks.deliveredFloor() === b.cursor ? true : null), 'the lane past b');
+    h.advance(2 * HOUR);
+    service!.prune();
+    expect(h.events()).toEqual([]);
+  });
+
   it('prunes dead letters after 30 days', async () => {
     const { advance } = setup(() => 400);
     await service!.log.append('message.received', 'a@c.us', { n: 1 });

@@ -127,6 +127,23 @@ describe('message ids merged by the indexer', () => {
     s.close();
   });
 
+  it('a listed history row revoked before the indexer reached it keeps its id (found after a restart)', () => {
+    const file = tempFile();
+    let s = new MessageStore(openDatabase(file));
+    s.write([{ kind: 'message', message: msg({ body: 'newest', timestamp: T + 100 }) }]);
+    s.sync();
+    const old = msg({ body: 'secret history', timestamp: T + 1 });
+    s.write([{ kind: 'message', message: old }, { kind: 'revoke', id: old.id, chat_id: old.chat_id }]);
+    s.sync();
+    s.close();
+    s = new MessageStore(openDatabase(file));
+    expect(s.getMessage(old.id)).toMatchObject({ body: '', type: 'revoked' });
+    s.write([{ kind: 'message', message: old }]);
+    expect(rowsWithId(s, old.id)).toBe(1);
+    expect(ids(s, 'secret')).toEqual([]);
+    s.close();
+  });
+
   it('a batch that rolls back leaves no id behind that points at a row it never wrote', () => {
     const s = new MessageStore(openDatabase(':memory:'));
     const ok = msg({ body: 'kept out', timestamp: T + 5 });

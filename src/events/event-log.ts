@@ -67,7 +67,7 @@ export class EventLog {
   private current: Batch | null = null;
 
   constructor(
-    db: Database,
+    private readonly db: Database,
     private readonly bus: EventBus,
     private readonly now: () => number = Date.now,
     private readonly onError: (err: unknown) => void = () => {},
@@ -96,7 +96,8 @@ export class EventLog {
       b.done = this.commit
         .run(() => {
           if (this.current === b) this.current = null;
-          return this.insert(b.rows);
+          // A savepoint: a batch is committed whole or not at all, never a published-nowhere part of it.
+          return this.db.transaction(() => this.insert(b.rows))();
         })
         .then(
           (records) => {
@@ -105,6 +106,8 @@ export class EventLog {
           },
           // Callers fire and forget: a failed write (disk full) is logged here, never an unhandled rejection.
           (err: unknown) => {
+            // The whole group commit may have failed before this batch's closure ran.
+            if (this.current === b) this.current = null;
             this.onError(err);
             return null;
           },

@@ -141,6 +141,7 @@ class Lane {
   private wakeUp: (() => void) | null = null;
   private timer: NodeJS.Timeout | null = null;
   private progressTimer: NodeJS.Timeout | null = null;
+  private restartTimer: NodeJS.Timeout | null = null;
   private unsaved: number | null = null;
   private readonly label: string;
 
@@ -149,10 +150,19 @@ class Lane {
     this.label = new URL(url).origin;
   }
 
-  start(head: number): void {
+  start(head: number, failures = 0): void {
     const state = this.d.store.lane(this.url, head);
     this.running = this.loop(state.delivered, state.attempts, state.nextAttemptAt).catch((err: unknown) => {
-      this.d.logger.error({ err, webhook: this.label }, 'webhook lane stopped');
+      // A store error (disk full) must not end delivery for good, nor pin retention at this lane's cursor: start
+      // again from the stored state after a backoff.
+      const delayMs = this.d.backoffMs(failures + 1);
+      this.d.logger.error({ err, webhook: this.label, retry_in_ms: Math.round(delayMs) }, 'webhook lane failed; restarting');
+      if (this.stopped) return;
+      this.restartTimer = setTimeout(() => {
+        this.restartTimer = null;
+        if (!this.stopped) this.start(head, failures + 1);
+      }, delayMs);
+      this.restartTimer.unref();
     });
   }
 
@@ -163,6 +173,7 @@ class Lane {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.restartTimer) clearTimeout(this.restartTimer);
     this.wake();
     await this.running;
     this.saveProgress();

@@ -38,6 +38,8 @@ export async function readJsonBody(req: IncomingMessage, maxBytes: number): Prom
     req.on('end', onEnd);
     req.on('error', fail);
     req.on('close', onClose);
+    // A 'data' listener does not resume a stream someone paused explicitly.
+    if (req.isPaused()) req.resume();
   });
   if (size === 0) return undefined;
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();

@@ -155,12 +155,15 @@ export class MessageWriter {
     if (!row || row.revoked === 1) return;
     // Above the high-water mark the walk will index whatever the row then holds; below it, indexed unless pending.
     const belowMark = row.seq <= (this.s.indexedTo.get() as number);
-    const indexed = belowMark && this.s.isPending.get(row.seq) === undefined;
+    const listed = this.s.isPending.get(row.seq) !== undefined;
+    const indexed = belowMark && !listed;
     if (indexed && row.body !== '') this.s.ftsDelete.run(row.seq, row.body, row.scope);
     this.s.unpend.run(row.seq);
     if (revoke) this.s.revoke.run(row.seq);
     else this.s.edit.run(body, row.seq);
-    if (!revoke && body !== '' && belowMark) this.s.pend.run(row.seq);
+    // Below the mark a row is listed again if it has text to index, or if it was listed: then its id has not been
+    // merged into msg_ids yet, and only the listing gets it there (the indexer skips empty bodies, ids are merged).
+    if (belowMark && (listed || (!revoke && body !== ''))) this.s.pend.run(row.seq);
   }
 
   private upsertChat(chat: Chat): void {
