@@ -63,7 +63,7 @@ export class IdIndex {
 
   /** After the indexer's transaction committed: forget what msg_ids now holds. */
   merged(pendingHi: number | null, from: number, to: number | null): void {
-    if (this.tail.size === 0) return;
+    if (this.tail.size === 0 || (pendingHi === null && to === null)) return;
     for (const [id, seq] of this.tail) {
       if ((pendingHi !== null && seq <= pendingHi) || (to !== null && seq > from && seq <= to)) {
         this.tail.delete(id);
