@@ -83,6 +83,7 @@ export const OPTIONS = [
   opt({ key: 'webhookAllowUnsigned', env: 'WHATSAPP_WEBHOOK_ALLOW_UNSIGNED', flag: '--webhook-allow-unsigned', help: 'Send webhooks without a signature when no secret is set.', default: 'false', schema: bool }),
   opt({ key: 'webhookMaxAttempts', env: 'WHATSAPP_WEBHOOK_MAX_ATTEMPTS', flag: '--webhook-max-attempts', help: 'Tries per event and URL before it is dead-lettered.', default: '8', schema: int(1, 50) }),
   opt({ key: 'webhookTimeoutSeconds', env: 'WHATSAPP_WEBHOOK_TIMEOUT_SECONDS', flag: '--webhook-timeout', help: 'Seconds to wait for a webhook receiver to answer before retrying.', default: '10', schema: int(1, 120) }),
+  opt({ key: 'webhookConcurrency', env: 'WHATSAPP_WEBHOOK_CONCURRENCY', flag: '--webhook-concurrency', help: 'Requests in flight per webhook URL, never two for one chat (1: every event in order).', default: '1', schema: int(1, 64) }),
   opt({ key: 'sandboxLinkDelayMs', env: 'WHATSAPP_SANDBOX_LINK_DELAY_MS', flag: '--sandbox-link-delay', help: 'Sandbox: ms before the simulated phone enters the pairing code or scans the QR.', default: '1500', schema: int(0, 600_000) }),
 ] as const;
 
@@ -113,6 +114,7 @@ export interface Config {
   webhookAllowUnsigned: boolean;
   webhookMaxAttempts: number;
   webhookTimeoutSeconds: number;
+  webhookConcurrency: number;
 }
 
 export class ConfigError extends Error {}

@@ -39,6 +39,7 @@ function setup(answer: () => number, backoffMs = 1): Harness {
         webhookAllowUnsigned: false,
         webhookMaxAttempts: 3,
         webhookTimeoutSeconds: 1,
+        webhookConcurrency: 1,
       },
       silentLogger(),
       {

@@ -137,6 +137,82 @@ describe('webhooks', () => {
   });
 });
 
+/** A receiver that answers after `delayMs`, recording how many requests (and which chats) overlap. */
+async function slowReceiver(delayMs: number, status: (event: ReceivedEvent) => number = () => 200) {
+  const inFlight = new Set<string>();
+  const log = { maxInFlight: 0, sameChatOverlap: 0, accepted: [] as ReceivedEvent[], tries: [] as ReceivedEvent[] };
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const event = JSON.parse(Buffer.concat(chunks).toString('utf8')) as ReceivedEvent;
+      const key = String(event.chat_id);
+      if (inFlight.has(key)) log.sameChatOverlap++;
+      inFlight.add(key);
+      log.maxInFlight = Math.max(log.maxInFlight, inFlight.size);
+      log.tries.push(event);
+      setTimeout(() => {
+        inFlight.delete(key);
+        const code = status(event);
+        if (code < 300) log.accepted.push(event);
+        res.writeHead(code).end();
+      }, delayMs);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+  return { url, log, close: () => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve()))) };
+}
+type ReceivedEvent = { cursor: number; chat_id: string | null; data: { message: { body: string } } };
+
+describe('webhook concurrency', () => {
+  it('keeps several requests in flight, never two for one chat, each chat in order', async () => {
+    const slow = await slowReceiver(40);
+    try {
+      srv = await startTestServer({ WHATSAPP_WEBHOOK_URL: slow.url, WHATSAPP_WEBHOOK_SECRET: SECRET, WHATSAPP_WEBHOOK_EVENTS: 'message.received', WHATSAPP_WEBHOOK_CONCURRENCY: '4' }, fast);
+      await srv.call('POST', '/api/sandbox/link', {});
+      const chats = ['15550009101', '15550009102', '15550009103', '15550009104', '15550009105'];
+      for (let i = 0; i < 4; i++) for (const from of chats) await inbound(srv, from, `m${i} from ${from}`);
+      await waitFor(() => slow.log.accepted.length >= 20 || null, '20 deliveries');
+      expect(slow.log.maxInFlight).toBeGreaterThan(1);
+      expect(slow.log.maxInFlight).toBeLessThanOrEqual(4);
+      expect(slow.log.sameChatOverlap).toBe(0);
+      for (const from of chats) {
+        expect(slow.log.accepted.filter((e) => e.chat_id === `${from}@c.us`).map((e) => e.data.message.body)).toEqual([0, 1, 2, 3].map((i) => `m${i} from ${from}`));
+      }
+    } finally {
+      await srv?.close();
+      srv = undefined;
+      await slow.close();
+    }
+  });
+
+  it('a chat whose events keep failing does not hold the other chats back', async () => {
+    let healthy = false;
+    const slow = await slowReceiver(5, (e) => (e.chat_id === '15550009201@c.us' && !healthy ? 503 : 200));
+    try {
+      srv = await startTestServer(
+        { WHATSAPP_WEBHOOK_URL: slow.url, WHATSAPP_WEBHOOK_SECRET: SECRET, WHATSAPP_WEBHOOK_EVENTS: 'message.received', WHATSAPP_WEBHOOK_CONCURRENCY: '2', WHATSAPP_WEBHOOK_MAX_ATTEMPTS: '50' },
+        { events: { webhook: { backoff: { baseMs: 50, maxMs: 100 } } } },
+      );
+      await srv.call('POST', '/api/sandbox/link', {});
+      await inbound(srv, '15550009201', 'stuck 1');
+      await inbound(srv, '15550009201', 'stuck 2');
+      for (let i = 0; i < 5; i++) await inbound(srv, '15550009202', `free ${i}`);
+      await waitFor(() => slow.log.accepted.length >= 5 || null, 'the other chat delivered');
+      expect(slow.log.accepted.map((e) => e.data.message.body)).toEqual([0, 1, 2, 3, 4].map((i) => `free ${i}`));
+      healthy = true;
+      await waitFor(() => slow.log.accepted.length >= 7 || null, 'the stuck chat delivered once healthy');
+      expect(slow.log.accepted.slice(5).map((e) => e.data.message.body)).toEqual(['stuck 1', 'stuck 2']);
+      expect(slow.log.sameChatOverlap).toBe(0);
+    } finally {
+      await srv?.close();
+      srv = undefined;
+      await slow.close();
+    }
+  });
+});
+
 describe('webhook HTTP client', () => {
   it('gives up on a receiver that does not answer within the timeout', async () => {
     const silent = http.createServer(() => {

@@ -12,7 +12,7 @@ import { WebhookStore } from './webhook-store.js';
 
 export type EventsConfig = Pick<
   Config,
-  'eventRetentionHours' | 'webhookUrls' | 'webhookEvents' | 'webhookSecret' | 'webhookAllowUnsigned' | 'webhookMaxAttempts' | 'webhookTimeoutSeconds'
+  'eventRetentionHours' | 'webhookUrls' | 'webhookEvents' | 'webhookSecret' | 'webhookAllowUnsigned' | 'webhookMaxAttempts' | 'webhookTimeoutSeconds' | 'webhookConcurrency'
 >;
 
 /** Dead letters are the last copy of an event for a receiver: kept 30 days, then pruned. */
@@ -45,6 +45,7 @@ export class EventService {
         allowUnsigned: config.webhookAllowUnsigned,
         maxAttempts: config.webhookMaxAttempts,
         timeoutMs: config.webhookTimeoutSeconds * 1000,
+        concurrency: config.webhookConcurrency,
         now: this.now,
         retentionMs: config.eventRetentionHours * 3_600_000,
         ...deps.webhook,

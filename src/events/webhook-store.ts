@@ -94,11 +94,11 @@ export class WebhookStore {
     return this.commit.run(() => this.q.retry.run(attempts, nextAttemptAt, error, url));
   }
 
-  /** Dead-letter one event and move the lane past it, in one transaction. */
-  deadLetter(url: string, event: EventRecord, body: string, attempts: number, lastStatus: number | null, lastError: string, now: number): Promise<unknown> {
+  /** Dead-letter one event; with `advance` (it is the lane's oldest unfinished one) move the lane past it, in one transaction. */
+  deadLetter(url: string, event: EventRecord, body: string, attempts: number, lastStatus: number | null, lastError: string, now: number, advance = true): Promise<unknown> {
     return this.commit.run(() => {
       this.q.dead.run({ url, event_cursor: event.cursor, event_type: event.type, event: body, attempts, last_status: lastStatus, last_error: lastError, failed_at: now });
-      this.q.advance.run(event.cursor, url);
+      if (advance) this.q.advance.run(event.cursor, url);
     });
   }
 
