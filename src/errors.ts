@@ -8,6 +8,7 @@ export const ERROR_STATUS = {
   not_on_whatsapp: 404,
   method_not_allowed: 405,
   not_acceptable: 406,
+  request_timeout: 408,
   conflict: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,

@@ -108,6 +108,10 @@ describe('tools/call: success paths', () => {
     expect(read.data.chat.id).toBe('15550001001@c.us');
     expect(read.data.count).toBe(3);
     expect(read.data.messages.at(-1)).toMatchObject({ body: 'hello from the test', from_me: true });
+
+    const toGroup = await call('whatsapp_send_to_chat', { chat_id: '120363000000000001@g.us', message: 'hello group' });
+    expect(toGroup.isError).toBe(false);
+    expect(toGroup.data).toMatchObject({ ok: true, status: 'sent', chat_id: '120363000000000001@g.us' });
   });
 
   it('whatsapp_logout unlinks', async () => {

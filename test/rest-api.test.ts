@@ -140,6 +140,27 @@ describe('messaging', () => {
     expect(read.chat.id).toBe('15550102030@c.us');
   });
 
+  it('sends to a group by chat id; takes a chat id where a phone number goes, and the other way round', async () => {
+    srv = await linked();
+    const group = '120363000000000001@g.us';
+    const sent = await srv.call('POST', `/api/chats/${group}/messages`, { message: 'Deploy finished' }, { 'idempotency-key': 'deploy-1' });
+    expect(sent.status).toBe(200);
+    expect(sent.json).toMatchObject({ ok: true, status: 'sent', to: group, chat_id: group });
+    const page = (await srv.call('GET', `/api/chats/${group}/messages?limit=1`)).json;
+    expect(page.messages[0]).toMatchObject({ id: sent.json.message_id, body: 'Deploy finished', from_me: true });
+    // Same key, same chat: the first result again.
+    expect((await srv.call('POST', `/api/chats/${group}/messages`, { message: 'Deploy finished' }, { 'idempotency-key': 'deploy-1' })).json.message_id).toBe(sent.json.message_id);
+    const unknown = await srv.call('POST', '/api/chats/120363999999999999@g.us/messages', { message: 'x' });
+    expect(unknown.status).toBe(404);
+    // A person's chat id in phone_number, a phone number in a chat id.
+    expect((await srv.call('POST', '/api/send', { phone_number: '15550102030@c.us', message: 'hi' })).json).toMatchObject({ status: 'sent', to: '15550102030' });
+    expect((await srv.call('POST', '/api/chats/+1 555 010 2030/messages', { message: 'hi again' })).json).toMatchObject({ status: 'sent', chat_id: '15550102030@c.us' });
+    expect((await srv.call('GET', '/api/chats/15550102030')).json.chat.id).toBe('15550102030@c.us');
+    const wrong = await srv.call('POST', '/api/send', { phone_number: group, message: 'x' });
+    expect(wrong.status).toBe(400);
+    expect(wrong.json.error.message).toMatch(/group chat id.*\/api\/chats\/\{chat_id\}\/messages/);
+  });
+
   it('lists chats newest first and honours limit', async () => {
     srv = await linked();
     const all = (await srv.call('GET', '/api/chats')).json;

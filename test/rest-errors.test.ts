@@ -10,7 +10,7 @@ afterEach(async () => {
 });
 
 /** Raw request, for headers fetch() will not let us set (Host, bogus Content-Length). */
-function raw(url: string, opts: { method?: string; path: string; headers?: Record<string, string>; body?: string }): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+function raw(url: string, opts: { method?: string; path: string; headers?: Record<string, string>; body?: string | Buffer }): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   const u = new URL(url);
   return new Promise((resolve, reject) => {
     const req = http.request({ host: u.hostname, port: u.port, method: opts.method ?? 'GET', path: opts.path, headers: opts.headers }, (res) => {
@@ -108,6 +108,27 @@ describe('bodies', () => {
     const big = await srv.call('POST', '/api/send', { phone_number: '15550102030', message: 'x'.repeat(5000) });
     expect(big.status).toBe(413);
     expect(big.json.error.code).toBe('payload_too_large');
+  });
+
+  it('a body shorter than its Content-Length gets a 408 that says so, not a silent close a minute later', async () => {
+    srv = await startTestServer({}, { timeouts: { bodyIdleMs: 300 } });
+    const t = Date.now();
+    const res = await raw(srv.url, { method: 'POST', path: '/api/send', headers: { 'content-type': 'application/json', 'content-length': '100' }, body: '{"a":1}' });
+    expect(res.status).toBe(408);
+    expect(JSON.parse(res.body).error).toMatchObject({ code: 'request_timeout', message: expect.stringContaining('7 of 100 bytes') });
+    expect(res.headers.connection).toBe('close');
+    expect(Date.now() - t).toBeLessThan(5_000);
+  });
+
+  it('400 for a body that is not UTF-8; a leading byte order mark is fine', async () => {
+    srv = await startTestServer();
+    const json = { 'content-type': 'application/json' };
+    const bad = await raw(srv.url, { method: 'POST', path: '/api/send', headers: json, body: Buffer.concat([Buffer.from('{"phone_number":"15550001006","message":"'), Buffer.from([0xff, 0xfe]), Buffer.from(' bad"}')]) });
+    expect(bad.status).toBe(400);
+    expect(JSON.parse(bad.body).error.message).toMatch(/UTF-8/);
+    const bom = await raw(srv.url, { method: 'POST', path: '/api/send', headers: json, body: '\uFEFF{"phone_number":"15550001006"}' });
+    expect(bom.status).toBe(400);
+    expect(JSON.parse(bom.body).error.message).toMatch(/^message:/);
   });
 
   it('413 from a declared Content-Length alone, without waiting for the body', async () => {

@@ -106,6 +106,9 @@ describe('search messages', () => {
       await expect(search({ q })).resolves.toMatchObject({ source: 'store' });
     }
     expect(wordsToFts('group: "x y" pay* OR "q""')).toBe('"group:" "x y" "pay"* OR "q"');
+    // A NUL or other control character separates words (FTS5 would stop reading at a NUL: "unterminated string").
+    expect(wordsToFts('invoice\u0000paid\tnow')).toBe('"invoice" "paid" "now"');
+    expect((await search({ q: 'invoice\u0000approved' })).count).toBeGreaterThan(0);
   });
 
   it.each([

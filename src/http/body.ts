@@ -1,8 +1,15 @@
 import type { IncomingMessage } from 'node:http';
 import { AppError } from '../errors.js';
 
-/** Read a JSON request body: 415 unless JSON, 413 past the cap, 400 when it does not parse. Empty → undefined. */
-export async function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<unknown> {
+/** A body that stops arriving before its Content-Length is complete is answered after this long without a byte. */
+export const BODY_IDLE_MS = 10_000;
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
+/**
+ * Read a JSON request body: 415 unless JSON, 413 past the cap, 400 when it is not UTF-8 JSON or is cut off, 408 when
+ * it stops arriving. Empty → undefined.
+ */
+export async function readJsonBody(req: IncomingMessage, maxBytes: number, idleMs = BODY_IDLE_MS): Promise<unknown> {
   const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
   if (encoding !== 'identity' && encoding !== '') {
     throw new AppError('unsupported_media_type', `Content-Encoding ${encoding} is not accepted`, { hint: 'Send the JSON body uncompressed.' });
@@ -17,27 +24,45 @@ export async function readJsonBody(req: IncomingMessage, maxBytes: number): Prom
       cleanup();
       reject(err);
     };
+    // Node's own request timeout would close the socket without a word: say what is missing instead.
+    let idle: NodeJS.Timeout | null = null;
+    const armIdle = () => {
+      if (idle) clearTimeout(idle);
+      idle = setTimeout(() => {
+        const declared = req.headers['content-length'];
+        const what = declared ? `${size} of ${declared} bytes` : `${size} bytes`;
+        fail(new AppError('request_timeout', `The request body stopped arriving (${what} received in ${idleMs / 1000} s)`, {
+          hint: 'Send the whole body, and a Content-Length that matches it.',
+          headers: { connection: 'close' },
+        }));
+      }, idleMs);
+      idle.unref();
+    };
     const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size > maxBytes) return fail(tooLarge(maxBytes));
       chunks.push(chunk);
+      armIdle();
     };
     const onEnd = () => {
       cleanup();
       resolve({ chunks, size });
     };
     const onClose = () => fail(new AppError('invalid_input', 'The request body ended early'));
+    const onError = () => fail(new AppError('invalid_input', 'The request body was cut off', { headers: { connection: 'close' } }));
     const cleanup = () => {
+      if (idle) clearTimeout(idle);
       req.off('data', onData);
       req.off('end', onEnd);
-      req.off('error', fail);
+      req.off('error', onError);
       req.off('close', onClose);
     };
     if (req.destroyed) return reject(new AppError('invalid_input', 'The request body ended early'));
     req.on('data', onData);
     req.on('end', onEnd);
-    req.on('error', fail);
+    req.on('error', onError);
     req.on('close', onClose);
+    armIdle();
     // A 'data' listener does not resume a stream someone paused explicitly.
     if (req.isPaused()) req.resume();
   });
@@ -46,7 +71,14 @@ export async function readJsonBody(req: IncomingMessage, maxBytes: number): Prom
   if (type !== 'application/json' && !type.endsWith('+json')) {
     throw new AppError('unsupported_media_type', 'Request bodies must be JSON', { hint: 'Send the header Content-Type: application/json' });
   }
-  const text = Buffer.concat(chunks).toString('utf8');
+  let text: string;
+  try {
+    // Strict: bytes that are not UTF-8 would otherwise turn into U+FFFD and be sent as if the caller had typed them.
+    // A leading byte order mark is dropped (JSON allows a parser to ignore it).
+    text = utf8.decode(Buffer.concat(chunks));
+  } catch {
+    throw new AppError('invalid_input', 'Body is not valid UTF-8', { hint: 'Encode the JSON body as UTF-8.' });
+  }
   try {
     return JSON.parse(text);
   } catch (err) {

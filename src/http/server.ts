@@ -5,7 +5,7 @@ import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { invokeOperation } from '../operations/invoke.js';
 import { availableOperations, type Services } from '../operations/index.js';
-import { readJsonBody } from './body.js';
+import { BODY_IDLE_MS, readJsonBody } from './body.js';
 import { type EventStreamOptions, serveEventStream, wantsEventStream } from './events-stream.js';
 import { renderQrPage } from './qr-page.js';
 import { sendError, sendJson } from './respond.js';
@@ -30,10 +30,12 @@ export interface HttpServerOptions {
 /** Slow or idle sockets must not pin the server: bound headers, whole requests and idle keep-alives. */
 export interface HttpTimeouts {
   headersMs: number;
+  /** A request body with no byte for this long is answered 408 (Node's own request timeout answers nothing). */
+  bodyIdleMs: number;
   requestMs: number;
   keepAliveMs: number;
 }
-const DEFAULT_TIMEOUTS: HttpTimeouts = { headersMs: 15_000, requestMs: 60_000, keepAliveMs: 5_000 };
+const DEFAULT_TIMEOUTS: HttpTimeouts = { headersMs: 15_000, bodyIdleMs: BODY_IDLE_MS, requestMs: 60_000, keepAliveMs: 5_000 };
 
 export function createHttpServer({ services, logger, mcp, timeouts, eventStream }: HttpServerOptions): http.Server {
   const t = { ...DEFAULT_TIMEOUTS, ...timeouts };
@@ -98,7 +100,7 @@ export function createHttpServer({ services, logger, mcp, timeouts, eventStream 
         if (match.kind === 'method_not_allowed') throw methodNotAllowed(match.allow);
         guard.checkApiKey(req);
 
-        const body = req.method === 'GET' || req.method === 'HEAD' ? undefined : await readJsonBody(req, config.maxBodyBytes);
+        const body = req.method === 'GET' || req.method === 'HEAD' ? undefined : await readJsonBody(req, config.maxBodyBytes, t.bodyIdleMs);
         if (body !== undefined && (typeof body !== 'object' || body === null || Array.isArray(body))) {
           throw new AppError('invalid_input', 'Body must be a JSON object');
         }

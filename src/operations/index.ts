@@ -3,7 +3,7 @@ import type { Operation, Services } from './operation.js';
 import { getUpdatesOp, listDeadLettersOp, redeliverDeadLetterOp, waitForMessageOp } from './events.js';
 import { getChatMessagesOp, getChatOp, getMessageContextOp } from './history.js';
 import { listChatsOp, readMessagesOp } from './messaging.js';
-import { sendMessageOp, sendStatusOp } from './sending.js';
+import { sendMessageOp, sendStatusOp, sendToChatOp } from './sending.js';
 import { sandboxDisconnectOp, sandboxInboundOp, sandboxLinkOp } from './sandbox-controls.js';
 import { searchContactsOp, searchMessagesOp } from './search.js';
 import { logoutOp, pairingCodeOp, startAuthOp, statusOp } from './session.js';
@@ -13,6 +13,7 @@ export const OPERATIONS: readonly Operation[] = [
   startAuthOp,
   pairingCodeOp,
   sendMessageOp,
+  sendToChatOp,
   listChatsOp,
   readMessagesOp,
   getChatOp,

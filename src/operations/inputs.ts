@@ -1,13 +1,18 @@
 // Input fields shared by several operations, so each rule (digits, limits, lengths) is written once.
 import { z } from 'zod';
-import { CHAT_ID_PATTERN, normalizePhone } from '../domain.js';
+import { CHAT_ID_PATTERN, chatIdForPhone, normalizePhone } from '../domain.js';
 
 export const phoneNumber = z
   .string()
   .max(64)
   .describe('Phone number with country code, e.g. "+1 555 010 2030"; spaces, dashes, brackets and + are ignored')
   .transform((v, ctx) => {
-    const digits = normalizePhone(v);
+    if (/@g\.us$/.test(v.trim())) {
+      ctx.addIssue({ code: 'custom', message: 'is a group chat id, not a phone number: send to it with POST /api/chats/{chat_id}/messages (MCP: whatsapp_send_to_chat)' });
+      return z.NEVER;
+    }
+    // The person's chat id ("15550102030@c.us", as chat lists show it) names the same number.
+    const digits = normalizePhone(v.trim().replace(/@(c\.us|s\.whatsapp\.net)$/, ''));
     if (!digits) {
       ctx.addIssue({ code: 'custom', message: 'must be a phone number with country code (e.g. +44 7700 900123): 8 to 15 digits after removing + spaces dashes and brackets, not starting with 0' });
       return z.NEVER;
@@ -18,8 +23,13 @@ export const phoneNumber = z
 export const chatId = z
   .string()
   .max(128)
-  .regex(CHAT_ID_PATTERN, 'must be a WhatsApp chat id such as "15550102030@c.us" or "120363000000000001@g.us"')
-  .describe('WhatsApp chat id: "<digits>@c.us" for a person, "<id>@g.us" for a group');
+  // A bare phone number names that person's chat.
+  .transform((v) => {
+    const digits = v.includes('@') ? null : normalizePhone(v);
+    return digits ? chatIdForPhone(digits) : v;
+  })
+  .pipe(z.string().regex(CHAT_ID_PATTERN, 'must be a WhatsApp chat id such as "15550102030@c.us" or "120363000000000001@g.us", or a phone number'))
+  .describe('WhatsApp chat id: "<digits>@c.us" for a person (a phone number works too), "<id>@g.us" for a group');
 
 export const limit = (dflt: number, max = 100) =>
   z.number().int().min(1).max(max).default(dflt).describe(`How many to return, 1 to ${max} (default ${dflt})`);

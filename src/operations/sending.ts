@@ -2,8 +2,8 @@
 import { z } from 'zod';
 import { chatIdForPhone } from '../domain.js';
 import { OutboxRecordSchema } from '../store/outbox-store.js';
-import { defineOperation } from './operation.js';
-import { messageText, phoneNumber } from './inputs.js';
+import { type CallOptions, defineOperation, type Services } from './operation.js';
+import { chatId, messageText, phoneNumber } from './inputs.js';
 
 const idempotencyKey = z
   .string()
@@ -21,6 +21,13 @@ const SentOutput = z.object({
   outbox_id: z.string(),
 });
 const QueuedOutput = z.object({ ok: z.literal(true), status: z.literal('queued'), to: z.string(), chat_id: z.string(), outbox_id: z.string() });
+const SendOutput = z.discriminatedUnion('status', [SentOutput, QueuedOutput]);
+const sendOptions = {
+  message: messageText,
+  queue: z.boolean().default(false).describe('Accept "queued" instead of a not_ready or rate_limited error'),
+  idempotency_key: idempotencyKey.optional(),
+};
+const sendAnnotations = { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true };
 
 export const sendMessageOp = defineOperation({
   name: 'whatsapp_send_message',
@@ -29,27 +36,33 @@ export const sendMessageOp = defineOperation({
     'Send a text message to a phone number (with country code). Fails with not_on_whatsapp when the number has no WhatsApp account. ' +
     'With queue=true a send that cannot go out now (not linked, or paced to avoid a ban) is kept and delivered later: status "queued" and an outbox_id to check with whatsapp_get_send_status. ' +
     'Pass an idempotency_key to make retries safe.',
-  input: z.object({
-    phone_number: phoneNumber,
-    message: messageText,
-    queue: z.boolean().default(false).describe('Accept "queued" instead of a not_ready or rate_limited error'),
-    idempotency_key: idempotencyKey.optional(),
-  }),
-  output: z.discriminatedUnion('status', [SentOutput, QueuedOutput]),
-  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+  input: z.object({ phone_number: phoneNumber, ...sendOptions }),
+  output: SendOutput,
+  annotations: sendAnnotations,
   rest: [{ method: 'POST', path: '/api/send' }],
   httpStatus: (out) => (out.status === 'queued' ? 202 : 200),
-  handler: async ({ phone_number, message, queue, idempotency_key }, { sender }, call) => {
-    const r = await sender.send({
-      chat_id: chatIdForPhone(phone_number),
-      body: message,
-      queue: queue || call.preferAsync === true,
-      idempotency_key: idempotency_key ?? call.idempotencyKey,
-    });
-    if (r.state === 'queued') return { ok: true as const, status: 'queued' as const, to: phone_number, chat_id: r.chat_id, outbox_id: r.outbox_id };
-    return { ok: true as const, status: 'sent' as const, to: phone_number, chat_id: r.chat_id, message_id: r.message_id, timestamp: r.timestamp, outbox_id: r.outbox_id };
-  },
+  handler: ({ phone_number, ...rest }, services, call) => send(phone_number, chatIdForPhone(phone_number), rest, services, call),
 });
+
+export const sendToChatOp = defineOperation({
+  name: 'whatsapp_send_to_chat',
+  title: 'Send a WhatsApp message to a chat',
+  description:
+    'Send a text message to a chat by its id: a group ("120363000000000001@g.us") or a person ("15550102030@c.us"); chat ids come from whatsapp_list_chats. ' +
+    'Same guarantees and options as whatsapp_send_message (queue, idempotency_key, whatsapp_get_send_status).',
+  input: z.object({ chat_id: chatId, ...sendOptions }),
+  output: SendOutput,
+  annotations: sendAnnotations,
+  rest: [{ method: 'POST', path: '/api/chats/{chat_id}/messages' }],
+  httpStatus: (out) => (out.status === 'queued' ? 202 : 200),
+  handler: ({ chat_id, ...rest }, services, call) => send(chat_id, chat_id, rest, services, call),
+});
+
+async function send(to: string, chat: string, o: { message: string; queue: boolean; idempotency_key?: string | undefined }, { sender }: Services, call: CallOptions) {
+  const r = await sender.send({ chat_id: chat, body: o.message, queue: o.queue || call.preferAsync === true, idempotency_key: o.idempotency_key ?? call.idempotencyKey });
+  if (r.state === 'queued') return { ok: true as const, status: 'queued' as const, to, chat_id: r.chat_id, outbox_id: r.outbox_id };
+  return { ok: true as const, status: 'sent' as const, to, chat_id: r.chat_id, message_id: r.message_id, timestamp: r.timestamp, outbox_id: r.outbox_id };
+}
 
 export const sendStatusOp = defineOperation({
   name: 'whatsapp_get_send_status',

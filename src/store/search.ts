@@ -52,7 +52,8 @@ const quote = (s: string) => `"${s.replace(/"/g, '""')}"`;
  */
 export function wordsToFts(input: string): string {
   const parts: string[] = [];
-  for (const m of input.matchAll(/"([^"]*)"?|(\S+)/g)) {
+  // Control characters (a NUL ends FTS5's parse mid-string) separate words like spaces do.
+  for (const m of input.replace(/\p{Cc}/gu, ' ').matchAll(/"([^"]*)"?|(\S+)/g)) {
     const phrase = m[1];
     const word = m[2];
     if (phrase !== undefined) {
