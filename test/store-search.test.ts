@@ -120,6 +120,7 @@ describe('search messages', () => {
     ['after >= before', { q: 'x', after: T, before: T }, /after must be earlier/],
     ['an unknown order', { q: 'x', order: 'oldest' }, /order/],
     ['a bad sender', { q: 'x', sender: 'bob' }, /sender/],
+    ['a time in milliseconds', { q: 'x', after: 1_795_499_965_000 }, /after: must be unix seconds/],
   ])('rejects %s with a readable invalid_input', async (_name, input, message) => {
     const err = await search(input).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AppError);

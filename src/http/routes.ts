@@ -67,6 +67,8 @@ function safeDecode(s: string): string {
  * Query strings carry only text; turn "20" into 20 and "true" into true where the operation's schema wants a
  * number or boolean, so REST and MCP share one strict schema. Anything else stays a string for zod to reject.
  */
+const BOOL_TEXT = new Map([['true', true], ['1', true], ['yes', true], ['false', false], ['0', false], ['no', false]]);
+
 export function coerceQuery(op: Operation, query: URLSearchParams): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const shape = op.input.shape as Record<string, z.ZodType>;
@@ -74,7 +76,8 @@ export function coerceQuery(op: Operation, query: URLSearchParams): Record<strin
     if (key in out) continue;
     const kind = shape[key] ? baseType(shape[key]) : 'string';
     if (kind === 'number' && /^-?\d+(\.\d+)?$/.test(value)) out[key] = Number(value);
-    else if (kind === 'boolean' && ['true', 'false', '1', '0'].includes(value)) out[key] = value === 'true' || value === '1';
+    // The same spellings the command line takes for a boolean.
+    else if (kind === 'boolean' && BOOL_TEXT.has(value.toLowerCase())) out[key] = BOOL_TEXT.get(value.toLowerCase());
     else out[key] = value;
   }
   return out;

@@ -41,7 +41,7 @@ export const readMessagesOp = defineOperation({
     const live = await whenConnected(engine, async () => {
       const chat = await engine.getChat(chatId);
       if (!chat) {
-        throw new AppError('not_found', `No chat with +${phone_number}`, { hint: 'whatsapp_list_chats shows the chats that exist.', details: { chat_id: chatId } });
+        throw new AppError('not_found', `No chat with +${phone_number}`, { hint: 'GET /api/chats (MCP: whatsapp_list_chats) shows the chats that exist.', details: { chat_id: chatId } });
       }
       return { chat, messages: await engine.fetchMessages(chatId, limit) };
     });

@@ -7,7 +7,8 @@ import { defineOperation } from './operation.js';
 import { chatId, limit } from './inputs.js';
 
 const localRead = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false };
-const unixSeconds = z.number().int().min(0).max(2 ** 40);
+// Seconds, not milliseconds: a 13-digit value is the usual mistake, so the message says which unit is wanted.
+const unixSeconds = z.number().int().min(0).max(99_999_999_999, 'must be unix seconds (10 digits today), not milliseconds');
 
 const sender = z
   .string()
