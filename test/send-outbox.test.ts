@@ -94,13 +94,15 @@ describe('idempotency', () => {
     const first = await srv.call('POST', '/api/send', body, { 'idempotency-key': 'deploy-7' });
     const again = await srv.call('POST', '/api/send', body, { 'idempotency-key': 'deploy-7' });
     expect(first.status).toBe(200);
-    expect(again.json).toEqual(first.json);
+    expect(first.json.replayed).toBeUndefined();
+    // The first answer again, marked as a replay (nothing was sent this time).
+    expect(again.json).toEqual({ ...first.json, replayed: true });
     const dir = srv.dir;
     await srv.close();
     srv = await startTestServer({}, {}, dir);
     await waitFor(async () => (await srv.call('GET', '/api/status')).json.ready, 'ready');
     const afterRestart = await srv.call('POST', '/api/send', body, { 'idempotency-key': 'deploy-7' });
-    expect(afterRestart.json).toEqual(first.json);
+    expect(afterRestart.json).toEqual({ ...first.json, replayed: true });
     expect(deliveries(srv).filter((d) => d.body === 'deploy done')).toHaveLength(1);
   });
 

@@ -19,8 +19,16 @@ const SentOutput = z.object({
   message_id: z.string(),
   timestamp: z.number().int(),
   outbox_id: z.string(),
+  replayed: z.literal(true).optional().describe('Present on a retry with the same idempotency key: the first answer again, nothing sent'),
 });
-const QueuedOutput = z.object({ ok: z.literal(true), status: z.literal('queued'), to: z.string(), chat_id: z.string(), outbox_id: z.string() });
+const QueuedOutput = z.object({
+  ok: z.literal(true),
+  status: z.literal('queued'),
+  to: z.string(),
+  chat_id: z.string(),
+  outbox_id: z.string(),
+  replayed: z.literal(true).optional(),
+});
 const SendOutput = z.discriminatedUnion('status', [SentOutput, QueuedOutput]);
 const sendOptions = {
   message: messageText,
@@ -60,8 +68,9 @@ export const sendToChatOp = defineOperation({
 
 async function send(to: string, chat: string, o: { message: string; queue: boolean; idempotency_key?: string | undefined }, { sender }: Services, call: CallOptions) {
   const r = await sender.send({ chat_id: chat, body: o.message, queue: o.queue || call.preferAsync === true, idempotency_key: o.idempotency_key ?? call.idempotencyKey });
-  if (r.state === 'queued') return { ok: true as const, status: 'queued' as const, to, chat_id: r.chat_id, outbox_id: r.outbox_id };
-  return { ok: true as const, status: 'sent' as const, to, chat_id: r.chat_id, message_id: r.message_id, timestamp: r.timestamp, outbox_id: r.outbox_id };
+  const replayed = r.replayed ? { replayed: true as const } : {};
+  if (r.state === 'queued') return { ok: true as const, status: 'queued' as const, to, chat_id: r.chat_id, outbox_id: r.outbox_id, ...replayed };
+  return { ok: true as const, status: 'sent' as const, to, chat_id: r.chat_id, message_id: r.message_id, timestamp: r.timestamp, outbox_id: r.outbox_id, ...replayed };
 }
 
 export const sendStatusOp = defineOperation({

@@ -16,9 +16,13 @@ export interface SendRequest {
   idempotency_key?: string | undefined;
 }
 
-export type SendOutcome =
+export type SendOutcome = (
   | { state: 'sent'; outbox_id: string; chat_id: string; message_id: string; timestamp: number }
-  | { state: 'queued'; outbox_id: string; chat_id: string };
+  | { state: 'queued'; outbox_id: string; chat_id: string }
+) & {
+  /** The answer of an earlier request with the same idempotency key: nothing was sent this time. */
+  replayed?: true;
+};
 
 export interface SendServiceOptions {
   engine: Engine;
@@ -157,11 +161,11 @@ export class SendService {
     if (row.request_hash !== requestHash(req)) {
       throw new AppError('conflict', 'This Idempotency-Key was already used with a different request', { details: { outbox_id: row.outbox_id } });
     }
-    if (row.state === 'sent') return { state: 'sent', outbox_id: row.outbox_id, chat_id: row.chat_id, message_id: row.message_id!, timestamp: row.timestamp! };
+    if (row.state === 'sent') return { state: 'sent', outbox_id: row.outbox_id, chat_id: row.chat_id, message_id: row.message_id!, timestamp: row.timestamp!, replayed: true };
     if (row.state === 'failed') {
       throw new AppError((row.error?.code ?? 'engine_error') as never, row.error?.message ?? 'Send failed', { details: { outbox_id: row.outbox_id } });
     }
-    return { state: 'queued', outbox_id: row.outbox_id, chat_id: row.chat_id };
+    return { state: 'queued', outbox_id: row.outbox_id, chat_id: row.chat_id, replayed: true };
   }
 
   /** One delivery attempt of a row already marked `sending`. */
