@@ -24,7 +24,7 @@ interface Harness {
   restart(): Promise<void>;
 }
 
-function setup(answer: () => number, backoffMs = 1): Harness {
+function setup(answer: () => number, backoffMs = 1, o: { delayMs?: number; concurrency?: number } = {}): Harness {
   let now = 1_800_000_000_000;
   const posted: number[] = [];
   const db = openDatabase(':memory:');
@@ -39,7 +39,7 @@ function setup(answer: () => number, backoffMs = 1): Harness {
         webhookAllowUnsigned: false,
         webhookMaxAttempts: 3,
         webhookTimeoutSeconds: 1,
-        webhookConcurrency: 1,
+        webhookConcurrency: o.concurrency ?? 1,
       },
       silentLogger(),
       {
@@ -48,6 +48,7 @@ function setup(answer: () => number, backoffMs = 1): Harness {
           backoff: { baseMs: backoffMs, maxMs: backoffMs },
           post: async (_url, headers): Promise<PostResult> => {
             posted.push(Number(headers['x-webhook-id']!.slice(4)));
+            if (o.delayMs) await new Promise((r) => setTimeout(r, o.delayMs));
             return { status: answer(), retryAfter: null };
           },
         },
@@ -123,6 +124,40 @@ describe('event retention with webhooks', () => {
     h.advance(2 * HOUR);
     service!.prune();
     expect(h.events()).toEqual([]);
+  });
+
+  it('a failing log read ends the run and its deliveries before the lane starts again: each event once', async () => {
+    const h = setup(() => 200, 1, { delayMs: 20, concurrency: 2 });
+    const after = service!.log.after.bind(service!.log);
+    let reads = 0;
+    service!.log.after = (...args: Parameters<typeof after>) => {
+      if (++reads === 2) throw new Error('SQLITE_IOERR (test)');
+      return after(...args);
+    };
+    const sent = [];
+    for (let i = 0; i < 4; i++) sent.push((await service!.log.append('message.received', 'a@c.us', { n: i }))!.cursor);
+    await waitFor(() => (service!.webhooks.deliveredFloor() === sent[3] ? true : null), 'all four delivered');
+    await new Promise((r) => setTimeout(r, 100));
+    expect([...h.posted].sort((x, y) => x - y)).toEqual(sent);
+  });
+
+  it('stop does not wait out a backoff that began after it was called', async () => {
+    setup(() => 503, 60_000, { delayMs: 50 });
+    await service!.log.append('message.received', 'a@c.us', { n: 1 });
+    await new Promise((r) => setTimeout(r, 10)); // the first POST is in flight; it will fail and back off for 60 s
+    const t = Date.now();
+    await service!.stop();
+    service = undefined;
+    expect(Date.now() - t).toBeLessThan(2_000);
+  });
+
+  it('a progress write that fails is logged, not a crash', async () => {
+    const h = setup(() => 200);
+    h.db.exec(`CREATE TEMP TRIGGER lanes_fail BEFORE UPDATE ON webhook_lanes BEGIN SELECT RAISE(ABORT, 'disk full (test)'); END`);
+    const a = (await service!.log.append('message.received', 'a@c.us', { n: 1 }))!;
+    await waitFor(() => h.posted.includes(a.cursor) || null, 'delivered');
+    await new Promise((r) => setTimeout(r, 400)); // past the 250 ms progress write
+    h.db.exec('DROP TRIGGER lanes_fail');
   });
 
   it('prunes dead letters after 30 days', async () => {

@@ -187,6 +187,24 @@ describe('webhook concurrency', () => {
     }
   });
 
+  it('with the default of one, a burst is delivered in cursor order across chats', async () => {
+    const slow = await slowReceiver(30);
+    try {
+      srv = await startTestServer({ WHATSAPP_WEBHOOK_URL: slow.url, WHATSAPP_WEBHOOK_SECRET: SECRET, WHATSAPP_WEBHOOK_EVENTS: 'message.received' }, fast);
+      await srv.call('POST', '/api/sandbox/link', {});
+      // While the first request is in flight the rest are read together: A2 must not fall behind B and C.
+      for (const from of ['15550009301', '15550009301', '15550009302', '15550009303', '15550009301']) await inbound(srv, from, `from ${from}`);
+      await waitFor(() => slow.log.accepted.length >= 5 || null, '5 deliveries');
+      const cursors = slow.log.accepted.map((e) => e.cursor);
+      expect(cursors).toEqual([...cursors].sort((a, b) => a - b));
+      expect(slow.log.maxInFlight).toBe(1);
+    } finally {
+      await srv?.close();
+      srv = undefined;
+      await slow.close();
+    }
+  });
+
   it('a chat whose events keep failing does not hold the other chats back', async () => {
     let healthy = false;
     const slow = await slowReceiver(5, (e) => (e.chat_id === '15550009201@c.us' && !healthy ? 503 : 200));

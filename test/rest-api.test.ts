@@ -156,6 +156,15 @@ describe('messaging', () => {
     expect((await srv.call('POST', '/api/send', { phone_number: '15550102030@c.us', message: 'hi' })).json).toMatchObject({ status: 'sent', to: '15550102030' });
     expect((await srv.call('POST', '/api/chats/+1 555 010 2030/messages', { message: 'hi again' })).json).toMatchObject({ status: 'sent', chat_id: '15550102030@c.us' });
     expect((await srv.call('GET', '/api/chats/15550102030')).json.chat.id).toBe('15550102030@c.us');
+    // Status updates and channels are not chats: nothing goes there by this route.
+    const status = await srv.call('POST', '/api/chats/status@broadcast/messages', { message: 'x' });
+    expect(status.status).toBe(400);
+    expect(status.json.error.message).toMatch(/cannot be sent to/);
+    // The server's spelling of a person's id, and any case, name the same chat (one idempotency key, one send).
+    const a = await srv.call('POST', '/api/chats/15550102031@s.whatsapp.net/messages', { message: 'same' }, { 'idempotency-key': 'same-1' });
+    const b = await srv.call('POST', '/api/send', { phone_number: '15550102031@C.US', message: 'same' }, { 'idempotency-key': 'same-1' });
+    expect(a.json).toMatchObject({ status: 'sent', chat_id: '15550102031@c.us' });
+    expect(b.json).toMatchObject({ replayed: true, message_id: a.json.message_id });
     const wrong = await srv.call('POST', '/api/send', { phone_number: group, message: 'x' });
     expect(wrong.status).toBe(400);
     expect(wrong.json.error.message).toMatch(/group chat id.*\/api\/chats\/\{chat_id\}\/messages/);

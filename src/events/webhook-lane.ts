@@ -100,6 +100,19 @@ export class Lane {
   }
 
   private async read(run: Run, state: LaneState): Promise<void> {
+    try {
+      await this.readLoop(run, state);
+    } catch (err) {
+      run.failure ??= err;
+    } finally {
+      // Whatever ended the run, its deliveries end before a new run may start: never two runs on one URL.
+      run.halt();
+      await Promise.all(run.deliveries);
+    }
+    if (run.failure !== null && !this.stopped) throw run.failure;
+  }
+
+  private async readLoop(run: Run, state: LaneState): Promise<void> {
     const { o, log } = this.d;
     // Retries of the first event survive a restart (its attempts are stored while concurrency is 1).
     let resume: Pick<LaneState, 'attempts' | 'nextAttemptAt'> | null = this.concurrency === 1 ? state : null;
@@ -121,13 +134,13 @@ export class Lane {
       run.readTo = scanned;
       this.progress(run.floor());
     }
-    await Promise.all(run.deliveries);
-    if (run.failure !== null && !this.stopped) throw run.failure;
   }
 
   private schedule(run: Run, event: EventRecord, resume: Pick<LaneState, 'attempts' | 'nextAttemptAt'> | null): void {
     run.order.push(event.cursor);
-    const key = event.chat_id ?? '';
+    // One chain per chat; with one slot, one chain for everything: a chat's second event must not queue behind
+    // another chat's later one (first come first served slots would let it).
+    const key = this.concurrency === 1 ? '' : (event.chat_id ?? '');
     const before = run.chatTail.get(key) ?? Promise.resolve();
     const delivery = before
       .then(() => this.slot(run))
@@ -195,7 +208,7 @@ export class Lane {
         if (this.concurrency === 1) {
           // Progress first, so after a restart the attempt count belongs to this event, not an earlier one.
           this.saveProgress();
-          void store.recordRetry(this.url, attempts, nextAt, r.error);
+          store.recordRetry(this.url, attempts, nextAt, r.error).catch((err: unknown) => this.storeFailed(err));
         }
         this.d.logger.warn({ webhook: this.label, cursor: event.cursor, attempts, error: r.error }, 'webhook delivery failed; will retry');
         continue;
@@ -226,8 +239,13 @@ export class Lane {
     if (this.progressTimer) clearTimeout(this.progressTimer);
     this.progressTimer = null;
     if (this.unsaved === null) return;
-    void this.d.store.advance(this.url, this.unsaved);
+    this.d.store.advance(this.url, this.unsaved).catch((err: unknown) => this.storeFailed(err));
     this.unsaved = null;
+  }
+
+  /** Progress that could not be written only means redeliveries after a restart (at-least-once): log it. */
+  private storeFailed(err: unknown): void {
+    this.d.logger.error({ err, webhook: this.label }, 'recording webhook progress failed');
   }
 
   /** Until a new event, a finished delivery (room to read ahead) or stop. */
@@ -243,6 +261,7 @@ export class Lane {
 
   /** A backoff: new events do not cut it short; stop does. */
   private sleep(run: Run, ms: number): Promise<void> {
+    if (run.halted) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);

@@ -152,7 +152,7 @@ export function answerClientError(err: NodeJS.ErrnoException, socket: import('no
   if (!socket.writable || (socket as { _httpMessage?: unknown })._httpMessage) return void socket.destroy();
   const [status, code, text] =
     err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'invalid_input', 'Request line or headers are too large (the URL and headers together must stay under 16 KB)'] :
-    err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'timeout', 'The request took too long to arrive'] :
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'request_timeout', 'The request took too long to arrive'] :
     [400, 'invalid_input', 'Malformed HTTP request'];
   const body = JSON.stringify({ ok: false, error: { code, message: text } });
   const reason = status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request';

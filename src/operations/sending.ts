@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { chatIdForPhone } from '../domain.js';
 import { OutboxRecordSchema } from '../store/outbox-store.js';
 import { type CallOptions, defineOperation, type Services } from './operation.js';
-import { chatId, messageText, phoneNumber } from './inputs.js';
+import { messageText, phoneNumber, sendChatId } from './inputs.js';
 
 const idempotencyKey = z
   .string()
@@ -58,7 +58,7 @@ export const sendToChatOp = defineOperation({
   description:
     'Send a text message to a chat by its id: a group ("120363000000000001@g.us") or a person ("15550102030@c.us"); chat ids come from whatsapp_list_chats. ' +
     'Same guarantees and options as whatsapp_send_message (queue, idempotency_key, whatsapp_get_send_status).',
-  input: z.object({ chat_id: chatId, ...sendOptions }),
+  input: z.object({ chat_id: sendChatId, ...sendOptions }),
   output: SendOutput,
   annotations: sendAnnotations,
   rest: [{ method: 'POST', path: '/api/chats/{chat_id}/messages' }],
