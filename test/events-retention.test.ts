@@ -134,7 +134,7 @@ describe('event retention with webhooks', () => {
       if (++reads === 2) throw new Error('SQLITE_IOERR (test)');
       return after(...args);
     };
-    const sent = [];
+    const sent: number[] = [];
     for (let i = 0; i < 4; i++) sent.push((await service!.log.append('message.received', 'a@c.us', { n: i }))!.cursor);
     await waitFor(() => (service!.webhooks.deliveredFloor() === sent[3] ? true : null), 'all four delivered');
     await new Promise((r) => setTimeout(r, 100));
