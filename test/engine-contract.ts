@@ -8,6 +8,8 @@ export interface Harness {
   engine: Engine;
   /** Chat ids of contacts that are on WhatsApp in this harness (at least two). */
   peers: readonly string[];
+  /** A group the linked account is in. */
+  group: string;
   /** Brings the engine from stopped to ready (start, then whatever stands for the phone linking). */
   link(): Promise<void>;
   /** A contact writes to the linked account. */
@@ -59,6 +61,17 @@ export function engineContract(name: string, makeHarness: () => Promise<Harness>
       const mine = seen.filter((m) => m.id === sent.message_id);
       expect(mine).toHaveLength(1);
       expect(mine[0]).toMatchObject({ from_me: true, chat_id: peer(0), body: 'hello there' });
+    });
+
+    it('sends text to a group: the message is reported in that chat, as from_me', async () => {
+      await h.link();
+      const seen: Message[] = [];
+      h.engine.events.on('message', (m) => seen.push(m));
+      const sent = await h.engine.sendText(h.group, 'hello group');
+      expect(sent.chat_id).toBe(h.group);
+      await Promise.resolve();
+      expect(seen.filter((m) => m.id === sent.message_id)).toMatchObject([{ from_me: true, chat_id: h.group, body: 'hello group' }]);
+      expect((await h.engine.fetchMessages(h.group, 5)).at(-1)).toMatchObject({ id: sent.message_id, body: 'hello group' });
     });
 
     it('lists chats newest first and respects the limit', async () => {

@@ -13,6 +13,7 @@ engineContract('sandbox', async () => {
   return {
     engine,
     peers: ['15550001001@c.us', '15550001002@c.us'],
+    group: '120363000000000001@g.us',
     link: () => engine.linkNow('15550102030'),
     inbound: async (from, body) => {
       engine.inbound(from.replace(/@c\.us$/, ''), body);

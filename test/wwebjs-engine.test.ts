@@ -73,6 +73,7 @@ engineContract('wwebjs (fake client)', async () => {
   return {
     engine,
     peers: [ALICE, BOB, '15550100003@c.us'],
+    group: '120363000000000077@g.us',
     async link() {
       await engine.start();
       world.last.link();
