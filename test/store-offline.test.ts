@@ -54,4 +54,18 @@ describe('reads with and without a connection', () => {
     expect(storedRead).toMatchObject({ source: 'store', chat: { name: 'Alice Martin' } });
     expect(storedRead.messages).toEqual(liveRead.messages);
   });
+
+  it('connected, a chat WhatsApp no longer has is answered from the archive; one never seen is not_found', async () => {
+    await engine.linkNow();
+    engine.inbound('15550004444', 'a chat the seed does not have');
+    const before = await read('15550004444');
+    // Logged out and linked again: the simulated account starts without that chat; the store still holds it.
+    await engine.logout();
+    await engine.linkNow();
+    expect(await engine.getChat('15550004444@c.us')).toBeNull();
+    const archived = await read('15550004444');
+    expect(archived).toMatchObject({ source: 'store' });
+    expect(archived.messages).toEqual(before.messages);
+    await expect(read('15550007777')).rejects.toMatchObject({ code: 'not_found' });
+  });
 });

@@ -40,16 +40,17 @@ export const readMessagesOp = defineOperation({
     const chatId = chatIdForPhone(phone_number);
     const live = await whenConnected(engine, async () => {
       const chat = await engine.getChat(chatId);
-      if (!chat) {
-        throw new AppError('not_found', `No chat with +${phone_number}`, { hint: 'GET /api/chats (MCP: whatsapp_list_chats) shows the chats that exist.', details: { chat_id: chatId } });
-      }
-      return { chat, messages: await engine.fetchMessages(chatId, limit) };
+      return chat ? { chat, messages: await engine.fetchMessages(chatId, limit) } : 'no_chat';
     });
-    if (live) {
+    if (live && live !== 'no_chat') {
       storeMessages(store, live.chat, live.messages);
       return { ok: true as const, ...live, count: live.messages.length, source: 'engine' as const };
     }
+    // WhatsApp has no such chat now (deleted on the phone, or from an account linked before): the archive may still.
     const chat = store.getChat(chatId);
+    if (!chat && live === 'no_chat') {
+      throw new AppError('not_found', `No chat with +${phone_number}`, { hint: 'GET /api/chats (MCP: whatsapp_list_chats) shows the chats that exist.', details: { chat_id: chatId } });
+    }
     if (!chat) {
       // Offline and never seen: the chat may well exist, so this is "not ready", not "not found".
       const err = notReady(engine.status().state, engine.hasSavedSession());
