@@ -70,3 +70,35 @@ it('serves the tools over stdio, writes nothing but JSON-RPC to stdout, and exit
   // It stopped because stdin ended, not because the SDK client fell back to SIGTERM after its 2 s grace period.
   expect(stderr.join('')).toContain('"reason":"stdin closed"');
 });
+
+it('answers a line that is not JSON (-32700) or not JSON-RPC (-32600) with id null, and keeps serving', async () => {
+  const { PassThrough } = await import('node:stream');
+  const { loadConfig } = await import('../src/config.js');
+  const { silentLogger } = await import('../src/logger.js');
+  const { serveStdio } = await import('../src/mcp/stdio.js');
+  const stdin = new PassThrough();
+  const stdout = new PassThrough();
+  const lines: Array<Record<string, any>> = [];
+  let buffered = '';
+  stdout.on('data', (c: Buffer) => {
+    buffered += c.toString();
+    for (let i = buffered.indexOf('\n'); i >= 0; i = buffered.indexOf('\n')) {
+      lines.push(JSON.parse(buffered.slice(0, i)));
+      buffered = buffered.slice(i + 1);
+    }
+  });
+  const config = loadConfig({ WHATSAPP_ENGINE: 'sandbox', WHATSAPP_AUTH_DIR: path.join(dir, 'auth'), WHATSAPP_DATA_DIR: path.join(dir, 'data') });
+  const session = await serveStdio(config, { logger: silentLogger(), stdin, stdout });
+  const next = async (n: number) => {
+    const deadline = Date.now() + 5_000;
+    while (lines.length < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    return lines[n - 1];
+  };
+  stdin.write('this is not json\n');
+  expect(await next(1)).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32700 } });
+  stdin.write('{"hello":"world"}\n');
+  expect(await next(2)).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32600 } });
+  stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'ping' })}\n`);
+  expect(await next(3)).toMatchObject({ jsonrpc: '2.0', id: 7, result: {} });
+  await session.close('test done');
+});

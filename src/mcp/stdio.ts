@@ -53,7 +53,15 @@ export async function serveStdio(config: Readonly<Config>, deps: StdioDeps): Pro
     releaseSession?.();
     void close('transport closed');
   };
-  transport.onerror = (err) => logger.warn({ err: err.message }, 'mcp stdio received a message it could not parse');
+  transport.onerror = (err) => {
+    logger.warn({ err: err.message }, 'mcp stdio received a message it could not parse');
+    // JSON-RPC answers a line it cannot read (-32700) or that is not a request (-32600), with id null; the SDK's
+    // transport only reports it to us.
+    const code = err instanceof SyntaxError ? -32700 : err.name === 'ZodError' ? -32600 : null;
+    if (code === null) return;
+    const message = code === -32700 ? 'Parse error: each line must be one JSON-RPC message' : 'Invalid Request: not a JSON-RPC 2.0 message';
+    transport.send({ jsonrpc: '2.0', id: null, error: { code, message } } as never).catch(() => undefined);
+  };
   await server.connect(transport);
   services.start();
   logger.info({ engine: config.engine }, 'serving MCP on stdio');
