@@ -110,9 +110,14 @@ const PHONE_NOISE = /[\s+\-().]/g;
  * country code does: a leading 0 means a national number without its country code.
  */
 export function normalizePhone(input: string): string | null {
-  let digits = input.replace(PHONE_NOISE, '');
-  if (digits.startsWith('00')) digits = digits.slice(2);
+  const digits = phoneDigits(input);
   return /^[1-9]\d{7,14}$/.test(digits) ? digits : null;
+}
+
+/** A typed number as stored: separators and "+" dropped, the international "00" prefix too. May be partial. */
+export function phoneDigits(input: string): string {
+  const digits = input.replace(PHONE_NOISE, '');
+  return digits.startsWith('00') ? digits.slice(2) : digits;
 }
 
 export function chatIdForPhone(digits: string): string {

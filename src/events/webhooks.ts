@@ -1,6 +1,6 @@
-// Webhooks: every event (matching the filter) is POSTed to each configured URL, signed, in cursor order per URL,
-// with retries and a dead-letter table. Progress lives in webhook_lanes, so delivery resumes after a restart
-// (at-least-once: a receiver dedupes by X-Webhook-Id).
+// Webhooks: every event (matching the filter) is POSTed to each configured URL, signed, with retries and a dead-letter
+// table. Order and concurrency per URL are the lane's (webhook-lane.ts). Progress lives in webhook_lanes, so delivery
+// resumes after a restart (at-least-once: a receiver dedupes by X-Webhook-Id).
 import { createHmac } from 'node:crypto';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';

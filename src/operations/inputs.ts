@@ -1,6 +1,6 @@
 // Input fields shared by several operations, so each rule (digits, limits, lengths) is written once.
 import { z } from 'zod';
-import { CHAT_ID_PATTERN, chatIdForPhone, normalizePhone } from '../domain.js';
+import { CHAT_ID_PATTERN, chatIdForPhone, normalizePhone, phoneOfChatId } from '../domain.js';
 
 export const phoneNumber = z
   .string()
@@ -13,7 +13,7 @@ export const phoneNumber = z
       return z.NEVER;
     }
     // The person's chat id ("15550102030@c.us", as chat lists show it) names the same number.
-    const digits = normalizePhone(v.replace(/@(c\.us|s\.whatsapp\.net)$/, ''));
+    const digits = normalizePhone(phoneOfChatId(v) ?? v);
     if (!digits) {
       ctx.addIssue({ code: 'custom', message: 'must be a phone number with country code (e.g. +44 7700 900123): 8 to 15 digits after removing + spaces dashes and brackets, not starting with 0' });
       return z.NEVER;

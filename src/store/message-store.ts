@@ -1,6 +1,6 @@
 // The message store: a write queue in front of MessageWriter, the search indexer, and every read.
 // An in-memory database (':memory:') is its fake in tests; production opens <dataDir>/whatsapp.db.
-import type { Chat, Contact, Message } from '../domain.js';
+import { type Chat, type Contact, type Message, phoneDigits } from '../domain.js';
 import type { Db } from './db.js';
 import { MessageWriter, type StoreEvent } from './message-writer.js';
 import { type ChatRow, MESSAGE_COLUMNS, type MessageRow, toChat, toMessage } from './rows.js';
@@ -250,8 +250,7 @@ export class MessageStore {
   searchContacts(q: string, limit: number): Contact[] {
     this.beforeRead(false);
     const text = `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    // "+1 555…" and "001 555…" are the same number as stored ("1555…"): drop separators and the 00 prefix.
-    const digits = q.replace(/[\s+\-().]/g, '').replace(/^00/, '');
+    const digits = phoneDigits(q);
     const number = /^\d{3,}$/.test(digits) ? `%${digits}%` : null;
     const rows = this.s.contacts.all({ text, number, prefix: `${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`, limit }) as Array<
       Omit<Contact, 'is_my_contact'> & { is_my_contact: number }
