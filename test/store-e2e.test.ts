@@ -64,7 +64,8 @@ describe('store over HTTP', () => {
     const mine = await call('GET', '/api/search?q=zeppelin&from_me=true&order=relevance');
     expect(mine.json.results.map((r: any) => r.message.id)).toEqual([sentId]);
     // Query booleans take the command line's spellings too.
-    expect((await call('GET', '/api/search?q=zeppelin&from_me=yes&order=relevance')).json.results).toEqual(mine.json.results);
+    // (ids only: the sandbox moves the message's ack on between the two calls)
+    expect((await call('GET', '/api/search?q=zeppelin&from_me=yes&order=relevance')).json.results.map((r: any) => r.message.id)).toEqual([sentId]);
     expect((await call('GET', '/api/search?q=zeppelin&from_me=No')).json.results.map((r: any) => r.message.id)).not.toContain(sentId);
 
     const page = await call('GET', `/api/chats/${encodeURIComponent('15550001001@c.us')}/messages?limit=2`);
