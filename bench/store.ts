@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setImmediate as tick } from 'node:timers/promises';
-import type { Message } from '../src/domain.js';
+import { type Message, plainExtras } from '../src/domain.js';
 import { DB_FILE_NAME, openDatabase } from '../src/store/db.js';
 import { FLUSH_DELAY_MS, INDEX_DELAY_MS, MessageStore } from '../src/store/message-store.js';
 import { encodeCursor } from '../src/store/rows.js';
@@ -58,6 +58,7 @@ function makeMessage(i: number): Message {
     timestamp: START + Math.floor((i / N) * SPAN),
     has_media: false,
     ack: fromMe ? 'read' : null,
+    ...plainExtras(),
   };
 }
 

@@ -18,6 +18,8 @@ import type { Logger } from './logger.js';
 import type { Services } from './operations/index.js';
 import { DB_FILE_NAME, openDatabase } from './store/db.js';
 import { connectStoreToEngine } from './store/ingest.js';
+import { MediaService } from './service/media-service.js';
+import { MediaStore } from './store/media-store.js';
 import { MessageStore } from './store/message-store.js';
 
 export interface App {
@@ -67,9 +69,20 @@ async function buildServices(config: Readonly<Config>, deps: AppDeps, unlock: ()
   connectStoreToEngine(store, engine, storeLog);
   const events = new EventService(store.db, config, deps.logger.child({ part: 'events' }), deps.events);
   events.start(engine);
+  const files = new MediaStore(path.join(config.dataDir, 'media'));
+  const media = new MediaService({
+    files,
+    engine,
+    messages: store,
+    maxBytes: config.maxMediaBytes,
+    allowPrivateUrls: config.mediaUrlAllowPrivate,
+    roots: config.mediaRoots,
+    pathOverHttp: config.mediaPathOverHttp,
+  });
   const sender = new SendService({
     engine,
     outbox: new OutboxStore(store.db),
+    media: files,
     limiter: new RateLimiter({ globalPerMinute: config.rateGlobalPerMinute, recipientPerMinute: config.rateRecipientPerMinute }),
     logger: deps.logger.child({ part: 'sender' }),
     jitterMs: config.sendJitterMs,
@@ -81,6 +94,7 @@ async function buildServices(config: Readonly<Config>, deps: AppDeps, unlock: ()
     config,
     logger: deps.logger,
     store,
+    media,
     sender,
     events,
     close: async () => {

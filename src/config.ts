@@ -70,6 +70,10 @@ export const OPTIONS = [
   opt({ key: 'allowedHosts', env: 'WHATSAPP_ALLOWED_HOSTS', flag: '--allowed-hosts', help: 'Extra Host header names accepted besides loopback (comma list).', default: '', schema: list }),
   opt({ key: 'corsOrigins', env: 'WHATSAPP_CORS_ORIGINS', flag: '--cors-origins', help: 'Browser origins allowed to call the API (comma list; no wildcard).', default: '', schema: origins }),
   opt({ key: 'maxBodyBytes', env: 'WHATSAPP_MAX_BODY_BYTES', flag: '--max-body-bytes', help: 'Largest request body accepted.', default: String(1024 * 1024), schema: int(1024, 64 * 1024 * 1024) }),
+  opt({ key: 'maxMediaBytes', env: 'WHATSAPP_MAX_MEDIA_BYTES', flag: '--max-media-bytes', help: 'Largest media file sent or uploaded (a JSON body carrying base64 data may be this large too).', default: String(64 * 1024 * 1024), schema: int(1024, 2 * 1024 * 1024 * 1024) }),
+  opt({ key: 'mediaUrlAllowPrivate', env: 'WHATSAPP_MEDIA_URL_ALLOW_PRIVATE', flag: '--media-url-allow-private', help: 'Let media.url fetch from loopback, private and link-local addresses (off: SSRF protection).', default: 'false', schema: bool }),
+  opt({ key: 'mediaRoots', env: 'WHATSAPP_MEDIA_ROOTS', flag: '--media-roots', help: 'MCP: directories a send may name a local file from (media.path; comma list; empty = off).', default: '', schema: list }),
+  opt({ key: 'mediaPathOverHttp', env: 'WHATSAPP_MEDIA_PATH_OVER_HTTP', flag: '--media-path-over-http', help: 'Also accept media.path from MCP over HTTP, not only over stdio.', default: 'false', schema: bool }),
   opt({ key: 'logLevel', env: 'LOG_LEVEL', flag: '--log-level', help: 'fatal | error | warn | info | debug | trace | silent.', default: 'info', schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) }),
   opt({ key: 'rateGlobalPerMinute', env: 'WHATSAPP_RATE_GLOBAL_PER_MIN', flag: '--rate-global', help: 'Pacing: messages per minute across all chats (bursts of a third); 0 = no limit.', default: '20', schema: int(0, 100_000) }),
   opt({ key: 'rateRecipientPerMinute', env: 'WHATSAPP_RATE_RECIPIENT_PER_MIN', flag: '--rate-recipient', help: 'Pacing: messages per minute to one chat (bursts of a third); 0 = no limit.', default: '6', schema: int(0, 100_000) }),
@@ -100,6 +104,10 @@ export interface Config {
   allowedHosts: string[];
   corsOrigins: string[];
   maxBodyBytes: number;
+  maxMediaBytes: number;
+  mediaUrlAllowPrivate: boolean;
+  mediaRoots: string[];
+  mediaPathOverHttp: boolean;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   mcpSessionIdleSeconds: number;
   rateGlobalPerMinute: number;
@@ -163,6 +171,7 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: R
   config.corsOrigins = config.corsOrigins.map((o) => o.replace(/\/$/, ''));
   config.authDir = path.resolve(config.authDir);
   config.dataDir = path.resolve(config.dataDir);
+  config.mediaRoots = config.mediaRoots.map((r) => path.resolve(r));
   if (!isLoopbackHost(config.host) && !config.apiKey) {
     throw new ConfigError(
       `Refusing to bind WHATSAPP_MCP_HOST=${config.host} without WHATSAPP_API_KEY: anyone on the network could read and send your messages`,

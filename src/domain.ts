@@ -45,6 +45,49 @@ export type EngineStatus = z.infer<typeof EngineStatusSchema>;
 export const ACK_STATES = ['error', 'pending', 'sent', 'delivered', 'read', 'played'] as const;
 export type AckState = (typeof ACK_STATES)[number];
 
+export const MEDIA_KINDS = ['image', 'video', 'audio', 'voice', 'document', 'sticker'] as const;
+export type MediaKind = (typeof MEDIA_KINDS)[number];
+
+export const MediaInfoSchema = z.object({
+  kind: z.enum(MEDIA_KINDS),
+  mimetype: z.string(),
+  filename: z.string().nullable(),
+  /** Bytes; null until known (a received file not downloaded yet, when WhatsApp did not say). */
+  size: z.number().int().nullable(),
+  /** Hex sha256 of the file; null until known. Also the download's ETag. */
+  sha256: z.string().nullable(),
+  /** Where to download it: GET this path on this server. */
+  url: z.string(),
+});
+export type MediaInfo = z.infer<typeof MediaInfoSchema>;
+
+export const QuotedSchema = z.object({ id: z.string(), from: z.string().nullable(), body: z.string() });
+export type Quoted = z.infer<typeof QuotedSchema>;
+
+export const ReactionSchema = z.object({
+  emoji: z.string(),
+  from: z.string(),
+  /** Unix seconds. */
+  timestamp: z.number().int(),
+});
+export type Reaction = z.infer<typeof ReactionSchema>;
+
+export const LocationSchema = z.object({
+  latitude: z.number().min(-90).max(90),
+  longitude: z.number().min(-180).max(180),
+  name: z.string().nullable(),
+  address: z.string().nullable(),
+});
+export type Location = z.infer<typeof LocationSchema>;
+
+export const PollSchema = z.object({
+  question: z.string(),
+  /** votes: how many chose the option, when the engine could count them; null when unknown. */
+  options: z.array(z.object({ name: z.string(), votes: z.number().int().nullable() })),
+  multiple: z.boolean(),
+});
+export type Poll = z.infer<typeof PollSchema>;
+
 export const MessageSchema = z.object({
   id: z.string(),
   chat_id: z.string(),
@@ -59,8 +102,33 @@ export const MessageSchema = z.object({
   timestamp: z.number().int(),
   has_media: z.boolean(),
   ack: z.enum(ACK_STATES).nullable(),
+  media: MediaInfoSchema.nullable(),
+  /** The message this one replies to. */
+  quoted: QuotedSchema.nullable(),
+  reactions: z.array(ReactionSchema),
+  edited: z.boolean(),
+  /** Deleted for everyone by its sender (the body is gone). */
+  revoked: z.boolean(),
+  location: LocationSchema.nullable(),
+  poll: PollSchema.nullable(),
 });
 export type Message = z.infer<typeof MessageSchema>;
+
+/** The fields a plain text message has beyond the baseline shape: producers spread this and override what they know. */
+export function plainExtras(): Pick<Message, 'media' | 'quoted' | 'reactions' | 'edited' | 'revoked' | 'location' | 'poll'> {
+  return { media: null, quoted: null, reactions: [], edited: false, revoked: false, location: null, poll: null };
+}
+
+// WhatsApp's own limits on acting on a sent message; engines and operations check them in one place.
+/** You may edit your own message for 15 minutes. */
+export const EDIT_WINDOW_SECONDS = 15 * 60;
+/** "Delete for everyone" is allowed for about two and a half days after sending. */
+export const REVOKE_WINDOW_SECONDS = 60 * 60 * 60;
+
+/** The download path of a message's media (the REST route of whatsapp_get_media). */
+export function mediaUrl(messageId: string): string {
+  return `/api/messages/${encodeURIComponent(messageId)}/media`;
+}
 
 export const MessageSummarySchema = z.object({
   id: z.string(),

@@ -132,7 +132,10 @@ describe('bodies', () => {
   });
 
   it('413 from a declared Content-Length alone, without waiting for the body', async () => {
-    srv = await startTestServer({ WHATSAPP_MAX_BODY_BYTES: '2048' });
+    srv = await startTestServer({ WHATSAPP_MAX_BODY_BYTES: '2048', WHATSAPP_MAX_MEDIA_BYTES: '4096' });
+    // A route without files keeps WHATSAPP_MAX_BODY_BYTES; a send (which may carry base64 media) the media cap.
+    const plain = await raw(srv.url, { method: 'POST', path: '/api/messages', headers: { 'content-type': 'application/json', 'content-length': '4000' } });
+    expect(plain.status).toBe(413);
     const res = await raw(srv.url, { method: 'POST', path: '/api/send', headers: { 'content-type': 'application/json', 'content-length': '999999' } });
     expect(res.status).toBe(413);
   });

@@ -6,8 +6,9 @@ import { expect, it } from 'vitest';
 import { SandboxEngine } from '../src/engine/sandbox.js';
 import { silentLogger } from '../src/logger.js';
 import { engineContract } from './engine-contract.js';
+import { type FacetHarness, facetContracts } from './engine-facets-contract.js';
 
-engineContract('sandbox', async () => {
+async function sandboxHarness(): Promise<FacetHarness> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wa-sandbox-'));
   const engine = new SandboxEngine({ config: { authDir: dir, sandboxLinkDelayMs: 10, headless: true }, logger: silentLogger() });
   return {
@@ -18,9 +19,13 @@ engineContract('sandbox', async () => {
     inbound: async (from, body) => {
       engine.inbound(from.replace(/@c\.us$/, ''), body);
     },
+    inboundMedia: async (from, file) => engine.inbound(from.replace(/@c\.us$/, ''), '', { media: file }),
     close: () => engine.stop(),
   };
-});
+}
+
+engineContract('sandbox', sandboxHarness);
+facetContracts('sandbox', sandboxHarness);
 
 it('a stop() during start() wins: the engine stays stopped', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wa-sandbox-'));
@@ -32,3 +37,4 @@ it('a stop() during start() wins: the engine stays stopped', async () => {
   await starting;
   expect(engine.status().state).toBe('stopped');
 });
+

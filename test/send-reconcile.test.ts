@@ -8,6 +8,7 @@ import { silentLogger } from '../src/logger.js';
 import { RateLimiter } from '../src/service/rate-limiter.js';
 import { SendService } from '../src/service/send-service.js';
 import { openDatabase } from '../src/store/db.js';
+import { MediaStore } from '../src/store/media-store.js';
 import { OutboxStore } from '../src/store/outbox-store.js';
 import { waitFor } from './helpers/server.js';
 
@@ -28,7 +29,7 @@ async function setup() {
     return realSend(chatId, text);
   };
   const makeSender = () =>
-    new SendService({ engine, outbox, limiter: new RateLimiter({ globalPerMinute: 0, recipientPerMinute: 0 }), logger: silentLogger(), jitterMs: 0, typingIndicator: false });
+    new SendService({ engine, outbox, media: new MediaStore(path.join(dir, 'media')), limiter: new RateLimiter({ globalPerMinute: 0, recipientPerMinute: 0 }), logger: silentLogger(), jitterMs: 0, typingIndicator: false });
   cleanups.push(async () => {
     await engine.stop();
     db.close();
@@ -92,7 +93,7 @@ it('a permanent engine error marks the send failed with the error', async () => 
 
 it('spaces queued sends by the random jitter, even within the burst allowance', async () => {
   const { engine, outbox, sendTexts } = await setup();
-  const sender = new SendService({ engine, outbox, limiter: new RateLimiter({ globalPerMinute: 0, recipientPerMinute: 0 }), logger: silentLogger(), jitterMs: 400, typingIndicator: false, random: () => 0.5 });
+  const sender = new SendService({ engine, outbox, media: new MediaStore(fs.mkdtempSync(path.join(os.tmpdir(), 'wa-media-'))), limiter: new RateLimiter({ globalPerMinute: 0, recipientPerMinute: 0 }), logger: silentLogger(), jitterMs: 400, typingIndicator: false, random: () => 0.5 });
   for (const body of ['a', 'b', 'c']) await sender.send({ chat_id: '15550102030@c.us', body, queue: true });
   const started = Date.now();
   await engine.linkNow('15559990000');

@@ -2,12 +2,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { Message } from '../src/domain.js';
+import type { MediaKind, Message } from '../src/domain.js';
 import type { Engine, EngineEvents } from '../src/engine/engine.js';
 import { createWwebjsEngine, type WwebjsEngineOptions } from '../src/engine/wwebjs.js';
 import { silentLogger } from '../src/logger.js';
-import { engineContract } from './engine-contract.js';
-import { FakeWhatsApp } from './fakes/fake-wwebjs-client.js';
+import { engineContract, type Harness } from './engine-contract.js';
+import { facetContracts } from './engine-facets-contract.js';
+import { FakeWhatsApp, type FakeMediaType } from './fakes/fake-wwebjs-client.js';
 
 const FAKE_CHROME = '/opt/fake/chromium';
 const ALICE = '15550100001@c.us';
@@ -32,6 +33,8 @@ function setup(opts: Partial<WwebjsEngineOptions> & { readyTimeoutSeconds?: numb
     // With random 0.5 each delay is 3/4 of its ceiling: 750, 1500, 3000, 6000, then capped at 6000.
     random: () => 0.5,
     reconnect: { baseMs: 1000, maxMs: 8000 },
+    // The fake's clock, so WhatsApp's time windows (edits, revokes) hold against its message timestamps.
+    now: world.nowMs,
     ...opts,
   });
   cleanups.push(async () => {
@@ -68,10 +71,22 @@ async function linked(opts: Parameters<typeof setup>[0] = {}) {
   return ctx;
 }
 
-engineContract('wwebjs (fake client)', async () => {
+export interface WwebjsHarness extends Harness {
+  world: FakeWhatsApp;
+  /** A contact sends a file; resolves to the message id. */
+  inboundMedia(from: string, media: { data: Buffer; mimetype: string; filename: string | null; kind: MediaKind; caption?: string }): Promise<string>;
+  /** Moves the fake WhatsApp clock (and so the engine's) forward. */
+  advanceClock(seconds: number): void;
+}
+
+const LIBRARY_TYPE: Record<MediaKind, FakeMediaType> = { image: 'image', video: 'video', audio: 'audio', voice: 'ptt', document: 'document', sticker: 'sticker' };
+
+/** The engine over a fake Client, for the shared contract suites (engine-contract.ts). */
+export async function wwebjsHarness(): Promise<WwebjsHarness> {
   const { engine, world } = setup();
   return {
     engine,
+    world,
     peers: [ALICE, BOB, '15550100003@c.us'],
     group: '120363000000000077@g.us',
     async link() {
@@ -81,10 +96,49 @@ engineContract('wwebjs (fake client)', async () => {
     async inbound(from, body) {
       world.last.inbound(from, body);
     },
+    async inboundMedia(from, media) {
+      const { data, mimetype, filename, kind, caption } = media;
+      const type = LIBRARY_TYPE[kind];
+      return world.last.inboundMedia(from, { data, mimetype, type, ...(filename ? { filename } : {}), ...(caption ? { caption } : {}) }).id._serialized;
+    },
+    advanceClock(seconds) {
+      world.advance(seconds);
+    },
     async close() {
       await engine.stop();
     },
   };
+}
+
+engineContract('wwebjs (fake client)', wwebjsHarness);
+facetContracts('wwebjs (fake client)', async () => {
+  const h = await wwebjsHarness();
+  const seen = new Map<string, Message>();
+  h.engine.events.on('message', (m) => seen.set(m.id, m));
+  return {
+    ...h,
+    inboundMedia: async (from, file) => {
+      const id = await h.inboundMedia(from, file);
+      await Promise.resolve();
+      const m = seen.get(id);
+      if (!m) throw new Error(`the engine did not report message ${id}`);
+      return m;
+    },
+  };
+});
+
+describe('wwebjs contract harness', () => {
+  it('delivers a contact\'s file that the media facet then downloads byte for byte', async () => {
+    const h = await wwebjsHarness();
+    cleanups.push(() => h.close());
+    await h.link();
+    const seen = record(h.engine, 'message');
+    const data = Buffer.from([1, 2, 3, 0, 255]);
+    const id = await h.inboundMedia(BOB, { data, mimetype: 'audio/ogg; codecs=opus', filename: null, kind: 'voice' });
+    expect(seen).toMatchObject([{ id, from_me: false, chat_id: BOB, type: 'ptt', media: { kind: 'voice', size: 5 } }]);
+    const down = await h.engine.media!.downloadMedia({ id, chat_id: BOB, from_me: false });
+    expect(down?.data.equals(data)).toBe(true);
+  });
 });
 
 describe('wwebjs engine: linking', () => {

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { flagsToEnv, loadConfig } from '../src/config.js';
+import { plainExtras } from '../src/domain.js';
 import { Backoff, backoffDelay } from '../src/engine/backoff.js';
 import { browserArgs, findBrowser, type BrowserProbe } from '../src/engine/browser.js';
 import { toAccount, toAckState, toChat, toMessage } from '../src/engine/wwebjs-map.js';
@@ -87,6 +88,7 @@ describe('library objects to domain types', () => {
       timestamp: lib.timestamp,
       has_media: false,
       ack: 'sent',
+      ...plainExtras(),
     });
     const objectIds = { ...lib, from: { _serialized: 'x@c.us' }, id: { ...lib.id, remote: { _serialized: 'x@c.us' } }, body: undefined };
     expect(toMessage(objectIds)).toMatchObject({ from: 'x@c.us', chat_id: 'x@c.us', body: '' });

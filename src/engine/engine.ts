@@ -1,7 +1,8 @@
 // The engine seam: everything that talks to WhatsApp sits behind this interface.
 // Implementations: sandbox.ts (simulated account, the fake for every test above the engine) and wwebjs.ts.
 import { EventEmitter } from 'node:events';
-import type { AckState, Chat, EngineName, EngineStatus, Message, SentMessage } from '../domain.js';
+import type { AckState, Chat, EngineName, EngineStatus, Location, MediaKind, Message, SentMessage } from '../domain.js';
+import { AppError } from '../errors.js';
 
 export interface EngineEvents {
   /** Emitted on every status change (state, qr, pairing code, account, error). */
@@ -13,24 +14,106 @@ export interface EngineEvents {
   message_ack: [{ id: string; chat_id: string; ack: AckState }];
   message_edit: [{ id: string; chat_id: string; body: string }];
   message_revoke: [{ id: string; chat_id: string }];
+  /** Someone (you too) reacted to a message; emoji "" means the reaction was taken back. */
+  message_reaction: [{ id: string; chat_id: string; emoji: string; from: string; timestamp: number }];
   chat: [Chat];
 }
 
 export interface EngineCapabilities {
-  pairingCode: boolean;
-  qr: boolean;
+  /** fetchMessages returns history (an engine that only sees live traffic says false). */
   history: boolean;
 }
 
 export interface SendTextOptions {
   /** Mark the chat as seen after sending. WhatsApp shows it to the contact; off by default. */
   markSeen?: boolean;
+  /** Id of a message in the same chat that this one replies to (quotes). */
+  quotedId?: string;
+}
+
+/** A file already in the media store, ready to go out. */
+export interface OutgoingMedia {
+  path: string;
+  kind: MediaKind;
+  mimetype: string;
+  filename: string | null;
+  size: number;
+  sha256: string;
+}
+
+export interface DownloadedMedia {
+  data: Buffer;
+  mimetype: string;
+  filename: string | null;
+}
+
+/** Enough to find a message again on any engine (Baileys needs the key: chat, id, from_me). */
+export interface MessageRef {
+  id: string;
+  chat_id: string;
+  from_me: boolean;
+}
+
+export const PRESENCE_STATES = ['typing', 'recording', 'paused'] as const;
+export type PresenceState = (typeof PRESENCE_STATES)[number];
+
+export interface PollDraft {
+  question: string;
+  options: string[];
+  multiple: boolean;
+}
+
+// Facets: optional groups of capability. An engine without one makes the operations that need it answer
+// 501 not_supported (and leaves them out of MCP tools/list), instead of every engine stubbing every method.
+
+export interface MediaFacet {
+  sendMedia(chatId: string, media: OutgoingMedia, opts: { caption?: string; quotedId?: string }): Promise<SentMessage>;
+  /** The file of a message; null when it has none, or WhatsApp no longer has it. */
+  downloadMedia(ref: MessageRef): Promise<DownloadedMedia | null>;
+}
+
+export interface MessageOpsFacet {
+  /** "" takes your reaction back. */
+  react(ref: MessageRef, emoji: string): Promise<void>;
+  /** Your own message only; WhatsApp allows it for 15 minutes. */
+  edit(ref: MessageRef, text: string): Promise<void>;
+  delete(ref: MessageRef, forEveryone: boolean): Promise<void>;
+  markRead(chatId: string): Promise<void>;
+  setPresence(chatId: string, state: PresenceState): Promise<void>;
+}
+
+export interface RichMessagesFacet {
+  sendLocation(chatId: string, location: Location, opts: { quotedId?: string }): Promise<SentMessage>;
+  sendPoll(chatId: string, poll: PollDraft, opts: { quotedId?: string }): Promise<SentMessage>;
+}
+
+export const FACETS = ['media', 'messageOps', 'richMessages'] as const;
+export type FacetName = (typeof FACETS)[number];
+type Facets = { media: MediaFacet; messageOps: MessageOpsFacet; richMessages: RichMessagesFacet };
+
+const FACET_WHAT: Record<FacetName, string> = {
+  media: 'send or download media',
+  messageOps: 'react to, edit or delete messages, mark chats read or set presence',
+  richMessages: 'send locations or polls',
+};
+
+/** The facet, or the 501 every door shows when this engine lacks it. */
+export function requireFacet<K extends FacetName>(engine: Engine, facet: K): Facets[K] {
+  const f = engine[facet] as Facets[K] | undefined;
+  if (f) return f;
+  throw new AppError('not_supported', `The ${engine.name} engine cannot ${FACET_WHAT[facet]}`, {
+    hint: `Run an engine that can (WHATSAPP_ENGINE=wwebjs or sandbox); GET /api/status shows the engine in use.`,
+    details: { engine: engine.name, facet },
+  });
 }
 
 export interface Engine {
   readonly name: EngineName;
   readonly capabilities: EngineCapabilities;
   readonly events: TypedEmitter<EngineEvents>;
+  readonly media?: MediaFacet;
+  readonly messageOps?: MessageOpsFacet;
+  readonly richMessages?: RichMessagesFacet;
 
   status(): EngineStatus;
   /** The current QR payload while state is `qr`. */

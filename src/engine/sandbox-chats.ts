@@ -1,6 +1,6 @@
 // The simulated account's chats and history, in memory (the seed plus what happened since; sends are restored
 // from the delivery log after a restart). The engine decides when to tell the world; this only keeps the books.
-import { type Chat, type Message, isGroupId } from '../domain.js';
+import { type Chat, type Message, isGroupId, plainExtras } from '../domain.js';
 import { AppError } from '../errors.js';
 import type { Delivery } from './sandbox-deliveries.js';
 import { SEED_NAMES, seedAccount } from './sandbox-seed.js';
@@ -23,7 +23,7 @@ export class SandboxChats {
     }
     for (const d of delivered) {
       this.ensure(d.chat_id);
-      this.history.get(d.chat_id)!.push({ ...d, from: myWid, to: d.chat_id, author: null, from_me: true, type: 'chat', has_media: false, ack: 'read' });
+      this.history.get(d.chat_id)!.push({ ...plainExtras(), ...d, from: myWid, to: d.chat_id, author: null, from_me: true, type: d.type ?? 'chat', has_media: Boolean(d.media), ack: 'read' });
     }
   }
 
@@ -46,6 +46,16 @@ export class SandboxChats {
 
   push(msg: Message): void {
     this.history.get(msg.chat_id)!.push(msg);
+  }
+
+  /** A message by id in a chat, or null. */
+  find(chatId: string, id: string): Message | null {
+    return this.history.get(chatId)?.find((m) => m.id === id) ?? null;
+  }
+
+  /** A chat's record (unread count and flags), or null. */
+  record(chatId: string): ChatRecord | null {
+    return this.chats.get(chatId) ?? null;
   }
 
   view(chatId: string): Chat | null {

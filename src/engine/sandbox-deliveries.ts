@@ -2,6 +2,7 @@
 // It stands in for WhatsApp's server-side history, so crash tests can count deliveries exactly.
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Message } from '../domain.js';
 import { ensurePrivateDir } from '../fs-private.js';
 
 export interface Delivery {
@@ -9,6 +10,12 @@ export interface Delivery {
   chat_id: string;
   body: string;
   timestamp: number;
+  /** WhatsApp's message type; absent (older lines) means text. */
+  type?: string;
+  media?: Message['media'];
+  quoted?: Message['quoted'];
+  location?: Message['location'];
+  poll?: Message['poll'];
 }
 
 export class DeliveryLog {

@@ -1,5 +1,5 @@
 // Seed data for the sandbox engine: a small, realistic account so list/read/search return something useful.
-import type { Chat, Message } from '../domain.js';
+import { type Chat, type Message, plainExtras } from '../domain.js';
 
 interface SeedChat {
   id: string;
@@ -93,6 +93,7 @@ export function seedAccount(myWid: string, nowSeconds: number): SeededChat[] {
         timestamp: nowSeconds - minsAgo * 60,
         has_media: false,
         ack: fromMe ? 'read' : null,
+        ...plainExtras(),
       };
     });
     return {

@@ -4,10 +4,21 @@ import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config.js';
-import { type Account, type Chat, type EngineState, type EngineStatus, type Message, type SentMessage, chatIdForPhone } from '../domain.js';
+import { type Account, type Chat, type EngineState, type EngineStatus, type MediaKind, type Message, type SentMessage, chatIdForPhone, mediaUrl, plainExtras } from '../domain.js';
 import { AppError, notReady } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { type Engine, type EngineEvents, type StatusBase, TypedEmitter, buildStatus } from './engine.js';
+import {
+  type Engine,
+  type EngineEvents,
+  type MediaFacet,
+  type MessageOpsFacet,
+  type RichMessagesFacet,
+  type SendTextOptions,
+  type StatusBase,
+  TypedEmitter,
+  buildStatus,
+} from './engine.js';
+import { SandboxBlobs, type SandboxCore, WA_MEDIA_TYPES, quoteOf, sandboxFacets } from './sandbox-facets.js';
 import { DeliveryLog } from './sandbox-deliveries.js';
 import { SandboxChats } from './sandbox-chats.js';
 import { ensurePrivateDir, writePrivateFile } from '../fs-private.js';
@@ -35,10 +46,22 @@ export interface SandboxOptions {
   now?: () => number;
 }
 
-export class SandboxEngine implements Engine {
+export interface SandboxInboundMedia {
+  data: Buffer;
+  mimetype: string;
+  filename: string | null;
+  kind: MediaKind;
+}
+
+export class SandboxEngine implements Engine, SandboxCore {
   readonly name = 'sandbox' as const;
-  readonly capabilities = { pairingCode: true, qr: true, history: true };
+  readonly capabilities = { history: true };
   readonly events = new TypedEmitter<EngineEvents>();
+  // Typed as optional so a test can take a facet away (an engine that lacks it) by subclassing.
+  readonly media: MediaFacet | undefined;
+  readonly messageOps: MessageOpsFacet | undefined;
+  readonly richMessages: RichMessagesFacet | undefined;
+  readonly blobs: SandboxBlobs;
 
   private state: EngineState = 'stopped';
   private account: Account | null = null;
@@ -46,7 +69,7 @@ export class SandboxEngine implements Engine {
   private qr: string | null = null;
   private qrShown = false;
   private pairingCode: string | null = null;
-  private readonly book = new SandboxChats();
+  readonly book = new SandboxChats();
   private readonly timers = new Set<NodeJS.Timeout>();
   private linkTimer: NodeJS.Timeout | null = null;
   private readonly deliveries: DeliveryLog;
@@ -59,6 +82,8 @@ export class SandboxEngine implements Engine {
   constructor(private readonly opts: SandboxOptions) {
     this.sessionDir = path.join(opts.config.authDir, 'session-default');
     this.deliveries = new DeliveryLog(this.sessionDir);
+    this.blobs = new SandboxBlobs(path.join(this.sessionDir, 'media'));
+    ({ media: this.media, messageOps: this.messageOps, richMessages: this.richMessages } = sandboxFacets(this));
     this.base = { engine: 'sandbox', auth_dir: opts.config.authDir, chrome_executable: null, headless: opts.config.headless };
     this.now = opts.now ?? Date.now;
   }
@@ -105,14 +130,25 @@ export class SandboxEngine implements Engine {
     return this.pairingCode;
   }
 
-  async sendText(chatId: string, text: string): Promise<SentMessage> {
+  async sendText(chatId: string, text: string, opts: SendTextOptions = {}): Promise<SentMessage> {
+    return this.sendOwn(chatId, text, {}, opts.quotedId);
+  }
+
+  sendOwn(chatId: string, body: string, extras: Partial<Message>, quotedId?: string): SentMessage {
     const me = this.requireReady();
     const chat = this.chatFor(chatId);
-    const msg = this.message(true, chat.id, me.wid, chat.id, text, 'sent');
+    const quoted = quoteOf(this.book, chat.id, quotedId);
+    const msg = { ...this.message(true, chat.id, me.wid, chat.id, body, 'sent'), ...extras, quoted };
+    if (msg.media) msg.media = { ...msg.media, url: mediaUrl(msg.id) };
     this.append(msg);
-    this.deliveries.append({ id: msg.id, chat_id: msg.chat_id, body: msg.body, timestamp: msg.timestamp });
+    const { media, location, poll } = msg;
+    this.deliveries.append({ id: msg.id, chat_id: msg.chat_id, body: msg.body, timestamp: msg.timestamp, type: msg.type, ...(media ? { media } : {}), ...(quoted ? { quoted } : {}), ...(location ? { location } : {}), ...(poll ? { poll } : {}) });
     this.progressAcks(msg);
     return { message_id: msg.id, chat_id: msg.chat_id, timestamp: msg.timestamp };
+  }
+
+  nowSeconds(): number {
+    return Math.floor(this.now() / 1000);
   }
 
   async sendTyping(_chatId: string, durationMs: number): Promise<void> {
@@ -164,15 +200,34 @@ export class SandboxEngine implements Engine {
     this.link(phoneDigits);
   }
 
-  /** A contact writes to you. */
-  inbound(fromDigits: string, body: string): Message {
+  /** A contact writes to you: text, a file with a caption, a reply. */
+  inbound(fromDigits: string, body: string, opts: { media?: SandboxInboundMedia; replyTo?: string } = {}): Message {
     const me = this.requireReady();
     const chatId = chatIdForPhone(fromDigits);
     const chat = this.chatFor(chatId);
-    const msg = this.message(false, chat.id, chatId, me.wid, body, null);
+    const msg = { ...this.message(false, chat.id, chatId, me.wid, body, null), quoted: quoteOf(this.book, chat.id, opts.replyTo) };
+    if (opts.media) {
+      const { sha256, size } = this.blobs.put(opts.media.data);
+      const { kind, mimetype, filename } = opts.media;
+      msg.type = WA_MEDIA_TYPES[kind];
+      msg.has_media = true;
+      msg.media = { kind, mimetype, filename, size, sha256, url: mediaUrl(msg.id) };
+    }
     chat.unread_count += 1;
     this.append(msg);
     return msg;
+  }
+
+  /** A contact reacts to a message ("" takes the reaction back). */
+  reactFrom(fromDigits: string, chatId: string, messageId: string, emoji: string): void {
+    this.requireReady();
+    const m = this.book.find(chatId, messageId);
+    if (!m) throw new AppError('not_found', `No message ${messageId} in ${chatId}`);
+    const from = chatIdForPhone(fromDigits);
+    const timestamp = this.nowSeconds();
+    m.reactions = m.reactions.filter((r) => r.from !== from);
+    if (emoji !== '') m.reactions.push({ emoji, from, timestamp });
+    this.events.emit('message_reaction', { id: m.id, chat_id: m.chat_id, emoji, from, timestamp });
   }
 
   /** Drop the connection; the engine reconnects by itself. */
@@ -190,7 +245,7 @@ export class SandboxEngine implements Engine {
 
   // ---- internals ----
 
-  private requireReady(): Account {
+  requireReady(): Account {
     if (this.state !== 'ready' || !this.account) throw notReady(this.state, this.hasSavedSession());
     return this.account;
   }
@@ -264,7 +319,7 @@ export class SandboxEngine implements Engine {
 
   private message(fromMe: boolean, chatId: string, from: string, to: string, body: string, ack: Message['ack']): Message {
     const timestamp = Math.floor(this.now() / 1000);
-    return { id: `${fromMe}_${chatId}_${messageKey()}`, chat_id: chatId, from, to, author: null, from_me: fromMe, type: 'chat', body, timestamp, has_media: false, ack };
+    return { id: `${fromMe}_${chatId}_${messageKey()}`, chat_id: chatId, from, to, author: null, from_me: fromMe, type: 'chat', body, timestamp, has_media: false, ack, ...plainExtras() };
   }
 
   /** The chat for a message, announced (`chat` event) when it is new. */
@@ -276,7 +331,7 @@ export class SandboxEngine implements Engine {
 
   private append(msg: Message): void {
     this.book.push(msg);
-    this.events.emit('message', { ...msg });
+    this.events.emit('message', { ...msg, reactions: [...msg.reactions] });
   }
 
   private progressAcks(msg: Message): void {

@@ -19,11 +19,40 @@ export interface WwebjsClientSpec {
   };
 }
 
-/** A library Chat: data fields are read through wwebjs-map; fetchMessages is the one method we call. */
+/** A library Chat: data fields are read through wwebjs-map; these are the methods we call. */
 export interface WwebjsChatLike {
   fetchMessages(opts: { limit: number }): Promise<unknown[]>;
+  /** False when WhatsApp Web could not find the chat. */
+  sendSeen(): Promise<boolean>;
+  // The three chat states always resolve true: the library does not await the page call, so errors are lost.
   sendStateTyping(): Promise<unknown>;
+  sendStateRecording(): Promise<unknown>;
   clearState(): Promise<unknown>;
+}
+
+/** A library Message: data fields are read through wwebjs-map; these are the methods we call. */
+export interface WwebjsMessageLike {
+  /** Resolves even when nothing happened (an unknown message); "" takes the reaction back. */
+  react(emoji: string): Promise<unknown>;
+  /** Null, not an error, for someone else's message or one WhatsApp no longer lets you edit. */
+  edit(content: string): Promise<unknown>;
+  /** Quietly deletes for me only when WhatsApp does not allow a revoke for everyone. */
+  delete(everyone?: boolean): Promise<unknown>;
+  /** A MessageMedia ({mimetype, data: base64, filename}), or undefined when there is none or it expired. */
+  downloadMedia(): Promise<unknown>;
+}
+
+/** What sendMessage can carry: text, or one of the library's own classes (it checks them with instanceof). */
+export type WwebjsContent = string | wweb.MessageMedia | wweb.Location | wweb.Poll;
+
+/** The sendMessage options we use; the library ignores the ones it does not know without a warning. */
+export interface WwebjsSendOptions {
+  sendSeen: boolean;
+  caption?: string;
+  quotedMessageId?: string;
+  sendAudioAsVoice?: true;
+  sendMediaAsSticker?: true;
+  sendMediaAsDocument?: true;
 }
 
 export interface WwebjsClientLike {
@@ -34,10 +63,13 @@ export interface WwebjsClientLike {
   logout(): Promise<void>;
   requestPairingCode(phoneNumber: string, showNotification?: boolean, intervalMs?: number): Promise<string>;
   getNumberId(number: string): Promise<{ _serialized: string } | null>;
-  sendMessage(chatId: string, content: string, options: { sendSeen: boolean }): Promise<unknown>;
+  /** Undefined when the chat could not be resolved, null for a type the chat kind refuses (channels, status). */
+  sendMessage(chatId: string, content: WwebjsContent, options: WwebjsSendOptions): Promise<unknown>;
   getChats(): Promise<unknown[]>;
   /** The library returns undefined for an unknown chat, and for a new number may create an empty one. */
   getChatById(chatId: string): Promise<WwebjsChatLike | undefined>;
+  /** Null when the message is in neither the page's store nor WhatsApp's local database. */
+  getMessageById(messageId: string): Promise<WwebjsMessageLike | null>;
   /** Set by the library just before `ready`. */
   readonly info?: unknown;
 }

@@ -6,7 +6,7 @@ import type { Snapshot } from './wwebjs.js';
 import type { EngineEvents, TypedEmitter } from './engine.js';
 import type { Message } from '../domain.js';
 import type { WwebjsClientLike } from './wwebjs-client.js';
-import { messageRef, toAccount, toAckState, toMessage } from './wwebjs-map.js';
+import { messageRef, toAccount, toAckState, toMessage, toReaction } from './wwebjs-map.js';
 
 /** What the event wiring may touch on the engine. */
 export interface EngineHooks {
@@ -24,6 +24,8 @@ export interface EngineHooks {
   onRemoteLogout(): Promise<void>;
   onPairingCode(code: string): void;
   emitMessageOnce(msg: Message): void;
+  /** Wall clock in ms. */
+  now(): number;
 }
 
 // WAState values (src/util/Constants.js) the library itself tolerates; any other one is followed by `disconnected`.
@@ -108,7 +110,7 @@ export function listenToClient(engine: EngineHooks, client: WwebjsClientLike, ge
   });
 
   const onMessage = (raw: unknown) => {
-    const msg = toMessage(raw);
+    const msg = toMessage(raw, engine.snap.account?.wid ?? null);
     if (msg) engine.emitMessageOnce(msg);
     else engine.log.debug('ignored a message event without an id');
   };
@@ -132,6 +134,13 @@ export function listenToClient(engine: EngineHooks, client: WwebjsClientLike, ge
   on('message_revoke_everyone', (raw) => {
     const ref = messageRef(raw);
     if (ref) engine.events.emit('message_revoke', ref);
+  });
+
+  // One event per reaction: sent, received, changed or taken back ("") by anyone, our own included.
+  on('message_reaction', (raw) => {
+    const reaction = toReaction(raw, Math.floor(engine.now() / 1000));
+    if (reaction) engine.events.emit('message_reaction', reaction);
+    else engine.log.debug('ignored a reaction event without the message it belongs to');
   });
 }
 

@@ -8,10 +8,11 @@ import { AppError, notReady } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { Backoff } from './backoff.js';
 import { findBrowser, runningAsRoot, type BrowserLookup } from './browser.js';
-import { buildStatus, TypedEmitter, type Engine, type EngineEvents, type SendTextOptions } from './engine.js';
-import { callLibrary, fetchMessagesVia, getChatVia, listChatsVia, sendTextVia, sendTypingVia } from './wwebjs-chats.js';
+import { buildStatus, TypedEmitter, type Engine, type EngineEvents, type MediaFacet, type MessageOpsFacet, type RichMessagesFacet, type SendTextOptions } from './engine.js';
+import { callLibrary, fetchMessagesVia, getChatVia, listChatsVia, sendTypingVia } from './wwebjs-chats.js';
 import { clientSpec, libraryClientFactory, type WwebjsClientFactory, type WwebjsClientLike } from './wwebjs-client.js';
 import { describeError, listenToClient, waitForStateChange, type EngineHooks } from './wwebjs-events.js';
+import { sendAndReport, wwebjsFacets, type WwebjsCore } from './wwebjs-facets.js';
 import { ensureSessionDirs, hasSavedSession, markSession, removeSession } from './wwebjs-session.js';
 
 export interface WwebjsEngineOptions {
@@ -27,6 +28,8 @@ export interface WwebjsEngineOptions {
   startTimeoutMs?: number;
   /** How long requestPairingCode waits for WhatsApp Web to reach its linking screen. */
   pairingWaitMs?: number;
+  /** Wall clock in ms (edit and revoke windows). */
+  now?: () => number;
 }
 
 export interface Snapshot {
@@ -46,10 +49,14 @@ export function createWwebjsEngine(opts: WwebjsEngineOptions): Engine {
   return new WwebjsEngine(opts);
 }
 
-class WwebjsEngine implements Engine, EngineHooks {
+class WwebjsEngine implements Engine, EngineHooks, WwebjsCore {
   readonly name = 'wwebjs' as const;
-  readonly capabilities = { pairingCode: true, qr: true, history: true };
+  readonly capabilities = { history: true };
   readonly events = new TypedEmitter<EngineEvents>();
+  readonly media: MediaFacet;
+  readonly messageOps: MessageOpsFacet;
+  readonly richMessages: RichMessagesFacet;
+  readonly now: () => number;
 
   snap: Snapshot = { state: 'stopped', last_error: null, account: null, qr: null, pairing_code: null };
   client: WwebjsClientLike | null = null;
@@ -76,6 +83,8 @@ class WwebjsEngine implements Engine, EngineHooks {
     this.backoff = new Backoff({ ...(opts.reconnect ?? { baseMs: 2_000, maxMs: 5 * 60_000 }), random: opts.random });
     const found = this.locateBrowser();
     this.chromeExecutable = found.ok ? found.path : null;
+    this.now = opts.now ?? Date.now;
+    ({ media: this.media, messageOps: this.messageOps, richMessages: this.richMessages } = wwebjsFacets(this));
   }
 
   status(): EngineStatus {
@@ -279,33 +288,27 @@ class WwebjsEngine implements Engine, EngineHooks {
   }
 
   async sendText(chatId: string, text: string, opts: SendTextOptions = {}): Promise<SentMessage> {
-    const msg = await sendTextVia(this.readyClient(), chatId, text, opts.markSeen ?? false);
-    this.emitMessageOnce(msg);
-    return { message_id: msg.id, chat_id: msg.chat_id, timestamp: msg.timestamp };
+    return sendAndReport(this, chatId, text, { markSeen: opts.markSeen, quotedId: opts.quotedId });
   }
 
-  sendTyping(chatId: string, durationMs: number): Promise<void> {
-    return this.whenReady((client) => sendTypingVia(client, chatId, durationMs));
+  async sendTyping(chatId: string, durationMs: number): Promise<void> {
+    return sendTypingVia(this.readyClient(), chatId, durationMs);
   }
 
-  listChats(limit: number): Promise<Chat[]> {
-    return this.whenReady((client) => listChatsVia(client, limit));
+  async listChats(limit: number): Promise<Chat[]> {
+    return listChatsVia(this.readyClient(), limit);
   }
 
-  getChat(chatId: string): Promise<Chat | null> {
-    return this.whenReady((client) => getChatVia(client, chatId));
+  async getChat(chatId: string): Promise<Chat | null> {
+    return getChatVia(this.readyClient(), chatId);
   }
 
-  fetchMessages(chatId: string, limit: number): Promise<Message[]> {
-    return this.whenReady((client) => fetchMessagesVia(client, chatId, limit));
+  async fetchMessages(chatId: string, limit: number): Promise<Message[]> {
+    return fetchMessagesVia(this.readyClient(), chatId, limit);
   }
 
   /** Operations fail at once when not ready: callers get not_ready instead of waiting on a link that may never come. */
-  private async whenReady<T>(fn: (client: WwebjsClientLike) => Promise<T>): Promise<T> {
-    return fn(this.readyClient());
-  }
-
-  private readyClient(): WwebjsClientLike {
+  readyClient(): WwebjsClientLike {
     if (this.snap.state !== 'ready' || !this.client) throw notReady(this.snap.state, this.hasSavedSession());
     return this.client;
   }

@@ -20,6 +20,7 @@ export function recordEngineEvents(log: EventLog, engine: Engine, db: Database):
     engine.events.on('message_ack', (e) => void log.append('message.ack', e.chat_id, e)),
     engine.events.on('message_edit', (e) => void log.append('message.edited', e.chat_id, e)),
     engine.events.on('message_revoke', (e) => void log.append('message.revoked', e.chat_id, e)),
+    engine.events.on('message_reaction', (e) => void log.append('message.reaction', e.chat_id, e)),
     // The engine reports every status change (a QR rotation too); the log records state transitions only.
     engine.events.on('status', (s) => {
       if (s.state === lastState) return;

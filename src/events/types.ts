@@ -7,6 +7,7 @@ export const EVENT_TYPES = [
   'message.ack',
   'message.edited',
   'message.revoked',
+  'message.reaction',
   'chat.created',
   'connection.state',
   'auth.qr',

@@ -4,9 +4,12 @@ import type { AddressInfo } from 'node:net';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { invokeOperation } from '../operations/invoke.js';
-import { availableOperations, type Services } from '../operations/index.js';
+import { availableOperations, type Operation, type Services } from '../operations/index.js';
+import type { Upload } from '../service/media-intake.js';
 import { BODY_IDLE_MS, readJsonBody } from './body.js';
 import { type EventStreamOptions, serveEventStream, wantsEventStream } from './events-stream.js';
+import { sendFile } from './file-reply.js';
+import { isMultipart, readMultipart } from './multipart.js';
 import { renderQrPage } from './qr-page.js';
 import { sendError, sendJson } from './respond.js';
 import { RouteTable, coerceQuery } from './routes.js';
@@ -100,11 +103,25 @@ export function createHttpServer({ services, logger, mcp, timeouts, eventStream 
         if (match.kind === 'method_not_allowed') throw methodNotAllowed(match.allow);
         guard.checkApiKey(req);
 
-        const body = req.method === 'GET' || req.method === 'HEAD' ? undefined : await readJsonBody(req, config.maxBodyBytes, t.bodyIdleMs);
+        const op = match.op;
+        let body: unknown;
+        let upload: Upload | undefined;
+        if (req.method === 'GET' || req.method === 'HEAD') body = undefined;
+        else if (op.acceptsMedia && isMultipart(req)) {
+          const form = await readMultipart(req, services.media.files, { maxFileBytes: config.maxMediaBytes, maxFieldBytes: 256 * 1024, idleMs: t.bodyIdleMs });
+          body = formFields(op, form.fields);
+          upload = form.upload;
+        } else {
+          body = await readJsonBody(req, op.acceptsMedia ? mediaJsonCap(config) : config.maxBodyBytes, t.bodyIdleMs);
+          // Only a body carrying a file may be larger than WHATSAPP_MAX_BODY_BYTES.
+          if (op.acceptsMedia && Number(req.headers['content-length'] ?? 0) > config.maxBodyBytes && typeof (body as { media?: { data?: unknown } })?.media?.data !== 'string') {
+            throw new AppError('payload_too_large', `Request body exceeds ${config.maxBodyBytes} bytes`, { details: { max_bytes: config.maxBodyBytes } });
+          }
+        }
         if (body !== undefined && (typeof body !== 'object' || body === null || Array.isArray(body))) {
           throw new AppError('invalid_input', 'Body must be a JSON object');
         }
-        const input = { ...coerceQuery(match.op, url.searchParams), ...(body as object | undefined), ...match.params };
+        const input = { ...coerceQuery(op, url.searchParams), ...(body as object | undefined), ...match.params };
         const idempotencyKey = header(req, 'idempotency-key');
         const preferAsync = /(^|[,\s])respond-async\b/i.test(header(req, 'prefer') ?? '');
         // A long-poll whose client hung up should stop waiting. The controller is made only for operations that
@@ -115,6 +132,7 @@ export function createHttpServer({ services, logger, mcp, timeouts, eventStream 
         });
         const call = {
           ...(idempotencyKey ? { idempotencyKey } : {}),
+          ...(upload ? { upload } : {}),
           preferAsync,
           get signal() {
             if (!gone) {
@@ -124,8 +142,14 @@ export function createHttpServer({ services, logger, mcp, timeouts, eventStream 
             return gone.signal;
           },
         };
-        const result = await invokeOperation(match.op, input, services, call);
-        sendJson(res, match.op.httpStatus?.(result) ?? 200, result);
+        let result: unknown;
+        try {
+          result = await invokeOperation(op, input, services, call);
+        } finally {
+          if (upload) services.media.files.discard(upload.staged); // unless the send took it in
+        }
+        if (op.file) return await sendFile(req, res, op.file(result as never));
+        sendJson(res, op.httpStatus?.(result as never) ?? 200, result);
       } catch (err) {
         sendError(res, err, logger);
       }
@@ -159,6 +183,36 @@ export function answerClientError(err: NodeJS.ErrnoException, socket: import('no
   // Write, then destroy (as Node does): a slowloris client that never reads must not keep a half-open socket.
   socket.write(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   socket.destroy();
+}
+
+/** base64 is 4/3 of the file, plus room for the other fields. */
+function mediaJsonCap(config: Services['config']): number {
+  return Math.ceil((config.maxMediaBytes * 4) / 3) + 256 * 1024;
+}
+
+/**
+ * Form fields → the JSON body they stand for: `media.kind` (or `kind`, `mimetype`, `filename`) go into media,
+ * `location` and `poll` may be JSON text, the rest are coerced like a query string (numbers, booleans).
+ */
+function formFields(op: Operation, fields: Record<string, string>): Record<string, unknown> {
+  const media: Record<string, string> = {};
+  const flat = new URLSearchParams();
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(fields)) {
+    const m = /^media(?:\.|\[)(\w+)\]?$/.exec(name);
+    if (m) media[m[1]!] = value;
+    else if (name === 'kind' || name === 'mimetype' || name === 'filename') media[name] = value;
+    else if ((name === 'location' || name === 'poll') && value.trim().startsWith('{')) {
+      try {
+        out[name] = JSON.parse(value);
+      } catch {
+        throw new AppError('invalid_input', `${name}: not valid JSON`, { details: { field: name } });
+      }
+    } else flat.append(name, value);
+  }
+  Object.assign(out, coerceQuery(op, flat));
+  if (Object.keys(media).length > 0) out.media = media;
+  return out;
 }
 
 function methodNotAllowed(allow: string[]): AppError {

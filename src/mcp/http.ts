@@ -92,7 +92,7 @@ export function createMcpDoor(services: Services, logger: Logger, opts: McpHttpD
 
   // The QR page URL in the instructions uses the Host the client reached us by (already checked by the guard).
   function newServer(req: IncomingMessage): McpServer {
-    return createMcpServer(services, { qrPageUrl: `http://${req.headers.host ?? `${config.host}:${config.port}`}/qr` });
+    return createMcpServer(services, { qrPageUrl: `http://${req.headers.host ?? `${config.host}:${config.port}`}/qr`, transport: 'mcp-http' });
   }
 
   async function handleStreamable(req: IncomingMessage, res: ServerResponse): Promise<void> {

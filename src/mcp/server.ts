@@ -5,6 +5,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { availableOperations, type Operation, type Services } from '../operations/index.js';
+import { registerMediaResource } from './media-resource.js';
 import { registerChatResources } from './resources.js';
 import { callOperation, toolDefinition } from './tools.js';
 
@@ -16,6 +17,8 @@ const ToolsCallEnvelope = z.looseObject({ method: z.literal('tools/call') });
 export interface McpServerOptions {
   /** Where a human can scan the QR code; absent in stdio mode, where no HTTP server runs. */
   qrPageUrl?: string;
+  /** Which transport carries this session (a local media.path is for stdio unless allowed over HTTP). */
+  transport?: 'mcp-http' | 'stdio';
 }
 
 export function mcpInstructions(opts: McpServerOptions = {}): string {
@@ -45,7 +48,9 @@ export function mcpInstructions(opts: McpServerOptions = {}): string {
 }
 
 export function createMcpServer(services: Services, opts: McpServerOptions = {}): McpServer {
-  const ops = availableOperations(services).filter((op) => op.mcp !== false);
+  // An operation whose facet this engine lacks would only ever answer not_supported: not listed.
+  const ops = availableOperations(services).filter((op) => op.mcp !== false && (!op.facet || services.engine[op.facet] !== undefined));
+  const transport = opts.transport ?? 'stdio';
   const byName = new Map<string, Operation>(ops.map((op) => [op.name, op]));
   // logging: the connection's state changes reach the client as log notifications (and logging/setLevel works).
   const mcp = new McpServer({ name: 'whatsapp-mcp-api', title: 'WhatsApp', version }, { instructions: mcpInstructions(opts), capabilities: { logging: {} } });
@@ -65,9 +70,10 @@ export function createMcpServer(services: Services, opts: McpServerOptions = {})
     if (!op) {
       throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${request.params.name}`, { available: [...byName.keys()] });
     }
-    return callOperation(op, request.params.arguments, services, extra.signal);
+    return callOperation(op, request.params.arguments, services, { signal: extra.signal, transport });
   });
   const stopResources = registerChatResources(mcp, services);
+  registerMediaResource(mcp, services);
   let lastSeen = '';
   const stopLogging = services.engine.events.on('status', (s) => {
     // Status events also fire for QR rotations; tell the client about changes only.

@@ -23,7 +23,7 @@ export async function serveStdio(config: Readonly<Config>, deps: StdioDeps): Pro
   const { logger } = deps;
   const stdin = deps.stdin ?? process.stdin;
   const services = await createServices(config, { logger, ...(deps.engine ? { engine: deps.engine } : {}) });
-  const server = createMcpServer(services);
+  const server = createMcpServer(services, { transport: 'stdio' });
   const transport = new StdioServerTransport(stdin as typeof process.stdin, (deps.stdout ?? process.stdout) as typeof process.stdout);
 
   let resolveClosed!: (reason: string) => void;

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { ERROR_STATUS, toAppError } from '../errors.js';
 import { invokeOperation } from '../operations/invoke.js';
 import type { Operation, Services } from '../operations/index.js';
+import type { CallOptions } from '../operations/operation.js';
 
 /** The shape of `structuredContent` when a tool fails: the REST error body, so both doors speak one language. */
 export const ToolErrorSchema = z.object({
@@ -48,7 +49,7 @@ export function toolDefinition(op: Operation): Tool {
       name: op.name,
       title: op.title,
       description: op.description,
-      inputSchema: { ...jsonSchema(op.input, 'input'), type: 'object' },
+      inputSchema: { ...jsonSchema(op.mcpInput ?? op.input, 'input'), type: 'object' },
       outputSchema: outputJsonSchema(op),
       annotations: { title: op.title, ...op.annotations },
     };
@@ -62,15 +63,20 @@ export function toolDefinition(op: Operation): Tool {
  * since protocol revision 2025-11-25 (SEP-1303) input validation errors are tool execution errors, so the model
  * sees what was wrong and can correct itself. Only malformed requests (unknown tool, bad params) are JSON-RPC errors.
  */
-export async function callOperation(op: Operation, args: unknown, services: Services, signal?: AbortSignal): Promise<CallToolResult> {
+export async function callOperation(op: Operation, args: unknown, services: Services, call: CallOptions = {}): Promise<CallToolResult> {
   try {
-    const raw = await invokeOperation(op, args ?? {}, services, signal ? { signal } : {});
+    const raw = await invokeOperation(op, args ?? {}, services, call);
     // Parsing through the output schema strips fields the advertised (additionalProperties: false) schema does not
     // list, so a client validating structuredContent never rejects a result because an engine added a field.
     const parsed = op.output.safeParse(raw);
     if (!parsed.success) {
       services.logger.error({ tool: op.name, issues: parsed.error.issues }, 'operation returned a result that breaks its output schema');
       return toolError(toAppError(new Error('output schema mismatch')).toBody());
+    }
+    if (op.toolContent) {
+      // The JSON first, as for every tool (clients that read text only still see it), then the content itself.
+      const extra = (await op.toolContent(raw as never)) as CallToolResult['content'];
+      return { content: [...toolResult(parsed.data as JsonObject, false).content, ...extra], structuredContent: parsed.data as JsonObject };
     }
     return toolResult(parsed.data as JsonObject, false);
   } catch (err) {

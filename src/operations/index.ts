@@ -3,8 +3,11 @@ import type { Operation, Services } from './operation.js';
 import { getUpdatesOp, listDeadLettersOp, redeliverDeadLetterOp, waitForMessageOp } from './events.js';
 import { getChatMessagesOp, getChatOp, getMessageContextOp } from './history.js';
 import { listChatsOp, readMessagesOp } from './messaging.js';
+import { getMediaOp } from './media.js';
+import { deleteOp, editOp, markReadOp, presenceOp, reactOp } from './message-ops.js';
+import { sendLocationOp, sendMediaOp, sendPollOp } from './rich-sends.js';
 import { sendMessageOp, sendStatusOp, sendToChatOp } from './sending.js';
-import { sandboxDisconnectOp, sandboxInboundOp, sandboxLinkOp } from './sandbox-controls.js';
+import { sandboxDisconnectOp, sandboxInboundOp, sandboxLinkOp, sandboxReactOp } from './sandbox-controls.js';
 import { searchContactsOp, searchMessagesOp } from './search.js';
 import { logoutOp, pairingCodeOp, startAuthOp, statusOp } from './session.js';
 
@@ -14,6 +17,15 @@ export const OPERATIONS: readonly Operation[] = [
   pairingCodeOp,
   sendMessageOp,
   sendToChatOp,
+  sendMediaOp,
+  sendLocationOp,
+  sendPollOp,
+  getMediaOp,
+  reactOp,
+  editOp,
+  deleteOp,
+  markReadOp,
+  presenceOp,
   listChatsOp,
   readMessagesOp,
   getChatOp,
@@ -30,6 +42,7 @@ export const OPERATIONS: readonly Operation[] = [
   sandboxLinkOp,
   sandboxInboundOp,
   sandboxDisconnectOp,
+  sandboxReactOp,
 ];
 
 /** The operations this server offers, given its engine. */

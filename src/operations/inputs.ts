@@ -1,6 +1,6 @@
 // Input fields shared by several operations, so each rule (digits, limits, lengths) is written once.
 import { z } from 'zod';
-import { CHAT_ID_PATTERN, chatIdForPhone, normalizePhone, phoneOfChatId } from '../domain.js';
+import { CHAT_ID_PATTERN, MEDIA_KINDS, chatIdForPhone, normalizePhone, phoneOfChatId } from '../domain.js';
 
 export const phoneNumber = z
   .string()
@@ -47,3 +47,43 @@ export const messageText = z
   .max(65_536)
   .refine((s) => s.trim().length > 0, 'must not be empty')
   .describe('Text to send (up to 65,536 characters)');
+
+export const messageId = z.string().trim().min(1).max(256).describe('A message id, as reads, search results and events show it');
+
+export const mediaInput = z
+  .strictObject({
+    url: z.string().max(4096).optional().describe('http(s) URL to fetch the file from (private and loopback addresses are refused unless allowed)'),
+    data: z.string().optional().describe('The file, base64 (or a data: URL)'),
+    path: z.string().max(4096).optional().describe('MCP only: an absolute local path inside WHATSAPP_MEDIA_ROOTS'),
+    mimetype: z.string().max(255).optional().describe('Only used when the bytes have no recognisable signature (plain text, CSV): the type is sniffed from the file'),
+    filename: z.string().min(1).max(255).optional().describe('Shown to the recipient for documents'),
+    kind: z.enum(MEDIA_KINDS).optional().describe('image | video | audio | voice (Opus/OGG push-to-talk) | document | sticker (WebP); inferred from the bytes when absent'),
+  })
+  .describe('A file to send: exactly one of url, data or path (REST also takes a multipart file part)');
+
+export const locationInput = z.strictObject({
+  latitude: z.number().min(-90).max(90),
+  longitude: z.number().min(-180).max(180),
+  name: z.string().trim().min(1).max(256).optional(),
+  address: z.string().trim().min(1).max(512).optional(),
+});
+
+export const pollInput = z.strictObject({
+  question: z.string().trim().min(1, 'must not be empty').max(255),
+  options: z
+    .array(z.string().trim().min(1, 'must not be empty').max(100))
+    .min(2, 'a poll needs 2 to 12 options')
+    .max(12, 'a poll needs 2 to 12 options')
+    .refine((o) => new Set(o).size === o.length, 'options must differ from each other'),
+  multiple: z.boolean().default(false).describe('Let people choose more than one option'),
+});
+
+export const replyTo = messageId.describe('Id of a message in the same chat that this one replies to (quotes)');
+
+// A reaction is one emoji (one grapheme: flags and skin tones are several code points), or "" to take it back.
+const segmenter = new Intl.Segmenter('en', { granularity: 'grapheme' });
+export const emoji = z
+  .string()
+  .max(32)
+  .refine((s) => s === '' || ([...segmenter.segment(s)].length === 1 && /\p{Extended_Pictographic}|\p{Regional_Indicator}|\u20e3/u.test(s)), 'must be one emoji, or "" to remove your reaction')
+  .describe('One emoji, or "" to remove your reaction');

@@ -1,10 +1,12 @@
 // An operation is the single source of truth for one capability: REST routes and MCP tools are generated from it.
 import type { z } from 'zod';
 import type { Config } from '../config.js';
-import type { Engine } from '../engine/engine.js';
+import type { Engine, FacetName } from '../engine/engine.js';
 import type { EventService } from '../events/event-service.js';
 import type { Logger } from '../logger.js';
 import type { SendService } from '../service/send-service.js';
+import type { MediaService } from '../service/media-service.js';
+import type { Transport, Upload } from '../service/media-intake.js';
 import type { MessageStore } from '../store/message-store.js';
 
 export interface Services {
@@ -13,6 +15,8 @@ export interface Services {
   logger: Logger;
   /** Local copy of what the engine has reported: answers reads while WhatsApp is offline, and search. */
   store: MessageStore;
+  /** Media going out (intake: base64, URL, upload, path) and coming in (downloads, cached by sha256). */
+  media: MediaService;
   sender: SendService;
   /** The event log, its live bus, webhook delivery. */
   events: EventService;
@@ -30,6 +34,10 @@ export interface CallOptions {
   preferAsync?: boolean;
   /** Aborted when the caller goes away (HTTP client closed, MCP request cancelled): long waits end early. */
   signal?: AbortSignal;
+  /** The file part of a multipart request, staged by the HTTP door. */
+  upload?: Upload;
+  /** Which door: some inputs (a local media.path) depend on it. Absent: REST. */
+  transport?: Transport;
 }
 
 export interface ToolAnnotations {
@@ -41,7 +49,7 @@ export interface ToolAnnotations {
 }
 
 export interface RestRoute {
-  method: 'GET' | 'POST' | 'DELETE';
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   /** Path with `{param}` placeholders, e.g. `/api/chats/{chat_id}/messages`. */
   path: string;
 }
@@ -55,6 +63,11 @@ export interface Operation<I extends InputSchema = InputSchema, O extends z.ZodT
   title: string;
   description: string;
   input: I;
+  /**
+   * What MCP clients see and send, when it must stay narrower than REST's input (the baseline tool schemas stay
+   * text-only; files, locations and polls have their own tools). Every field must also be in `input`.
+   */
+  mcpInput?: InputSchema;
   output: O;
   annotations: ToolAnnotations;
   rest: RestRoute[];
@@ -65,7 +78,31 @@ export interface Operation<I extends InputSchema = InputSchema, O extends z.ZodT
   handler(input: z.output<I>, services: Services, call: CallOptions): Promise<z.input<O>>;
   /** REST status for a successful result when it is not 200 (e.g. 202 for a queued send). */
   httpStatus?: (output: z.input<O>) => number;
+  /** The engine facet this needs: without it the operation answers 501 not_supported and MCP does not list it. */
+  facet?: FacetName;
+  /** JSON bodies may carry a whole file as base64 (up to WHATSAPP_MAX_MEDIA_BYTES), and multipart is accepted. */
+  acceptsMedia?: boolean;
+  /** REST answers with the bytes of this file instead of JSON (downloads). */
+  file?: (output: z.input<O>) => FileReply;
+  /** MCP answers with these content blocks after the JSON text (beside structuredContent). */
+  toolContent?: (output: z.input<O>) => Promise<ToolContent[]>;
 }
+
+export interface FileReply {
+  path: string;
+  size: number;
+  mimetype: string;
+  filename: string | null;
+  /** Strong validator: the file's sha256. */
+  etag: string;
+}
+
+/** The MCP content blocks an operation may return (the spec's image, audio, resource and resource_link). */
+export type ToolContent =
+  | { type: 'text'; text: string }
+  | { type: 'image' | 'audio'; data: string; mimeType: string }
+  | { type: 'resource'; resource: { uri: string; mimeType: string; blob: string } }
+  | { type: 'resource_link'; uri: string; name: string; mimeType: string; size?: number; description?: string };
 
 export function defineOperation<I extends InputSchema, O extends z.ZodType>(op: Operation<I, O>): Operation {
   return op as unknown as Operation;

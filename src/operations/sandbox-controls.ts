@@ -3,7 +3,10 @@ import { z } from 'zod';
 import { MessageSchema } from '../domain.js';
 import { SandboxEngine } from '../engine/sandbox.js';
 import { defineOperation, type Services } from './operation.js';
-import { messageText, phoneNumber } from './inputs.js';
+import { emoji, messageId, messageText, phoneNumber, replyTo } from './inputs.js';
+import { AppError } from '../errors.js';
+import { MEDIA_KINDS } from '../domain.js';
+import { classify, decodeBase64 } from '../service/media-intake.js';
 
 const isSandbox = ({ engine }: Services) => engine instanceof SandboxEngine;
 const sandbox = ({ engine }: Services) => engine as SandboxEngine;
@@ -29,13 +32,54 @@ export const sandboxInboundOp = defineOperation({
   name: 'sandbox_inbound',
   title: 'Sandbox: receive a message',
   description: 'A contact writes to the simulated account.',
-  input: z.object({ from: phoneNumber, body: messageText }),
+  input: z.object({
+    from: phoneNumber,
+    body: messageText.optional().describe('The text; with media, its caption'),
+    media: z
+      .strictObject({
+        data: z.string().min(1).describe('The file, base64'),
+        mimetype: z.string().max(255).optional(),
+        filename: z.string().min(1).max(255).optional(),
+        kind: z.enum(MEDIA_KINDS).optional(),
+      })
+      .optional(),
+    reply_to: replyTo.optional(),
+  }),
   output: z.object({ ok: z.literal(true), message: MessageSchema }),
   annotations: control,
   rest: [{ method: 'POST', path: '/api/sandbox/inbound' }],
   mcp: false,
   available: isSandbox,
-  handler: async ({ from, body }, services) => ({ ok: true as const, message: sandbox(services).inbound(from, body) }),
+  acceptsMedia: true,
+  handler: async ({ from, body, media, reply_to }, services) => {
+    if (body === undefined && !media) throw new AppError('invalid_input', 'body: is required (or send media)', { details: { field: 'body' } });
+    let file;
+    if (media) {
+      const data = decodeBase64(media.data, 'media.data', services.config.maxMediaBytes).bytes;
+      if (data.length === 0) throw new AppError('invalid_input', 'media.data: the file is empty', { details: { field: 'media.data' } });
+      const { kind, mimetype } = await classify(data.subarray(0, 4100), media.mimetype ?? null, media.kind);
+      file = { data, mimetype, kind, filename: media.filename ?? null };
+    }
+    return { ok: true as const, message: sandbox(services).inbound(from, body ?? '', { ...(file ? { media: file } : {}), ...(reply_to ? { replyTo: reply_to } : {}) }) };
+  },
+});
+
+export const sandboxReactOp = defineOperation({
+  name: 'sandbox_react',
+  title: 'Sandbox: a contact reacts',
+  description: 'A contact reacts to a message ("" takes the reaction back).',
+  input: z.object({ from: phoneNumber, message_id: messageId, emoji }),
+  output: z.object({ ok: z.literal(true) }),
+  annotations: control,
+  rest: [{ method: 'POST', path: '/api/sandbox/react' }],
+  mcp: false,
+  available: isSandbox,
+  handler: async ({ from, message_id, emoji }, services) => {
+    const m = services.store.getMessage(message_id);
+    if (!m) throw new AppError('not_found', `No message ${message_id}`);
+    sandbox(services).reactFrom(from, m.chat_id, m.id, emoji);
+    return { ok: true as const };
+  },
 });
 
 export const sandboxDisconnectOp = defineOperation({

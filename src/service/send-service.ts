@@ -1,16 +1,20 @@
 // Sending with guarantees: written to the outbox before it is attempted, idempotent by key, paced, and
 // reconciled after a crash before anything is retried. Both doors reach this through whatsapp_send_message.
 import { createHash } from 'node:crypto';
-import type { Message } from '../domain.js';
-import type { Engine } from '../engine/engine.js';
+import type { Message, SentMessage } from '../domain.js';
+import { type Engine, requireFacet } from '../engine/engine.js';
 import { AppError, notReady, toAppError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { type OutboxRow, type OutboxStore, newOutboxId } from '../store/outbox-store.js';
+import type { MediaStore } from '../store/media-store.js';
+import { type OutboxContent, type OutboxRow, type OutboxStore, newOutboxId } from '../store/outbox-store.js';
 import type { RateLimiter } from './rate-limiter.js';
 
 export interface SendRequest {
   chat_id: string;
+  /** The text; a media caption; an edit's new text; '' for the other kinds. */
   body: string;
+  /** Absent: plain text. Media must already be in the media store. */
+  content?: OutboxContent | undefined;
   /** The caller accepts 202 queued instead of 503/429. */
   queue: boolean;
   idempotency_key?: string | undefined;
@@ -27,6 +31,8 @@ export type SendOutcome = (
 export interface SendServiceOptions {
   engine: Engine;
   outbox: OutboxStore;
+  /** Where the files of media sends are. */
+  media: MediaStore;
   limiter: RateLimiter;
   logger: Logger;
   /** Random extra delay (ms, up to) between queued sends, so a drained queue does not look like a bot. */
@@ -44,7 +50,7 @@ export type OutboxOutcome =
   | { state: 'failed'; outbox_id: string; chat_id: string; error: { code: string; message: string } };
 
 // Errors after which a retry cannot help.
-const PERMANENT = new Set(['not_on_whatsapp', 'invalid_input', 'not_found']);
+const PERMANENT = new Set(['not_on_whatsapp', 'invalid_input', 'not_found', 'not_supported', 'payload_too_large']);
 const MAX_ATTEMPTS = 3;
 // A send WhatsApp Web never answers must not stall the queue for the life of the process; the row stays `sending`
 // and reconciliation decides later whether it went out.
@@ -137,7 +143,7 @@ export class SendService {
           details: { retry_after_ms: retryAfterMs },
         });
       }
-      const row = await this.o.outbox.create({ chat_id: req.chat_id, body: req.body, state: 'queued', idempotency_key: req.idempotency_key, request_hash: hash });
+      const row = await this.o.outbox.create({ chat_id: req.chat_id, body: req.body, content: req.content, state: 'queued', idempotency_key: req.idempotency_key, request_hash: hash });
       // Readiness read again: the engine may have become ready (and found an empty queue) while this row was written.
       this.schedule(this.o.engine.status().ready ? this.o.limiter.waitFor(req.chat_id) : null);
       this.tell({ state: 'queued', outbox_id: row.outbox_id, chat_id: row.chat_id, error: null });
@@ -149,7 +155,7 @@ export class SendService {
     this.attempting.add(id);
     let row: OutboxRow;
     try {
-      row = await this.o.outbox.create({ id, chat_id: req.chat_id, body: req.body, state: 'sending', idempotency_key: req.idempotency_key, request_hash: hash });
+      row = await this.o.outbox.create({ id, chat_id: req.chat_id, body: req.body, content: req.content, state: 'sending', idempotency_key: req.idempotency_key, request_hash: hash });
     } catch (err) {
       this.attempting.delete(id);
       throw err;
@@ -161,7 +167,7 @@ export class SendService {
     if (row.request_hash !== requestHash(req)) {
       throw new AppError('conflict', 'This Idempotency-Key was already used with a different request', { details: { outbox_id: row.outbox_id } });
     }
-    if (row.state === 'sent') return { state: 'sent', outbox_id: row.outbox_id, chat_id: row.chat_id, message_id: row.message_id!, timestamp: row.timestamp!, replayed: true };
+    if (row.state === 'sent') return { state: 'sent', outbox_id: row.outbox_id, chat_id: row.chat_id, message_id: row.message_id ?? targetOf(row.content)!, timestamp: row.timestamp!, replayed: true };
     if (row.state === 'failed') {
       throw new AppError((row.error?.code ?? 'engine_error') as never, row.error?.message ?? 'Send failed', { details: { outbox_id: row.outbox_id } });
     }
@@ -172,13 +178,15 @@ export class SendService {
   private async attempt(row: OutboxRow, mayRequeue: boolean): Promise<SendOutcome> {
     this.attempting.add(row.outbox_id);
     try {
-      if (this.o.typingIndicator && this.o.engine.sendTyping) {
+      const kind = row.content?.kind ?? 'text';
+      if (this.o.typingIndicator && this.o.engine.sendTyping && (kind === 'text' || kind === 'media')) {
         await this.o.engine.sendTyping(row.chat_id, Math.min(8_000, 600 + row.body.length * 40));
       }
-      const sent = await withTimeout(this.o.engine.sendText(row.chat_id, row.body), SEND_TIMEOUT_MS);
+      const sent = await withTimeout(this.deliver(row), SEND_TIMEOUT_MS);
       // Sent is sent: a failure to record it must not count as a failed send (the row stays `sending`, and
-      // reconciliation finds the message in the chat later).
-      await this.o.outbox.markSent(row.outbox_id, sent.message_id, sent.timestamp).catch((err: unknown) => {
+      // reconciliation finds the message in the chat later). An act on a message (reaction...) makes no new one.
+      const made = targetOf(row.content) === undefined ? sent.message_id : null;
+      await this.o.outbox.markSent(row.outbox_id, made, sent.timestamp).catch((err: unknown) => {
         this.o.logger.error({ err, outbox_id: row.outbox_id }, 'recording a sent message failed');
       });
       this.tell({ state: 'sent', outbox_id: row.outbox_id, chat_id: row.chat_id, message_id: sent.message_id, timestamp: sent.timestamp });
@@ -204,6 +212,34 @@ export class SendService {
       throw new AppError(e.code, e.message, { ...(e.hint ? { hint: e.hint } : {}), details: { outbox_id: row.outbox_id }, headers: e.headers, cause: err });
     } finally {
       this.attempting.delete(row.outbox_id);
+    }
+  }
+
+  /** One attempt at the engine, for whatever kind the row carries. */
+  private async deliver(row: OutboxRow): Promise<SentMessage> {
+    const engine = this.o.engine;
+    const c = row.content;
+    if (c === null || c.kind === 'text') return engine.sendText(row.chat_id, row.body, c?.reply_to ? { quotedId: c.reply_to } : {});
+    const quoted = 'reply_to' in c && c.reply_to ? { quotedId: c.reply_to } : {};
+    switch (c.kind) {
+      case 'media': {
+        const media = requireFacet(engine, 'media');
+        const file = this.o.media.pathOf(c.media.sha256);
+        if (!file) throw new AppError('not_found', `The file of this send (sha256 ${c.media.sha256}) is no longer in the media store`);
+        return media.sendMedia(row.chat_id, { ...c.media, path: file }, { ...(row.body ? { caption: row.body } : {}), ...quoted });
+      }
+      case 'location':
+        return requireFacet(engine, 'richMessages').sendLocation(row.chat_id, c.location, quoted);
+      case 'poll':
+        return requireFacet(engine, 'richMessages').sendPoll(row.chat_id, c.poll, quoted);
+      default: {
+        const ops = requireFacet(engine, 'messageOps');
+        const ref = { id: c.message_id, chat_id: row.chat_id, from_me: c.from_me };
+        if (c.kind === 'reaction') await ops.react(ref, c.emoji);
+        else if (c.kind === 'edit') await ops.edit(ref, row.body);
+        else await ops.delete(ref, c.for_everyone);
+        return { message_id: c.message_id, chat_id: row.chat_id, timestamp: Math.floor(Date.now() / 1000) };
+      }
     }
   }
 
@@ -268,7 +304,7 @@ export class SendService {
         const current = this.o.outbox.get(row.outbox_id);
         if (!current || current.state !== 'sending' || this.attempting.has(row.outbox_id)) continue;
         const since = (row.attempted_at ?? row.created_at) - RECONCILE_SKEW_MS;
-        const match = history.find((m) => m.from_me && m.body === row.body && m.timestamp * 1000 >= since && !this.o.outbox.isClaimed(m.id));
+        const match = history.find((m) => m.from_me && sameContent(m, row) && m.timestamp * 1000 >= since && !this.o.outbox.isClaimed(m.id));
         if (match) {
           await this.o.outbox.markSent(row.outbox_id, match.id, match.timestamp);
           this.tell({ state: 'sent', outbox_id: row.outbox_id, chat_id: row.chat_id, message_id: match.id, timestamp: match.timestamp });
@@ -281,6 +317,26 @@ export class SendService {
   }
 }
 
+/** The message an act (reaction, edit, delete) is about; undefined for kinds that make a new message. */
+function targetOf(c: OutboxContent | null): string | undefined {
+  return c && 'message_id' in c ? c.message_id : undefined;
+}
+
+/**
+ * Is this message in the chat the one this row sent? Text by its text, media by kind, file hash (when the engine
+ * knows it) and caption, a location by its coordinates, a poll by its question.
+ */
+function sameContent(m: Message, row: OutboxRow): boolean {
+  const c = row.content;
+  if (c === null || c.kind === 'text') return m.media === null && m.location === null && m.poll === null && m.body === row.body;
+  if (c.kind === 'media') return m.media !== null && m.media.kind === c.media.kind && (m.media.sha256 ?? c.media.sha256) === c.media.sha256 && m.body === row.body;
+  if (c.kind === 'location') return m.location !== null && m.location.latitude === c.location.latitude && m.location.longitude === c.location.longitude;
+  if (c.kind === 'poll') return m.poll !== null && m.poll.question === c.poll.question;
+  return false;
+}
+
 function requestHash(req: SendRequest): string {
-  return createHash('sha256').update(JSON.stringify([req.chat_id, req.body])).digest('hex');
+  // Plain text hashes as before migration 7, so keys recorded then still replay.
+  const parts = req.content === undefined ? [req.chat_id, req.body] : [req.chat_id, req.body, req.content];
+  return createHash('sha256').update(JSON.stringify(parts)).digest('hex');
 }

@@ -21,6 +21,7 @@ export function connectStoreToEngine(store: MessageStore, engine: Engine, logger
     engine.events.on('message_ack', (e) => store.enqueue({ kind: 'ack', ...e })),
     engine.events.on('message_edit', (e) => store.enqueue({ kind: 'edit', ...e })),
     engine.events.on('message_revoke', (e) => store.enqueue({ kind: 'revoke', ...e })),
+    engine.events.on('message_reaction', (e) => store.enqueue({ kind: 'reaction', ...e })),
     engine.events.on('chat', (chat) => store.enqueue({ kind: 'chat', chat })),
   ];
   let wasReady = engine.status().ready;

@@ -3,13 +3,16 @@ import type Database from 'better-sqlite3';
 import { type AckState, type Chat, type Contact, type Message, isGroupId, phoneOfChatId } from '../domain.js';
 import type { Db } from './db.js';
 import { IdIndex } from './id-index.js';
-import { SEQ_PER_SECOND, ackRank, idKey } from './rows.js';
+import { type MessageExtra, SEQ_PER_SECOND, ackRank, decodeExtra, encodeExtra, idKey } from './rows.js';
 
 export type StoreEvent =
   | { kind: 'message'; message: Message }
   | { kind: 'ack'; id: string; chat_id: string; ack: AckState }
   | { kind: 'edit'; id: string; chat_id: string; body: string }
   | { kind: 'revoke'; id: string; chat_id: string }
+  | { kind: 'reaction'; id: string; chat_id: string; emoji: string; from: string; timestamp: number }
+  /** A file was downloaded: what it turned out to be (WhatsApp may not have said its size or hash). */
+  | { kind: 'media_file'; id: string; sha256: string; size: number; mimetype: string }
   | { kind: 'chat'; chat: Chat }
   | { kind: 'contact'; contact: Contact };
 
@@ -54,6 +57,18 @@ export class MessageWriter {
             break;
           case 'revoke':
             this.rewrite(ev.id, '', true);
+            break;
+          case 'reaction':
+            this.patchExtra(ev.id, (x) => {
+              // One reaction per person: a new one replaces the old, "" takes it back.
+              const rest = (x.reactions ?? []).filter((r) => r.from !== ev.from);
+              x.reactions = ev.emoji === '' ? rest : [...rest, { emoji: ev.emoji, from: ev.from, timestamp: ev.timestamp }];
+            });
+            break;
+          case 'media_file':
+            this.patchExtra(ev.id, (x) => {
+              if (x.media) x.media = { ...x.media, sha256: ev.sha256, size: ev.size, mimetype: x.media.mimetype || ev.mimetype };
+            });
             break;
           case 'chat':
             this.upsertChat(ev.chat);
@@ -118,7 +133,7 @@ export class MessageWriter {
     const seq = this.nextSeq(m.timestamp);
     this.s.insert.run(
       seq, m.id, idKey(m.id), chat, m.from, m.to, m.author, m.author ?? m.from,
-      m.from_me ? 1 : 0, m.type, m.body, m.timestamp, m.has_media ? 1 : 0, rank,
+      m.from_me ? 1 : 0, m.type, m.body, m.timestamp, m.has_media ? 1 : 0, rank, encodeExtra(m),
     );
     this.ids.added(m.id, seq);
     // A new newest row is above the indexer's high-water mark (which never passes the newest committed row), so the
@@ -166,6 +181,18 @@ export class MessageWriter {
     if (belowMark && (listed || (!revoke && body !== ''))) this.s.pend.run(row.seq);
   }
 
+  /** Read-modify-write of a message's extra JSON (reactions, media facts): rare events, one row each. */
+  private patchExtra(id: string, change: (x: MessageExtra) => void): void {
+    const seq = this.ids.find(id);
+    if (seq === undefined) return;
+    const json = this.s.extraOf.get(seq) as string | null | undefined;
+    if (json === undefined) return;
+    const x = decodeExtra(json);
+    change(x);
+    const next = encodeExtra({ media: x.media ? { ...x.media, url: '' } : null, quoted: x.quoted ?? null, location: x.location ?? null, poll: x.poll ?? null, reactions: x.reactions ?? [] });
+    this.s.setExtra.run(next, seq);
+  }
+
   private upsertChat(chat: Chat): void {
     const key = this.chatKey(chat.id, true)!;
     this.s.updateChat.run({
@@ -195,8 +222,10 @@ function prepare(db: Db) {
       WHERE key = @key`),
     touchChat: db.prepare('UPDATE chats SET timestamp = max(timestamp, ?) WHERE key = ?'),
     findForRewrite: db.prepare(`SELECT seq, body, 'k' || chat AS scope, revoked FROM messages WHERE seq = ?`),
-    insert: db.prepare(`INSERT INTO messages (seq, id, id_key, chat, from_id, to_id, author, sender, from_me, type, body, timestamp, has_media, ack)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    insert: db.prepare(`INSERT INTO messages (seq, id, id_key, chat, from_id, to_id, author, sender, from_me, type, body, timestamp, has_media, ack, extra)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    extraOf: db.prepare('SELECT extra FROM messages WHERE seq = ?').pluck(),
+    setExtra: db.prepare('UPDATE messages SET extra = ? WHERE seq = ?'),
     // Acks only move forward (sent -> delivered -> read), except that an error may land at any time.
     ack: db.prepare(`UPDATE messages SET ack = @rank WHERE seq = @seq AND (ack IS NULL OR ack < @rank OR @rank = ${ERROR_RANK})`),
     edit: db.prepare('UPDATE messages SET body = ?, edited = 1 WHERE seq = ?'),

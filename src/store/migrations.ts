@@ -116,6 +116,17 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'message ids merged by the indexer',
     up: (db) => db.exec(ID_INDEX_SCHEMA),
   },
+  {
+    version: 7,
+    name: 'full messaging: media, replies, reactions, locations, polls; outbox content kinds',
+    up: (db) =>
+      db.exec(`
+        -- JSON (rows.ts MessageExtra): rare and never filtered on, so one nullable column costs a plain text row nothing.
+        ALTER TABLE messages ADD COLUMN extra TEXT;
+        -- JSON (outbox-store.ts OutboxContent); NULL is a plain text send, as every row before this migration.
+        ALTER TABLE outbox ADD COLUMN content TEXT;
+      `),
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

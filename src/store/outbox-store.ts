@@ -2,7 +2,33 @@
 import { randomUUID } from 'node:crypto';
 import type { Database, Statement } from 'better-sqlite3';
 import { z } from 'zod';
+import type { Location, MediaKind } from '../domain.js';
 import { GroupCommitter } from './group-commit.js';
+
+export const CONTENT_KINDS = ['text', 'media', 'location', 'poll', 'reaction', 'edit', 'delete'] as const;
+export type ContentKind = (typeof CONTENT_KINDS)[number];
+
+/** A stored file a send refers to (the bytes are in the media store under sha256). */
+export interface MediaRef {
+  sha256: string;
+  size: number;
+  mimetype: string;
+  filename: string | null;
+  kind: MediaKind;
+}
+
+/**
+ * What a send carries beyond `body` (the text, a caption, or an edit's new text). NULL in the table is plain text,
+ * so text rows (every row before migration 7) carry no JSON. Ops on an existing message name it by id.
+ */
+export type OutboxContent =
+  | { kind: 'text'; reply_to?: string }
+  | { kind: 'media'; media: MediaRef; reply_to?: string }
+  | { kind: 'location'; location: Location; reply_to?: string }
+  | { kind: 'poll'; poll: { question: string; options: string[]; multiple: boolean }; reply_to?: string }
+  | { kind: 'reaction'; message_id: string; from_me: boolean; emoji: string }
+  | { kind: 'edit'; message_id: string; from_me: boolean }
+  | { kind: 'delete'; message_id: string; from_me: boolean; for_everyone: boolean };
 
 export const OUTBOX_STATES = ['queued', 'sending', 'sent', 'failed'] as const;
 export type OutboxState = (typeof OUTBOX_STATES)[number];
@@ -10,6 +36,8 @@ export type OutboxState = (typeof OUTBOX_STATES)[number];
 export const OutboxRecordSchema = z.object({
   outbox_id: z.string(),
   state: z.enum(OUTBOX_STATES),
+  /** What is sent: a new message (text, media, location, poll) or an act on one (reaction, edit, delete). */
+  kind: z.enum(CONTENT_KINDS),
   chat_id: z.string(),
   message_id: z.string().nullable(),
   /** Unix seconds WhatsApp gave the sent message. */
@@ -25,6 +53,7 @@ export type OutboxRecord = z.infer<typeof OutboxRecordSchema>;
 /** The row as the sender needs it (body and idempotency facts stay internal). */
 export interface OutboxRow extends OutboxRecord {
   body: string;
+  content: OutboxContent | null;
   idempotency_key: string | null;
   request_hash: string | null;
   attempted_at: number | null;
@@ -48,6 +77,7 @@ CREATE TABLE outbox (
   updated_at INTEGER NOT NULL,
   attempted_at INTEGER
 );
+-- Migration 7 adds: content TEXT (JSON OutboxContent, NULL for plain text).
 CREATE INDEX outbox_open ON outbox (state, seq) WHERE state IN ('queued', 'sending');
 `;
 
@@ -66,6 +96,7 @@ interface Row {
   created_at: number;
   updated_at: number;
   attempted_at: number | null;
+  content: string | null;
 }
 
 /**
@@ -78,9 +109,12 @@ export function newOutboxId(now = Date.now()): string {
 }
 
 function toRecord(r: Row): OutboxRow {
+  const content = r.content === null ? null : (JSON.parse(r.content) as OutboxContent);
   return {
     outbox_id: r.id,
     state: r.state,
+    kind: content?.kind ?? 'text',
+    content,
     chat_id: r.chat_id,
     message_id: r.message_id,
     timestamp: r.sent_ts,
@@ -103,8 +137,8 @@ export class OutboxStore {
     this.commit = GroupCommitter.for(db);
     this.q = {
       insert: db.prepare(
-        `INSERT INTO outbox (id, chat_id, body, state, idempotency_key, request_hash, created_at, updated_at, attempted_at, attempts)
-         VALUES (@id, @chat_id, @body, @state, @idempotency_key, @request_hash, @now, @now, @attempted_at, @attempts)`,
+        `INSERT INTO outbox (id, chat_id, body, content, state, idempotency_key, request_hash, created_at, updated_at, attempted_at, attempts)
+         VALUES (@id, @chat_id, @body, @content, @state, @idempotency_key, @request_hash, @now, @now, @attempted_at, @attempts)`,
       ),
       byId: db.prepare('SELECT * FROM outbox WHERE id = ?'),
       byKey: db.prepare('SELECT * FROM outbox WHERE idempotency_key = ?'),
@@ -119,13 +153,23 @@ export class OutboxStore {
   }
 
   /** Durably record a new send; `sending` when it is attempted at once, `queued` otherwise. */
-  async create(input: { id?: string; chat_id: string; body: string; state: 'queued' | 'sending'; idempotency_key?: string | undefined; request_hash?: string | undefined }): Promise<OutboxRow> {
+  async create(input: {
+    id?: string;
+    chat_id: string;
+    body: string;
+    content?: OutboxContent | null | undefined;
+    state: 'queued' | 'sending';
+    idempotency_key?: string | undefined;
+    request_hash?: string | undefined;
+  }): Promise<OutboxRow> {
     const now = this.now();
     const id = input.id ?? newOutboxId(now);
     const sending = input.state === 'sending';
     const row: OutboxRow = {
       outbox_id: id,
       state: input.state,
+      kind: input.content?.kind ?? 'text',
+      content: input.content ?? null,
       chat_id: input.chat_id,
       message_id: null,
       timestamp: null,
@@ -143,6 +187,7 @@ export class OutboxStore {
         id,
         chat_id: row.chat_id,
         body: row.body,
+        content: row.content === null ? null : JSON.stringify(row.content),
         state: row.state,
         idempotency_key: row.idempotency_key,
         request_hash: row.request_hash,
@@ -181,7 +226,8 @@ export class OutboxStore {
     return r.changes > 0;
   }
 
-  markSent(id: string, messageId: string, ts: number): Promise<unknown> {
+  /** messageId null: an act on an existing message (reaction, edit, delete), which makes no new message. */
+  markSent(id: string, messageId: string | null, ts: number): Promise<unknown> {
     const now = this.now();
     return this.commit.run(() => this.q.sent.run({ id, message_id: messageId, ts, now }));
   }

@@ -1,13 +1,13 @@
 // Row <-> domain mapping and the small encodings the store uses (ack ranks, id hashes, seq numbers, cursors).
 import { createHash } from 'node:crypto';
-import { ACK_STATES, type AckState, type Chat, type Message, isGroupId, phoneOfChatId } from '../domain.js';
+import { ACK_STATES, type AckState, type Chat, type Message, isGroupId, mediaUrl, phoneOfChatId, plainExtras } from '../domain.js';
 import { AppError } from '../errors.js';
 
 /** seq = timestamp * SEQ_PER_SECOND + n. 2^53 / 1e6 seconds is year 2255, so every seq is a safe JS integer. */
 export const SEQ_PER_SECOND = 1_000_000;
 
 export const MESSAGE_COLUMNS = `m.seq, m.id, c.id AS chat_id, m.from_id, m.to_id, m.author, m.from_me, m.type, m.body,
-  m.timestamp, m.has_media, m.ack`;
+  m.timestamp, m.has_media, m.ack, m.edited, m.revoked, m.extra`;
 
 export interface MessageRow {
   seq: number;
@@ -22,6 +22,42 @@ export interface MessageRow {
   timestamp: number;
   has_media: number;
   ack: number | null;
+  edited: number;
+  revoked: number;
+  /** JSON of MessageExtra, null for a plain text message. */
+  extra: string | null;
+}
+
+/** What a message has beyond text, as stored in messages.extra (the media url is derived, not stored). */
+export interface MessageExtra {
+  media?: Omit<NonNullable<Message['media']>, 'url'>;
+  quoted?: Message['quoted'];
+  location?: Message['location'];
+  poll?: Message['poll'];
+  reactions?: Message['reactions'];
+}
+
+/** The extra JSON for a message, or null when it has nothing beyond text (most rows: no JSON to parse on read). */
+export function encodeExtra(m: Pick<Message, 'media' | 'quoted' | 'location' | 'poll' | 'reactions'>): string | null {
+  const x: MessageExtra = {};
+  if (m.media) {
+    const { url: _url, ...media } = m.media;
+    x.media = media;
+  }
+  if (m.quoted) x.quoted = m.quoted;
+  if (m.location) x.location = m.location;
+  if (m.poll) x.poll = m.poll;
+  if (m.reactions.length > 0) x.reactions = m.reactions;
+  return Object.keys(x).length === 0 ? null : JSON.stringify(x);
+}
+
+export function decodeExtra(json: string | null): MessageExtra {
+  if (json === null) return {};
+  try {
+    return JSON.parse(json) as MessageExtra;
+  } catch {
+    return {};
+  }
 }
 
 export interface ChatRow {
@@ -50,7 +86,23 @@ export function toMessage(r: MessageRow): Message {
     timestamp: r.timestamp,
     has_media: r.has_media === 1,
     ack: r.ack === null ? null : (ACK_STATES[r.ack] ?? null),
+    ...withExtra(r),
   };
+}
+
+function withExtra(r: MessageRow): ReturnType<typeof plainExtras> {
+  const base = plainExtras();
+  base.edited = r.edited === 1;
+  base.revoked = r.revoked === 1;
+  if (r.extra === null) return base;
+  const x = decodeExtra(r.extra);
+  // A revoked message keeps no content: its sender took it back.
+  if (x.media && !base.revoked) base.media = { ...x.media, url: mediaUrl(r.id) };
+  if (x.quoted) base.quoted = x.quoted;
+  if (x.location && !base.revoked) base.location = x.location;
+  if (x.poll && !base.revoked) base.poll = x.poll;
+  if (x.reactions) base.reactions = x.reactions;
+  return base;
 }
 
 export function toChat(r: ChatRow, last: MessageRow | undefined): Chat {

@@ -1,16 +1,54 @@
 // A stand-in for whatsapp-web.js's Client: the library's real event names, payloads shaped like its real
-// Message/Chat objects (see node_modules/whatsapp-web.js/src/structures), and a record of every call.
+// Message/Chat/Reaction objects (see node_modules/whatsapp-web.js/src/structures), its quiet failure style
+// (null/undefined instead of errors), and a record of every call.
+import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { WwebjsChatLike, WwebjsClientFactory, WwebjsClientLike, WwebjsClientSpec } from '../../src/engine/wwebjs-client.js';
+import wweb from 'whatsapp-web.js';
+import type {
+  WwebjsChatLike,
+  WwebjsClientFactory,
+  WwebjsClientLike,
+  WwebjsClientSpec,
+  WwebjsContent,
+  WwebjsMessageLike,
+  WwebjsSendOptions,
+} from '../../src/engine/wwebjs-client.js';
+
+const { MessageMedia, Location, Poll } = wweb;
 
 export interface LibraryId {
   fromMe: boolean;
   remote: string;
   id: string;
+  participant?: string;
   _serialized: string;
 }
 
-/** Field names as on whatsapp-web.js Message (after Message._patch). */
+/** Raw WhatsApp Web model fields (`message._data`) for media, quotes, edits, locations and polls. */
+export interface RawMessageData {
+  body?: string;
+  mimetype?: string;
+  filename?: string;
+  size?: number;
+  /** Base64 sha256 of the plain file. */
+  filehash?: string;
+  directPath?: string;
+  caption?: string;
+  quotedMsg?: { type: string; body?: string; caption?: string };
+  quotedStanzaID?: string;
+  quotedParticipant?: string;
+  quotedRemoteJid?: string;
+  latestEditMsgKey?: LibraryId;
+  latestEditSenderTimestampMs?: number;
+  lat?: number;
+  lng?: number;
+  loc?: string;
+  pollName?: string;
+  pollOptions?: Array<{ name: string; localId: number }>;
+  pollSelectableOptionsCount?: number;
+}
+
+/** Field names as on whatsapp-web.js Message (after Message._patch), `_data` included. */
 export interface LibraryMessage {
   id: LibraryId;
   from: string;
@@ -22,9 +60,23 @@ export interface LibraryMessage {
   timestamp: number;
   hasMedia: boolean;
   ack: number;
+  hasQuotedMsg?: boolean;
+  _data?: RawMessageData;
+  location?: { latitude: number; longitude: number; name?: string; address?: string; description?: string };
+  pollName?: string;
+  pollOptions?: Array<{ name: string; localId: number }>;
+  allowMultipleAnswers?: boolean;
+  latestEditMsgKey?: LibraryId;
 }
 
 export type InitBehaviour = 'qr' | 'linked' | 'hang' | Error;
+export type FakeMediaType = 'image' | 'video' | 'audio' | 'ptt' | 'document' | 'sticker';
+
+// The send path puts a JPEG preview in _data.body of media and locations; Message.body shows it for locations.
+export const THUMBNAIL = '/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAgGBgcGBQgHBwcJCQgKDA==';
+// WhatsApp's own rules, which the library leaves to WhatsApp Web (canEditText, canSenderRevokeMsg).
+const EDIT_WINDOW_S = 15 * 60;
+const REVOKE_WINDOW_S = 60 * 60 * 60;
 
 /** Field names as on whatsapp-web.js Chat. */
 export class FakeChat implements WwebjsChatLike {
@@ -39,6 +91,8 @@ export class FakeChat implements WwebjsChatLike {
   isMuted = false;
   lastMessage: LibraryMessage | undefined;
   readonly messages: LibraryMessage[] = [];
+  /** Chat states set through sendStateTyping/sendStateRecording/clearState, and 'seen' for sendSeen, in order. */
+  readonly states: string[] = [];
 
   constructor(chatId: string, name: string) {
     const [user = '', server = ''] = chatId.split('@');
@@ -59,10 +113,17 @@ export class FakeChat implements WwebjsChatLike {
     return this.messages.slice(-opts.limit);
   }
 
-  /** Chat states set through sendStateTyping/clearState, in order. */
-  readonly states: string[] = [];
+  async sendSeen(): Promise<boolean> {
+    this.states.push('seen');
+    this.unreadCount = 0;
+    return true;
+  }
   async sendStateTyping(): Promise<boolean> {
     this.states.push('typing');
+    return true;
+  }
+  async sendStateRecording(): Promise<boolean> {
+    this.states.push('recording');
     return true;
   }
   async clearState(): Promise<boolean> {
@@ -71,11 +132,17 @@ export class FakeChat implements WwebjsChatLike {
   }
 }
 
-/** The WhatsApp side shared by every client the engine creates: accounts, chats, a clock. */
+/** The WhatsApp side shared by every client the engine creates: accounts, chats, messages, files, a clock. */
 export class FakeWhatsApp {
   readonly clients: FakeWwebjsClient[] = [];
   readonly registered = new Set<string>(['15550100001', '15550100002', '15550100003']);
   readonly chats = new Map<string, FakeChat>();
+  /** The page's message store by serialized id (what getMessageById finds). */
+  readonly store = new Map<string, LibraryMessage>();
+  /** What the media CDN holds, by message id; delete an entry to make the file expire. */
+  readonly files = new Map<string, Buffer>();
+  /** Chats sendMessage cannot resolve: it returns undefined for them, as the library does. */
+  readonly unresolvable = new Set<string>();
   readonly self = '15550109999@c.us';
   /** What each next initialize() does; 'qr' once the queue is empty. */
   readonly initQueue: InitBehaviour[] = [];
@@ -97,6 +164,11 @@ export class FakeWhatsApp {
   tick(): number {
     return ++this.clock;
   }
+  advance(seconds: number): void {
+    this.clock += seconds;
+  }
+  /** The wall clock the engine should use with this world (ms). */
+  readonly nowMs = (): number => this.clock * 1000;
 
   chat(chatId: string): FakeChat {
     let chat = this.chats.get(chatId);
@@ -107,10 +179,14 @@ export class FakeWhatsApp {
     return chat;
   }
 
-  message(chatId: string, body: string, fromMe: boolean): LibraryMessage {
+  /** A message as the library shows it; in groups, `author` is the sender and part of the id (ours too). */
+  message(chatId: string, body: string, fromMe: boolean, extra: Partial<LibraryMessage> = {}): LibraryMessage {
     const id = `3EB0${(++this.seq).toString(16).toUpperCase().padStart(16, '0')}`;
+    const participant = chatId.endsWith('@g.us') ? (fromMe ? this.self : extra.author) : undefined;
+    const key: LibraryId = { fromMe, remote: chatId, id, _serialized: `${fromMe}_${chatId}_${id}${participant ? `_${participant}` : ''}` };
+    if (participant) key.participant = participant;
     return {
-      id: { fromMe, remote: chatId, id, _serialized: `${fromMe}_${chatId}_${id}` },
+      id: key,
       from: fromMe ? this.self : chatId,
       to: fromMe ? chatId : this.self,
       author: undefined,
@@ -120,7 +196,102 @@ export class FakeWhatsApp {
       timestamp: this.tick(),
       hasMedia: false,
       ack: fromMe ? 0 : 1,
+      _data: { body },
+      ...extra,
     };
+  }
+
+  /** A media message whose file the CDN holds, with the raw fields WhatsApp Web sets. */
+  mediaMessage(chatId: string, fromMe: boolean, m: { data: Buffer; mimetype: string; type: FakeMediaType; filename?: string; caption?: string }): LibraryMessage {
+    const msg = this.message(chatId, m.caption ?? '', fromMe, { type: m.type, hasMedia: true });
+    msg._data = {
+      body: THUMBNAIL,
+      mimetype: m.mimetype,
+      size: m.data.length,
+      filehash: createHash('sha256').update(m.data).digest('base64'),
+      directPath: `/v/t62.7118-24/${msg.id.id}.enc`,
+      ...(m.filename ? { filename: m.filename } : {}),
+      ...(m.caption ? { caption: m.caption } : {}),
+    };
+    this.files.set(msg.id._serialized, m.data);
+    return msg;
+  }
+
+  /** Put a message in its chat and in the page's store. */
+  keep(msg: LibraryMessage): LibraryMessage {
+    this.store.set(msg.id._serialized, msg);
+    this.chat(msg.id.remote).add(msg);
+    return msg;
+  }
+
+  /** The quote fields WhatsApp Web puts on a reply (short id and sender, not the serialized id). */
+  quoteFields(chatId: string, q: LibraryMessage): RawMessageData {
+    return {
+      quotedMsg: { type: q.type, body: q._data?.body ?? q.body, ...(q._data?.caption ? { caption: q._data.caption } : {}) },
+      quotedStanzaID: q.id.id,
+      quotedParticipant: q.fromMe ? this.self : (q.author ?? q.from),
+      ...(q.id.remote !== chatId ? { quotedRemoteJid: q.id.remote } : {}),
+    };
+  }
+}
+
+export interface FakeMessage extends LibraryMessage {}
+/** What getMessageById and sendMessage resolve: a fresh copy of the stored message, with its methods. */
+export class FakeMessage implements WwebjsMessageLike {
+  constructor(client: FakeWwebjsClient, data: LibraryMessage) {
+    Object.assign(this, structuredClone(data));
+    Object.defineProperty(this, 'client', { value: client, enumerable: false });
+  }
+  private get lib(): FakeWwebjsClient {
+    return (this as unknown as { client: FakeWwebjsClient }).client;
+  }
+  private stored(method: string, args: unknown[]): LibraryMessage | undefined {
+    this.lib.calls.push({ method: `message.${method}`, args: [this.id._serialized, ...args] });
+    return this.lib.world.store.get(this.id._serialized);
+  }
+
+  // Like client.sendReaction: nothing happens for an unknown message; the reaction table hook emits the event.
+  async react(emoji: string): Promise<void> {
+    const target = this.stored('react', [emoji]);
+    if (target) this.lib.emitReaction(this.lib.world.self, target, emoji);
+  }
+
+  async edit(content: string): Promise<FakeMessage | null> {
+    const m = this.stored('edit', [content]);
+    const world = this.lib.world;
+    if (!this.fromMe || !m || !['chat', 'image', 'video', 'document'].includes(m.type)) return null;
+    if (world.nowMs() / 1000 - m.timestamp > EDIT_WINDOW_S) return null;
+    const prev = m.body;
+    m.body = content;
+    m._data = { ...m._data, ...(m.hasMedia ? { caption: content } : { body: content }), latestEditMsgKey: { ...m.id, id: `EDIT${m.id.id}` } };
+    m.latestEditMsgKey = m._data.latestEditMsgKey;
+    this.lib.emit('message_edit', new FakeMessage(this.lib, m), content, prev);
+    return new FakeMessage(this.lib, m);
+  }
+
+  // Revokes when WhatsApp allows it, else quietly deletes for me only.
+  async delete(everyone?: boolean): Promise<void> {
+    const m = this.stored('delete', [everyone]);
+    const world = this.lib.world;
+    if (!m) throw new TypeError("Cannot read properties of undefined (reading 'id')");
+    if (everyone && m.fromMe && world.nowMs() / 1000 - m.timestamp <= REVOKE_WINDOW_S) {
+      const before = new FakeMessage(this.lib, m);
+      Object.assign(m, { type: 'revoked', body: '', hasMedia: false, _data: {} });
+      world.files.delete(m.id._serialized);
+      this.lib.emit('message_revoke_everyone', new FakeMessage(this.lib, m), before);
+      return;
+    }
+    world.store.delete(m.id._serialized);
+    const chat = world.chat(m.id.remote);
+    chat.messages.splice(chat.messages.indexOf(m), 1);
+    this.lib.emit('message_revoke_me', new FakeMessage(this.lib, m));
+  }
+
+  async downloadMedia(): Promise<InstanceType<typeof MessageMedia> | undefined> {
+    this.stored('downloadMedia', []);
+    const data = this.lib.world.files.get(this.id._serialized);
+    if (!this.hasMedia || !data) return undefined;
+    return new MessageMedia(this._data?.mimetype ?? '', data.toString('base64'), this._data?.filename, this._data?.size);
   }
 }
 
@@ -134,7 +305,7 @@ export class FakeWwebjsClient extends EventEmitter implements WwebjsClientLike {
 
   constructor(
     readonly spec: WwebjsClientSpec,
-    private readonly world: FakeWhatsApp,
+    readonly world: FakeWhatsApp,
     private readonly behaviour: InitBehaviour,
   ) {
     super();
@@ -170,13 +341,37 @@ export class FakeWwebjsClient extends EventEmitter implements WwebjsClientLike {
     this.emit('ready');
   }
 
-  /** A contact writes to us: the library emits message_create, then message (it skips `message` for fromMe). */
-  inbound(chatId: string, body: string): LibraryMessage {
-    const msg = this.world.message(chatId, body, false);
-    this.world.chat(chatId).add(msg);
-    this.emit('message_create', msg);
-    this.emit('message', msg);
+  /** A message arrives from a contact: the library emits message_create, then message (it skips `message` for fromMe). */
+  deliver(msg: LibraryMessage): LibraryMessage {
+    this.world.keep(msg);
+    this.emit('message_create', new FakeMessage(this, msg));
+    if (!msg.fromMe) this.emit('message', new FakeMessage(this, msg));
     return msg;
+  }
+
+  inbound(chatId: string, body: string): LibraryMessage {
+    return this.deliver(this.world.message(chatId, body, false));
+  }
+
+  inboundMedia(chatId: string, m: { data: Buffer; mimetype: string; type: FakeMediaType; filename?: string; caption?: string }): LibraryMessage {
+    return this.deliver(this.world.mediaMessage(chatId, false, m));
+  }
+
+  /** A Reaction as the library emits it from its reaction-table hook (timestamp: seconds, fractional). */
+  emitReaction(sender: string, target: LibraryMessage, emoji: string): void {
+    const fromMe = sender === this.world.self;
+    const id = `R${target.id.id}${this.world.tick()}`;
+    this.emit('message_reaction', {
+      id: { fromMe, remote: target.id.remote, id, _serialized: `${fromMe}_${target.id.remote}_${id}` },
+      orphan: 0,
+      orphanReason: null,
+      timestamp: this.world.nowMs() / 1000 + 0.25,
+      reaction: emoji,
+      read: fromMe,
+      msgId: target.id,
+      senderId: sender,
+      ack: fromMe ? 1 : undefined,
+    });
   }
 
   async destroy(): Promise<void> {
@@ -205,12 +400,53 @@ export class FakeWwebjsClient extends EventEmitter implements WwebjsClientLike {
     return this.world.registered.has(number) ? { server: 'c.us', user: number, _serialized: `${number}@c.us` } : null;
   }
 
-  async sendMessage(chatId: string, content: string, options: { sendSeen: boolean }): Promise<LibraryMessage> {
+  async sendMessage(chatId: string, content: WwebjsContent, options: WwebjsSendOptions): Promise<FakeMessage | null | undefined> {
     this.calls.push({ method: 'sendMessage', args: [chatId, content, options] });
-    const msg = this.world.message(chatId, content, true);
-    this.world.chat(chatId).add(msg);
-    this.emit('message_create', msg);
-    return msg;
+    // Client.sendMessage: channels and status refuse some types with a console.warn and null.
+    const isLocation = content instanceof Location;
+    if (chatId.endsWith('@newsletter') && (isLocation || options.sendMediaAsDocument || options.quotedMessageId)) return null;
+    if (chatId.endsWith('@broadcast') && (isLocation || content instanceof Poll || options.sendMediaAsDocument || options.sendMediaAsSticker || options.quotedMessageId)) return null;
+    if (this.world.unresolvable.has(chatId)) return undefined;
+    const msg = this.compose(chatId, content, options);
+    // ignoreQuoteErrors (default true): a quote that cannot be found is dropped without a word.
+    const quoted = options.quotedMessageId ? this.world.store.get(options.quotedMessageId) : undefined;
+    if (quoted) Object.assign(msg, { hasQuotedMsg: true, _data: { ...msg._data, ...this.world.quoteFields(chatId, quoted) } });
+    if (options.sendSeen !== false) void this.world.chat(chatId).sendSeen();
+    this.world.keep(msg);
+    this.emit('message_create', new FakeMessage(this, msg));
+    return new FakeMessage(this, msg);
+  }
+
+  private compose(chatId: string, content: WwebjsContent, options: WwebjsSendOptions): LibraryMessage {
+    const w = this.world;
+    if (typeof content === 'string') return w.message(chatId, content, true);
+    if (content instanceof MessageMedia) {
+      const data = Buffer.from(content.data, 'base64');
+      const mime = content.mimetype;
+      if (options.sendMediaAsSticker && !/image|video/.test(mime)) throw new Error('Invalid media format');
+      // The library converts a sticker to webp (in the page or with ffmpeg); the fake keeps the bytes.
+      if (options.sendMediaAsSticker) return w.mediaMessage(chatId, true, { data, mimetype: 'image/webp', type: 'sticker' });
+      const type: FakeMediaType = options.sendMediaAsDocument
+        ? 'document'
+        : mime.startsWith('image/') ? 'image' : mime.startsWith('video/') ? 'video' : mime.startsWith('audio/') ? (options.sendAudioAsVoice ? 'ptt' : 'audio') : 'document';
+      const filename = type === 'document' ? (content.filename ?? undefined) : undefined;
+      return w.mediaMessage(chatId, true, { data, mimetype: mime, type, ...(filename ? { filename } : {}), ...(options.caption ? { caption: options.caption } : {}) });
+    }
+    if (content instanceof Location) {
+      // Message._patch splits `loc` back into name and address; the body is the map thumbnail.
+      const [name, address] = (content.description ?? '').split('\n');
+      // index.d.ts types latitude as a string; at run time it is the number passed in.
+      const lat = Number(content.latitude);
+      const lng = Number(content.longitude);
+      const location = { latitude: lat, longitude: lng, name, address, description: content.description };
+      return w.message(chatId, THUMBNAIL, true, { type: 'location', location, _data: { body: THUMBNAIL, lat, lng, loc: content.description } });
+    }
+    if (content instanceof Poll) {
+      const multi = content.options.allowMultipleAnswers === true;
+      const poll = { pollName: content.pollName, pollOptions: content.pollOptions, allowMultipleAnswers: multi };
+      return w.message(chatId, content.pollName, true, { type: 'poll_creation', ...poll, _data: { ...poll, pollSelectableOptionsCount: multi ? 0 : 1 } });
+    }
+    throw new Error('the fake does not send this content');
   }
 
   async getChats(): Promise<FakeChat[]> {
@@ -221,5 +457,15 @@ export class FakeWwebjsClient extends EventEmitter implements WwebjsClientLike {
   async getChatById(chatId: string): Promise<FakeChat | undefined> {
     this.calls.push({ method: 'getChatById', args: [chatId] });
     return this.world.chat(chatId);
+  }
+
+  // Store first; an id not in it must split into 3 or 4 parts, or the page throws.
+  async getMessageById(messageId: string): Promise<FakeMessage | null> {
+    this.calls.push({ method: 'getMessageById', args: [messageId] });
+    const m = this.world.store.get(messageId);
+    if (m) return new FakeMessage(this, m);
+    const parts = messageId.split('_').length;
+    if (parts !== 3 && parts !== 4) throw new Error('Evaluation failed: Error: Invalid serialized message id specified');
+    return null;
   }
 }

@@ -1,5 +1,5 @@
 // Builders for store tests: an in-memory store (the store's fake) and messages with sensible defaults.
-import type { Chat, Message } from '../../src/domain.js';
+import { type Chat, type Message, plainExtras } from '../../src/domain.js';
 import { openDatabase, type OpenOptions } from '../../src/store/db.js';
 import { MessageStore } from '../../src/store/message-store.js';
 import type { Config } from '../../src/config.js';
@@ -9,7 +9,12 @@ import type { Services } from '../../src/operations/operation.js';
 import { RateLimiter } from '../../src/service/rate-limiter.js';
 import { EventService } from '../../src/events/event-service.js';
 import { SendService } from '../../src/service/send-service.js';
+import { MediaStore } from '../../src/store/media-store.js';
+import { MediaService } from '../../src/service/media-service.js';
 import { OutboxStore } from '../../src/store/outbox-store.js';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 
 export const ME = '15550009999@c.us';
 
@@ -36,6 +41,7 @@ export function msg(over: Partial<Message> & { body: string }): Message {
     timestamp: 1_700_000_000 + counter,
     has_media: false,
     ack: from_me ? 'sent' : null,
+    ...plainExtras(),
     ...over,
   };
 }
@@ -58,9 +64,13 @@ export function chat(over: Partial<Chat> & { id: string }): Chat {
 /** Services around a given engine and store, as createServices builds them, for tests that call operations directly. */
 export function servicesFor(parts: { config: Readonly<Config>; engine: Engine; store: MessageStore }): Services {
   const logger = silentLogger();
+  const files = new MediaStore(path.join(parts.config.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'wa-media-')), 'media'));
+  const { maxMediaBytes: maxBytes, mediaUrlAllowPrivate: allowPrivateUrls, mediaRoots: roots, mediaPathOverHttp: pathOverHttp } = parts.config;
+  const media = new MediaService({ files, engine: parts.engine, messages: parts.store, maxBytes, allowPrivateUrls, roots, pathOverHttp });
   const sender = new SendService({
     engine: parts.engine,
     outbox: new OutboxStore(parts.store.db),
+    media: files,
     limiter: new RateLimiter({ globalPerMinute: 0, recipientPerMinute: 0 }),
     logger,
     jitterMs: 0,
@@ -70,6 +80,7 @@ export function servicesFor(parts: { config: Readonly<Config>; engine: Engine; s
   return {
     ...parts,
     logger,
+    media,
     sender,
     events,
     start: () => undefined,

@@ -1,0 +1,158 @@
+// The facet contracts: what an engine with `media`, `messageOps` or `richMessages` must do, whatever drives it.
+// Each engine's test file calls facetContracts() with its harness (sandbox; wwebjs over the fake Client).
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { MediaKind, Message } from '../src/domain.js';
+import type { Engine, OutgoingMedia } from '../src/engine/engine.js';
+import type { Harness } from './engine-contract.js';
+import { tinyPng } from './helpers/media-bytes.js';
+
+export interface FacetHarness extends Harness {
+  /** A contact sends a file to the linked account; resolves with the message as the engine reported it. */
+  inboundMedia(from: string, file: { data: Buffer; mimetype: string; filename: string | null; kind: MediaKind }): Promise<Message>;
+}
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+function fileOf(data: Buffer, kind: MediaKind, mimetype: string, filename: string | null = null): OutgoingMedia {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'wa-facet-')), 'f');
+  fs.writeFileSync(file, data);
+  return { path: file, kind, mimetype, filename, size: data.length, sha256: sha(data) };
+}
+
+export function facetContracts(name: string, makeHarness: () => Promise<FacetHarness>): void {
+  describe(`${name} facet contracts`, () => {
+    let h: FacetHarness;
+    let engine: Engine;
+    let seen: Message[];
+    beforeEach(async () => {
+      h = await makeHarness();
+      engine = h.engine;
+      seen = [];
+      engine.events.on('message', (m) => seen.push(m));
+    });
+    afterEach(async () => {
+      await h.close();
+    });
+    const peer = () => h.peers[0]!;
+    const reported = (id: string) => seen.filter((m) => m.id === id);
+
+    describe('media', () => {
+      it('is declared', () => {
+        expect(engine.media).toBeDefined();
+      });
+
+      it('refuses before it is ready, at once', async () => {
+        await expect(engine.media!.sendMedia(peer(), fileOf(tinyPng(), 'image', 'image/png'), {})).rejects.toMatchObject({ code: 'not_ready' });
+      });
+
+      it('sends a file with a caption: reported once, from_me, as that kind, and downloads as the same bytes', async () => {
+        await h.link();
+        const png = tinyPng();
+        const sent = await engine.media!.sendMedia(peer(), fileOf(png, 'image', 'image/png', 'dot.png'), { caption: 'a dot' });
+        expect(sent).toMatchObject({ chat_id: peer() });
+        await Promise.resolve();
+        expect(reported(sent.message_id)).toHaveLength(1);
+        const m = reported(sent.message_id)[0]!;
+        expect(m).toMatchObject({ from_me: true, body: 'a dot', has_media: true, media: { kind: 'image', mimetype: 'image/png' } });
+        const got = await engine.media!.downloadMedia({ id: m.id, chat_id: m.chat_id, from_me: true });
+        expect(got && sha(got.data)).toBe(sha(png));
+      });
+
+      it('receives a file: the message says what it is, and the download is the bytes the contact sent', async () => {
+        await h.link();
+        const doc = Buffer.from('%PDF-1.4\n% a tiny document\n');
+        const m = await h.inboundMedia(h.peers[1]!, { data: doc, mimetype: 'application/pdf', filename: 'notes.pdf', kind: 'document' });
+        expect(m).toMatchObject({ from_me: false, has_media: true, media: { kind: 'document', mimetype: 'application/pdf', filename: 'notes.pdf' } });
+        expect(m.media!.url).toContain(encodeURIComponent(m.id));
+        const got = await engine.media!.downloadMedia({ id: m.id, chat_id: m.chat_id, from_me: false });
+        expect(got?.data.equals(doc)).toBe(true);
+      });
+
+      it('a text message has no media to download', async () => {
+        await h.link();
+        const sent = await engine.sendText(peer(), 'just words');
+        expect(await engine.media!.downloadMedia({ id: sent.message_id, chat_id: peer(), from_me: true })).toBeNull();
+      });
+
+      it('replies: the sent message quotes the one it answers', async () => {
+        await h.link();
+        const first = await engine.sendText(peer(), 'question?');
+        const reply = await engine.sendText(peer(), 'answer', { quotedId: first.message_id });
+        await Promise.resolve();
+        expect(reported(reply.message_id)[0]?.quoted).toMatchObject({ id: first.message_id });
+      });
+    });
+
+    describe('messageOps', () => {
+      it('is declared', () => {
+        expect(engine.messageOps).toBeDefined();
+      });
+
+      it('reacts and takes the reaction back, reporting both', async () => {
+        await h.link();
+        const sent = await engine.sendText(peer(), 'react to me');
+        const reactions: Array<{ id: string; emoji: string; from: string }> = [];
+        engine.events.on('message_reaction', (r) => reactions.push(r));
+        const ref = { id: sent.message_id, chat_id: peer(), from_me: true };
+        await engine.messageOps!.react(ref, '👍');
+        await engine.messageOps!.react(ref, '');
+        await Promise.resolve();
+        expect(reactions.map((r) => [r.id, r.emoji])).toEqual([[sent.message_id, '👍'], [sent.message_id, '']]);
+        expect(reactions[0]!.from).toBe(engine.status().account!.wid);
+      });
+
+      it('edits your own message and reports it; refuses someone else\'s', async () => {
+        await h.link();
+        const sent = await engine.sendText(peer(), 'typo');
+        const edits: Array<{ id: string; body: string }> = [];
+        engine.events.on('message_edit', (e) => edits.push(e));
+        await engine.messageOps!.edit({ id: sent.message_id, chat_id: peer(), from_me: true }, 'fixed');
+        await Promise.resolve();
+        expect(edits).toEqual([expect.objectContaining({ id: sent.message_id, body: 'fixed' })]);
+        await h.inbound(h.peers[1]!, 'not yours');
+        const theirs = seen.find((m) => m.body === 'not yours')!;
+        await expect(engine.messageOps!.edit({ id: theirs.id, chat_id: theirs.chat_id, from_me: false }, 'x')).rejects.toMatchObject({ code: 'invalid_input' });
+      });
+
+      it('deletes your message for everyone and reports the revoke', async () => {
+        await h.link();
+        const sent = await engine.sendText(peer(), 'oops');
+        const revokes: Array<{ id: string }> = [];
+        engine.events.on('message_revoke', (r) => revokes.push(r));
+        await engine.messageOps!.delete({ id: sent.message_id, chat_id: peer(), from_me: true }, true);
+        await Promise.resolve();
+        expect(revokes.map((r) => r.id)).toEqual([sent.message_id]);
+      });
+
+      it('marks a chat read and sets presence', async () => {
+        await h.link();
+        await h.inbound(h.peers[1]!, 'unread one');
+        expect((await engine.getChat(h.peers[1]!))?.unread_count).toBeGreaterThan(0);
+        await engine.messageOps!.markRead(h.peers[1]!);
+        expect((await engine.getChat(h.peers[1]!))?.unread_count).toBe(0);
+        await expect(engine.messageOps!.setPresence(h.peers[1]!, 'typing')).resolves.toBeUndefined();
+        await expect(engine.messageOps!.setPresence(h.peers[1]!, 'paused')).resolves.toBeUndefined();
+      });
+    });
+
+    describe('richMessages', () => {
+      it('is declared', () => {
+        expect(engine.richMessages).toBeDefined();
+      });
+
+      it('sends a location and a poll, each reported with what it holds', async () => {
+        await h.link();
+        const loc = await engine.richMessages!.sendLocation(peer(), { latitude: 48.8584, longitude: 2.2945, name: 'Eiffel Tower', address: null }, {});
+        const poll = await engine.richMessages!.sendPoll(peer(), { question: 'Lunch?', options: ['Yes', 'No'], multiple: false }, {});
+        await Promise.resolve();
+        expect(reported(loc.message_id)[0]).toMatchObject({ from_me: true, location: { latitude: 48.8584, longitude: 2.2945, name: 'Eiffel Tower' } });
+        expect(reported(poll.message_id)[0]).toMatchObject({ from_me: true, poll: { question: 'Lunch?', multiple: false } });
+        expect(reported(poll.message_id)[0]!.poll!.options.map((o) => o.name)).toEqual(['Yes', 'No']);
+      });
+    });
+  });
+}
