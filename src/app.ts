@@ -68,7 +68,7 @@ async function buildServices(config: Readonly<Config>, deps: AppDeps, unlock: ()
     );
   connectStoreToEngine(store, engine, storeLog);
   const events = new EventService(store.db, config, deps.logger.child({ part: 'events' }), deps.events);
-  events.start(engine);
+  events.start(engine, (m) => store.lids.annotate(m));
   const files = new MediaStore(path.join(config.dataDir, 'media'));
   const media = new MediaService({
     files,
@@ -87,6 +87,7 @@ async function buildServices(config: Readonly<Config>, deps: AppDeps, unlock: ()
     logger: deps.logger.child({ part: 'sender' }),
     jitterMs: config.sendJitterMs,
     typingIndicator: config.typingIndicator,
+    queueMaxAgeMs: config.queueMaxAgeSeconds * 1000,
     onOutcome: (outcome) => recordOutboxOutcome(events.log, outcome),
   });
   const services: Services = {

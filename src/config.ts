@@ -78,6 +78,7 @@ export const OPTIONS = [
   opt({ key: 'rateGlobalPerMinute', env: 'WHATSAPP_RATE_GLOBAL_PER_MIN', flag: '--rate-global', help: 'Pacing: messages per minute across all chats (bursts of a third); 0 = no limit.', default: '20', schema: int(0, 100_000) }),
   opt({ key: 'rateRecipientPerMinute', env: 'WHATSAPP_RATE_RECIPIENT_PER_MIN', flag: '--rate-recipient', help: 'Pacing: messages per minute to one chat (bursts of a third); 0 = no limit.', default: '6', schema: int(0, 100_000) }),
   opt({ key: 'sendJitterMs', env: 'WHATSAPP_SEND_JITTER_MS', flag: '--send-jitter', help: 'Pacing: up to this many random ms added between queued sends.', default: '2000', schema: int(0, 600_000) }),
+  opt({ key: 'queueMaxAgeSeconds', env: 'WHATSAPP_QUEUE_MAX_AGE_SECONDS', flag: '--queue-max-age', help: 'A queued send not sent this many seconds after it was accepted fails with "expired" and is never sent (a send may ask for less: expires_in).', default: '86400', schema: int(1, 365 * 24 * 3600) }),
   opt({ key: 'typingIndicator', env: 'WHATSAPP_TYPING_INDICATOR', flag: '--typing', help: 'Show "typing…" before each send, for a time in proportion to the text.', default: 'false', schema: bool }),
   opt({ key: 'mcpSessionIdleSeconds', env: 'WHATSAPP_MCP_SESSION_IDLE_SECONDS', flag: '--mcp-session-idle', help: 'Idle MCP sessions are closed after this many seconds.', default: '1800', schema: int(5, 7 * 24 * 3600) }),
   opt({ key: 'eventRetentionHours', env: 'WHATSAPP_EVENT_RETENTION_HOURS', flag: '--event-retention-hours', help: 'Events (GET /api/events, webhooks) are kept this many hours.', default: '168', schema: int(1, 24 * 365) }),
@@ -87,6 +88,7 @@ export const OPTIONS = [
   opt({ key: 'webhookAllowUnsigned', env: 'WHATSAPP_WEBHOOK_ALLOW_UNSIGNED', flag: '--webhook-allow-unsigned', help: 'Send webhooks without a signature when no secret is set.', default: 'false', schema: bool }),
   opt({ key: 'webhookMaxAttempts', env: 'WHATSAPP_WEBHOOK_MAX_ATTEMPTS', flag: '--webhook-max-attempts', help: 'Tries per event and URL before it is dead-lettered.', default: '8', schema: int(1, 50) }),
   opt({ key: 'webhookTimeoutSeconds', env: 'WHATSAPP_WEBHOOK_TIMEOUT_SECONDS', flag: '--webhook-timeout', help: 'Seconds to wait for a webhook receiver to answer before retrying.', default: '10', schema: int(1, 120) }),
+  opt({ key: 'webhookStart', env: 'WHATSAPP_WEBHOOK_START', flag: '--webhook-start', help: 'Where a webhook URL seen for the first time starts: now (the next event) or oldest (every event still kept).', default: 'now', schema: z.enum(['now', 'oldest']) }),
   opt({ key: 'webhookConcurrency', env: 'WHATSAPP_WEBHOOK_CONCURRENCY', flag: '--webhook-concurrency', help: 'Requests in flight per webhook URL, never two for one chat (1: every event in order).', default: '1', schema: int(1, 64) }),
   opt({ key: 'sandboxLinkDelayMs', env: 'WHATSAPP_SANDBOX_LINK_DELAY_MS', flag: '--sandbox-link-delay', help: 'Sandbox: ms before the simulated phone enters the pairing code or scans the QR.', default: '1500', schema: int(0, 600_000) }),
 ] as const;
@@ -113,6 +115,7 @@ export interface Config {
   rateGlobalPerMinute: number;
   rateRecipientPerMinute: number;
   sendJitterMs: number;
+  queueMaxAgeSeconds: number;
   typingIndicator: boolean;
   sandboxLinkDelayMs: number;
   eventRetentionHours: number;
@@ -123,6 +126,7 @@ export interface Config {
   webhookMaxAttempts: number;
   webhookTimeoutSeconds: number;
   webhookConcurrency: number;
+  webhookStart: 'now' | 'oldest';
 }
 
 export class ConfigError extends Error {}

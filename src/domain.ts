@@ -111,12 +111,16 @@ export const MessageSchema = z.object({
   revoked: z.boolean(),
   location: LocationSchema.nullable(),
   poll: PollSchema.nullable(),
+  /** The phone number behind `from` when it is an "@lid" id and the number is known; null otherwise. */
+  from_phone: z.string().nullable(),
+  /** The same for `author` (the sender inside a group). */
+  author_phone: z.string().nullable(),
 });
 export type Message = z.infer<typeof MessageSchema>;
 
 /** The fields a plain text message has beyond the baseline shape: producers spread this and override what they know. */
-export function plainExtras(): Pick<Message, 'media' | 'quoted' | 'reactions' | 'edited' | 'revoked' | 'location' | 'poll'> {
-  return { media: null, quoted: null, reactions: [], edited: false, revoked: false, location: null, poll: null };
+export function plainExtras(): Pick<Message, 'media' | 'quoted' | 'reactions' | 'edited' | 'revoked' | 'location' | 'poll' | 'from_phone' | 'author_phone'> {
+  return { media: null, quoted: null, reactions: [], edited: false, revoked: false, location: null, poll: null, from_phone: null, author_phone: null };
 }
 
 // WhatsApp's own limits on acting on a sent message; engines and operations check them in one place.
@@ -154,13 +158,61 @@ export const ChatSchema = z.object({
 export type Chat = z.infer<typeof ChatSchema>;
 
 export const ContactSchema = z.object({
+  /** "<digits>@c.us" when the phone number is known, else "<lid>@lid". */
   id: z.string(),
+  /** Bare digits; null when WhatsApp hides the number behind a linked id. */
+  phone: z.string().nullable(),
+  /** "<lid>@lid", WhatsApp's linked id for this person, when known. */
+  lid: z.string().nullable(),
+  /** The name saved on your phone. */
   name: z.string().nullable(),
-  pushname: z.string().nullable(),
-  number: z.string().nullable(),
+  /** The name they chose for themselves. */
+  push_name: z.string().nullable(),
+  business_name: z.string().nullable(),
   is_my_contact: z.boolean(),
+  is_business: z.boolean(),
 });
 export type Contact = z.infer<typeof ContactSchema>;
+
+export const ParticipantSchema = z.object({
+  id: z.string(),
+  phone: z.string().nullable(),
+  lid: z.string().nullable(),
+  name: z.string().nullable(),
+  is_admin: z.boolean(),
+  is_super_admin: z.boolean(),
+});
+export type Participant = z.infer<typeof ParticipantSchema>;
+
+export const GroupSchema = z.object({
+  id: z.string(),
+  subject: z.string(),
+  description: z.string().nullable(),
+  /** Who created it (may be null when WhatsApp does not say). */
+  owner: z.string().nullable(),
+  /** Unix seconds. */
+  created_at: z.number().int().nullable(),
+  participants: z.array(ParticipantSchema),
+  /** Only admins may send messages. */
+  announce: z.boolean(),
+  /** Only admins may change the subject, description and settings. */
+  restrict: z.boolean(),
+  size: z.number().int(),
+});
+export type Group = z.infer<typeof GroupSchema>;
+
+export const PARTICIPANT_ACTIONS = ['add', 'remove', 'promote', 'demote'] as const;
+export type ParticipantAction = (typeof PARTICIPANT_ACTIONS)[number];
+
+/** One participant's outcome of a group change: partial success is normal (one number not on WhatsApp, say). */
+export const ParticipantResultSchema = z.object({
+  participant: z.string(),
+  ok: z.boolean(),
+  /** Why it failed: not_on_whatsapp, not_admin, already_member, not_member, ... */
+  code: z.string().nullable(),
+  message: z.string().nullable(),
+});
+export type ParticipantResult = z.infer<typeof ParticipantResultSchema>;
 
 export interface SentMessage {
   message_id: string;
@@ -198,8 +250,42 @@ export function isGroupId(chatId: string): boolean {
   return chatId.endsWith('@g.us');
 }
 
+export function isLid(id: string): boolean {
+  return id.endsWith('@lid');
+}
+
 /** "1555…@c.us" → "1555…"; null for groups and other non-phone ids. */
 export function phoneOfChatId(chatId: string): string | null {
   const m = /^(\d+)@(c\.us|s\.whatsapp\.net)$/.exec(chatId);
   return m ? m[1]! : null;
+}
+
+/** What an id or number names: a person by phone, a person by linked id, a group, or another WhatsApp id. */
+export type ParsedId =
+  | { kind: 'phone'; id: string; phone: string }
+  | { kind: 'lid'; id: string }
+  | { kind: 'group'; id: string }
+  | { kind: 'other'; id: string };
+
+/**
+ * The one id rule, for every input that names a chat or a person: "+44 7700 900123", "447700900123@c.us",
+ * "447700900123@s.whatsapp.net" (and a device id "447700900123:12@s.whatsapp.net") all name the phone chat
+ * "447700900123@c.us"; "<digits>@lid" a linked id; "…@g.us" a group. Case and spaces around are ignored.
+ * Null when the text is none of these.
+ */
+export function parseId(input: string): ParsedId | null {
+  const v = input.trim().toLowerCase();
+  const at = v.indexOf('@');
+  if (at === -1) {
+    const phone = normalizePhone(v);
+    return phone ? { kind: 'phone', id: chatIdForPhone(phone), phone } : null;
+  }
+  const server = v.slice(at + 1);
+  const user = v.slice(0, at).replace(/:\d+$/, ''); // a device suffix names the same account
+  if (server === 'c.us' || server === 's.whatsapp.net') {
+    return /^\d{5,20}$/.test(user) ? { kind: 'phone', id: chatIdForPhone(user), phone: user } : null;
+  }
+  if (server === 'lid') return /^\d{5,20}$/.test(user) ? { kind: 'lid', id: `${user}@lid` } : null;
+  if (server === 'g.us') return /^[\d-]{5,40}$/.test(user) ? { kind: 'group', id: `${user}@g.us` } : null;
+  return CHAT_ID_PATTERN.test(v) ? { kind: 'other', id: v } : null;
 }

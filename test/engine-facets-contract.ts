@@ -8,11 +8,15 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { MediaKind, Message } from '../src/domain.js';
 import type { Engine, OutgoingMedia } from '../src/engine/engine.js';
 import type { Harness } from './engine-contract.js';
-import { tinyPng } from './helpers/media-bytes.js';
+import { pdf, png } from './helpers/media-fixtures.js';
 
 export interface FacetHarness extends Harness {
   /** A contact sends a file to the linked account; resolves with the message as the engine reported it. */
   inboundMedia(from: string, file: { data: Buffer; mimetype: string; filename: string | null; kind: MediaKind }): Promise<Message>;
+  /** A group the linked account administers, one where it is a plain member, and a number not on WhatsApp. */
+  adminGroup: string;
+  memberGroup: string;
+  notOnWhatsApp: string;
 }
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -46,25 +50,25 @@ export function facetContracts(name: string, makeHarness: () => Promise<FacetHar
       });
 
       it('refuses before it is ready, at once', async () => {
-        await expect(engine.media!.sendMedia(peer(), fileOf(tinyPng(), 'image', 'image/png'), {})).rejects.toMatchObject({ code: 'not_ready' });
+        await expect(engine.media!.sendMedia(peer(), fileOf(png(), 'image', 'image/png'), {})).rejects.toMatchObject({ code: 'not_ready' });
       });
 
       it('sends a file with a caption: reported once, from_me, as that kind, and downloads as the same bytes', async () => {
         await h.link();
-        const png = tinyPng();
-        const sent = await engine.media!.sendMedia(peer(), fileOf(png, 'image', 'image/png', 'dot.png'), { caption: 'a dot' });
+        const image = png();
+        const sent = await engine.media!.sendMedia(peer(), fileOf(image, 'image', 'image/png', 'dot.png'), { caption: 'a dot' });
         expect(sent).toMatchObject({ chat_id: peer() });
         await Promise.resolve();
         expect(reported(sent.message_id)).toHaveLength(1);
         const m = reported(sent.message_id)[0]!;
         expect(m).toMatchObject({ from_me: true, body: 'a dot', has_media: true, media: { kind: 'image', mimetype: 'image/png' } });
         const got = await engine.media!.downloadMedia({ id: m.id, chat_id: m.chat_id, from_me: true });
-        expect(got && sha(got.data)).toBe(sha(png));
+        expect(got && sha(got.data)).toBe(sha(image));
       });
 
       it('receives a file: the message says what it is, and the download is the bytes the contact sent', async () => {
         await h.link();
-        const doc = Buffer.from('%PDF-1.4\n% a tiny document\n');
+        const doc = pdf();
         const m = await h.inboundMedia(h.peers[1]!, { data: doc, mimetype: 'application/pdf', filename: 'notes.pdf', kind: 'document' });
         expect(m).toMatchObject({ from_me: false, has_media: true, media: { kind: 'document', mimetype: 'application/pdf', filename: 'notes.pdf' } });
         expect(m.media!.url).toContain(encodeURIComponent(m.id));
@@ -152,6 +156,73 @@ export function facetContracts(name: string, makeHarness: () => Promise<FacetHar
         expect(reported(loc.message_id)[0]).toMatchObject({ from_me: true, location: { latitude: 48.8584, longitude: 2.2945, name: 'Eiffel Tower' } });
         expect(reported(poll.message_id)[0]).toMatchObject({ from_me: true, poll: { question: 'Lunch?', multiple: false } });
         expect(reported(poll.message_id)[0]!.poll!.options.map((o) => o.name)).toEqual(['Yes', 'No']);
+      });
+    });
+
+    describe('groups', () => {
+      it('is declared', () => {
+        expect(engine.groups).toBeDefined();
+      });
+
+      it('lists the groups, with members and admin flags', async () => {
+        await h.link();
+        const groups = await engine.groups!.listGroups();
+        const me = engine.status().account!.wid;
+        const admin = groups.find((g) => g.id === h.adminGroup);
+        const member = groups.find((g) => g.id === h.memberGroup);
+        expect(admin?.participants.find((p) => p.id === me)?.is_admin).toBe(true);
+        expect(member?.participants.find((p) => p.id === me)?.is_admin).toBe(false);
+        expect(admin!.size).toBe(admin!.participants.length);
+        expect(await engine.groups!.getGroup('120363999999999999@g.us')).toBeNull();
+      });
+
+      it('adds and removes members where it is admin, reporting each person; refuses as a plain member', async () => {
+        await h.link();
+        const results = await engine.groups!.updateParticipants(h.adminGroup, 'add', [h.peers[1]!, h.notOnWhatsApp]);
+        const byId = Object.fromEntries(results.map((r) => [r.participant, r]));
+        expect(byId[h.notOnWhatsApp]).toMatchObject({ ok: false, code: 'not_on_whatsapp' });
+        const updates: unknown[] = [];
+        engine.events.on('group_update', (u) => updates.push(u));
+        const removed = await engine.groups!.updateParticipants(h.adminGroup, 'remove', [h.peers[1]!]);
+        expect(removed).toEqual([expect.objectContaining({ participant: h.peers[1], ok: true })]);
+        await expect(engine.groups!.updateParticipants(h.memberGroup, 'add', [h.peers[0]!])).rejects.toMatchObject({ code: 'not_admin' });
+      });
+
+      it('creates a group it administers, and changes its subject', async () => {
+        await h.link();
+        const { group, results } = await engine.groups!.createGroup('Contract test', [h.peers[0]!]);
+        expect(group).toMatchObject({ subject: 'Contract test' });
+        expect(group.id).toMatch(/@g\.us$/);
+        expect(results.find((r) => r.participant === h.peers[0])?.ok).toBe(true);
+        const renamed = await engine.groups!.updateGroup(group.id, { subject: 'Renamed' });
+        expect(renamed.subject).toBe('Renamed');
+      });
+
+      it('gives an invite code where it is admin', async () => {
+        await h.link();
+        const code = await engine.groups!.getInvite(h.adminGroup);
+        expect(code).toMatch(/^[A-Za-z0-9_-]{10,}$/);
+        const next = await engine.groups!.revokeInvite(h.adminGroup);
+        expect(next).not.toBe(code);
+      });
+    });
+
+    describe('contacts', () => {
+      it('is declared', () => {
+        expect(engine.contacts).toBeDefined();
+      });
+
+      it('checks numbers and looks a person up', async () => {
+        await h.link();
+        const phone = (id: string) => id.replace(/@c\.us$/, '');
+        const checks = await engine.contacts!.checkNumbers([phone(h.peers[0]!), phone(h.notOnWhatsApp)]);
+        expect(checks).toEqual([
+          { phone_number: phone(h.peers[0]!), on_whatsapp: true, chat_id: h.peers[0] },
+          { phone_number: phone(h.notOnWhatsApp), on_whatsapp: false, chat_id: null },
+        ]);
+        const c = await engine.contacts!.getContact(h.peers[0]!);
+        expect(c).toMatchObject({ id: h.peers[0], phone: phone(h.peers[0]!) });
+        expect(Array.isArray(await engine.contacts!.listContacts())).toBe(true);
       });
     });
   });

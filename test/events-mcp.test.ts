@@ -29,6 +29,14 @@ describe('resources', () => {
     await waitFor(async () => (await client.listResources()).resources.some((r) => r.uri === 'whatsapp://chats/15550006001@c.us'), 'the chat resource');
     const templates = await client.listResourceTemplates();
     expect(templates.resourceTemplates.map((t) => t.uriTemplate)).toContain('whatsapp://chats/{chat_id}');
+    // A chat resource is not an event: its notice must not say "these events".
+    const chatTemplates = templates.resourceTemplates.filter((t) => t.uriTemplate.startsWith('whatsapp://chats/'));
+    const described = [...resources.filter((r) => r.uri === 'whatsapp://chats'), ...chatTemplates].map((r) => r.description ?? '');
+    expect(described).toHaveLength(2);
+    for (const d of described) {
+      expect(d).toMatch(/written by other people/);
+      expect(d).not.toMatch(/events/);
+    }
   });
 
   it('notifies a subscriber when a message arrives in that chat, and only then', async () => {

@@ -40,6 +40,7 @@ function setup(answer: () => number, backoffMs = 1, o: { delayMs?: number; concu
         webhookMaxAttempts: 3,
         webhookTimeoutSeconds: 1,
         webhookConcurrency: o.concurrency ?? 1,
+        webhookStart: 'now',
       },
       silentLogger(),
       {

@@ -109,6 +109,42 @@ describe('webhooks', () => {
     expect(dead).toMatchObject({ attempts: 2, last_status: null, last_error: 'ECONNREFUSED' });
   });
 
+  it('a URL configured later starts at the current event; WHATSAPP_WEBHOOK_START=oldest backfills from the kept log', async () => {
+    srv = await startTestServer();
+    await srv.call('POST', '/api/sandbox/link', {});
+    await inbound(srv, '15550009007', 'before any webhook');
+    const dir = srv.dir;
+    await srv.close();
+
+    const late = await startReceiver();
+    const backfill = await startReceiver();
+    try {
+      srv = await startTestServer(
+        { WHATSAPP_WEBHOOK_URL: late.url, WHATSAPP_WEBHOOK_SECRET: SECRET, WHATSAPP_WEBHOOK_EVENTS: 'message.received' },
+        fast,
+        dir,
+      );
+      await waitFor(async () => (await srv!.call('GET', '/api/status')).json.ready, 'ready');
+      await inbound(srv, '15550009007', 'after the webhook');
+      await waitFor(() => late.accepted().length >= 1, 'the new event');
+      await srv.close();
+      expect(late.accepted().map((h) => h.event.data.message.body)).toEqual(['after the webhook']);
+
+      srv = await startTestServer(
+        { WHATSAPP_WEBHOOK_URL: backfill.url, WHATSAPP_WEBHOOK_SECRET: SECRET, WHATSAPP_WEBHOOK_EVENTS: 'message.received', WHATSAPP_WEBHOOK_START: 'oldest' },
+        fast,
+        dir,
+      );
+      await waitFor(() => backfill.accepted().length >= 2, 'the kept events');
+      expect(backfill.accepted().map((h) => h.event.data.message.body)).toEqual(['before any webhook', 'after the webhook']);
+    } finally {
+      await srv?.close();
+      srv = undefined;
+      await late.close();
+      await backfill.close();
+    }
+  });
+
   it('keeps pending deliveries across a restart', async () => {
     let up = false;
     receiver = await startReceiver(() => (up ? 200 : 503));

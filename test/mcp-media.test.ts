@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SandboxEngine } from '../src/engine/sandbox.js';
 import { silentLogger } from '../src/logger.js';
 import { createMcpServer } from '../src/mcp/server.js';
-import { TINY_PDF, tinyOpus, tinyPng } from './helpers/media-bytes.js';
+import { oggOpus, pdf, png } from './helpers/media-fixtures.js';
 import { connectHttpClient, structured } from './helpers/mcp.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
@@ -40,36 +40,36 @@ const inboundFile = async (data: Buffer, extra: Record<string, string> = {}) =>
 describe('whatsapp_get_media', () => {
   it('gives an image as image content a model can see, after the same JSON as text', async () => {
     const c = await linked();
-    const png = tinyPng(2, 2);
-    const sent = structured(await c.callTool({ name: 'whatsapp_send_media', arguments: { chat_id: '15550001001', media: { data: png.toString('base64') }, caption: 'look' } }));
+    const image = png(2, 2);
+    const sent = structured(await c.callTool({ name: 'whatsapp_send_media', arguments: { chat_id: '15550001001', media: { data: image.toString('base64') }, caption: 'look' } }));
     expect(sent).toMatchObject({ ok: true, status: 'sent' });
     const got = (await c.callTool({ name: 'whatsapp_get_media', arguments: { message_id: sent.message_id } })) as CallToolResult;
     expect(got.isError).toBeFalsy();
-    expect(structured(got)).toMatchObject({ ok: true, message_id: sent.message_id, media: { kind: 'image', mimetype: 'image/png', sha256: sha(png), size: png.length } });
-    const image = got.content.find((b) => b.type === 'image');
-    expect(image).toMatchObject({ type: 'image', mimeType: 'image/png' });
-    expect(Buffer.from((image as { data: string }).data, 'base64').equals(png)).toBe(true);
+    expect(structured(got)).toMatchObject({ ok: true, message_id: sent.message_id, media: { kind: 'image', mimetype: 'image/png', sha256: sha(image), size: image.length } });
+    const block = got.content.find((b) => b.type === 'image');
+    expect(block).toMatchObject({ type: 'image', mimeType: 'image/png' });
+    expect(Buffer.from((block as { data: string }).data, 'base64').equals(image)).toBe(true);
   });
 
   it('gives a voice note as audio content', async () => {
     const c = await linked();
-    const note = await inboundFile(tinyOpus());
+    const note = await inboundFile(oggOpus());
     expect(note.media).toMatchObject({ kind: 'voice', mimetype: 'audio/ogg' });
     const got = (await c.callTool({ name: 'whatsapp_get_media', arguments: { message_id: note.id } })) as CallToolResult;
     const audio = got.content.find((b) => b.type === 'audio') as { data: string; mimeType: string } | undefined;
     expect(audio?.mimeType).toBe('audio/ogg');
-    expect(Buffer.from(audio!.data, 'base64').equals(tinyOpus())).toBe(true);
+    expect(Buffer.from(audio!.data, 'base64').equals(oggOpus())).toBe(true);
   });
 
   it('embeds a small document as a resource, and links a large one to whatsapp://media/<id>, which reads as the bytes', async () => {
     const c = await linked();
-    const small = await inboundFile(TINY_PDF, { filename: 'notes.pdf' });
+    const small = await inboundFile(pdf(), { filename: 'notes.pdf' });
     const embedded = (await c.callTool({ name: 'whatsapp_get_media', arguments: { message_id: small.id } })) as CallToolResult;
     const res = embedded.content.find((b) => b.type === 'resource') as { resource: { uri: string; blob: string; mimeType: string } };
     expect(res.resource).toMatchObject({ uri: `whatsapp://media/${encodeURIComponent(small.id)}`, mimeType: 'application/pdf' });
-    expect(Buffer.from(res.resource.blob, 'base64').equals(TINY_PDF)).toBe(true);
+    expect(Buffer.from(res.resource.blob, 'base64').equals(pdf())).toBe(true);
 
-    const big = Buffer.concat([TINY_PDF, Buffer.alloc(2 * 1024 * 1024, 7)]);
+    const big = Buffer.concat([pdf(), Buffer.alloc(2 * 1024 * 1024, 7)]);
     const large = await inboundFile(big, { filename: 'big.pdf' });
     const linkedOut = (await c.callTool({ name: 'whatsapp_get_media', arguments: { message_id: large.id } })) as CallToolResult;
     const link = linkedOut.content.find((b) => b.type === 'resource_link') as { uri: string; size: number; name: string };
@@ -110,8 +110,8 @@ describe('media.path', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wa-roots-'));
     const root = path.join(dir, 'allowed');
     fs.mkdirSync(root);
-    fs.writeFileSync(path.join(root, 'dot.png'), tinyPng());
-    fs.writeFileSync(path.join(dir, 'secret.png'), tinyPng(1, 1, 9));
+    fs.writeFileSync(path.join(root, 'dot.png'), png());
+    fs.writeFileSync(path.join(dir, 'secret.png'), png(1, 1, [9, 9, 9, 255]));
     fs.symlinkSync(path.join(dir, 'secret.png'), path.join(root, 'escape.png'));
     return { root, inside: path.join(root, 'dot.png'), outside: path.join(dir, 'secret.png'), escape: path.join(root, 'escape.png') };
   }
@@ -172,7 +172,7 @@ describe('an engine without facets', () => {
     const sent = await srv.call('POST', '/api/send', { phone_number: '15550001001', message: 'text still works' });
     expect(sent.status).toBe(200);
     const cases: Array<[string, string, unknown]> = [
-      ['POST', '/api/send', { phone_number: '15550001001', media: { data: tinyPng().toString('base64') } }],
+      ['POST', '/api/send', { phone_number: '15550001001', media: { data: png().toString('base64') } }],
       ['POST', '/api/send', { phone_number: '15550001001', poll: { question: 'q', options: ['a', 'b'] } }],
       ['POST', `/api/messages/${encodeURIComponent(sent.json.message_id)}/reaction`, { emoji: '👍' }],
       ['POST', '/api/chats/15550001001@c.us/read', undefined],

@@ -55,7 +55,7 @@ describe('requests Node itself rejects, and odd request targets', () => {
     srv = await startTestServer();
     const big = await raw(srv.url, { path: `/api/search?q=${'a'.repeat(20_000)}` });
     expect(big.status).toBe(431);
-    expect(JSON.parse(big.body)).toMatchObject({ ok: false, error: { code: 'invalid_input' } });
+    expect(JSON.parse(big.body)).toMatchObject({ ok: false, error: { code: 'headers_too_large' } });
     const absolute = await raw(srv.url, { path: 'http://evil.example/api/status' });
     expect(absolute.status).toBe(400);
     expect(JSON.parse(absolute.body).error.message).toMatch(/must be a path/);
@@ -129,6 +129,23 @@ describe('bodies', () => {
     const bom = await raw(srv.url, { method: 'POST', path: '/api/send', headers: json, body: '\uFEFF{"phone_number":"15550001006"}' });
     expect(bom.status).toBe(400);
     expect(JSON.parse(bom.body).error.message).toMatch(/^message:/);
+  });
+
+  it('415 naming the charset for a JSON body declared in anything but UTF-8; utf-8 and utf8 in any case are fine', async () => {
+    srv = await startTestServer();
+    const body = JSON.stringify({ phone_number: '15550102030', message: 'café' });
+    for (const charset of ['latin1', 'ISO-8859-1', '"windows-1252"', 'utf-16']) {
+      const r = await raw(srv.url, { method: 'POST', path: '/api/send', headers: { 'content-type': `application/json; charset=${charset}` }, body });
+      expect(r.status, charset).toBe(415);
+      const error = JSON.parse(r.body).error;
+      expect(error.code).toBe('unsupported_media_type');
+      expect(error.message).toContain(`charset ${charset.replace(/"/g, '')} is not accepted`);
+    }
+    for (const charset of ['utf-8', 'UTF-8', 'utf8', '"UTF-8"']) {
+      // Not linked: past the body checks, the send answers 503.
+      const r = await raw(srv.url, { method: 'POST', path: '/api/send', headers: { 'content-type': `application/json; charset=${charset}` }, body });
+      expect(r.status, charset).toBe(503);
+    }
   });
 
   it('413 from a declared Content-Length alone, without waiting for the body', async () => {

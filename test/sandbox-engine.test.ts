@@ -20,6 +20,9 @@ async function sandboxHarness(): Promise<FacetHarness> {
       engine.inbound(from.replace(/@c\.us$/, ''), body);
     },
     inboundMedia: async (from, file) => engine.inbound(from.replace(/@c\.us$/, ''), '', { media: file }),
+    adminGroup: '120363000000000002@g.us',
+    memberGroup: '120363000000000001@g.us',
+    notOnWhatsApp: '15550020000@c.us',
     close: () => engine.stop(),
   };
 }

@@ -6,12 +6,13 @@ import { afterEach, expect, it } from 'vitest';
 import { SandboxEngine } from '../src/engine/sandbox.js';
 import { silentLogger } from '../src/logger.js';
 import { RateLimiter } from '../src/service/rate-limiter.js';
-import { SendService } from '../src/service/send-service.js';
+import { type OutboxOutcome, SendService } from '../src/service/send-service.js';
 import { openDatabase } from '../src/store/db.js';
 import { MediaStore } from '../src/store/media-store.js';
 import { OutboxStore } from '../src/store/outbox-store.js';
 import { waitFor } from './helpers/server.js';
 
+const DAY = 86_400_000;
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0)) await c();
@@ -29,7 +30,7 @@ async function setup() {
     return realSend(chatId, text);
   };
   const makeSender = () =>
-    new SendService({ engine, outbox, media: new MediaStore(path.join(dir, 'media')), limiter: new RateLimiter({ globalPerMinute: 0, recipientPerMinute: 0 }), logger: silentLogger(), jitterMs: 0, typingIndicator: false });
+    new SendService({ engine, outbox, media: new MediaStore(path.join(dir, 'media')), limiter: new RateLimiter({ globalPerMinute: 0, recipientPerMinute: 0 }), logger: silentLogger(), jitterMs: 0, typingIndicator: false, queueMaxAgeMs: DAY });
   cleanups.push(async () => {
     await engine.stop();
     db.close();
@@ -40,7 +41,7 @@ async function setup() {
 it('marks an interrupted send as sent when the message is already in the chat, without sending again', async () => {
   const { engine, outbox, sendTexts, makeSender, realSend } = await setup();
   // The crash: the row says `sending`, WhatsApp has the message, the process died before recording it.
-  const row = await outbox.create({ chat_id: '15550102030@c.us', body: 'made it', state: 'sending' });
+  const row = await outbox.create({ chat_id: '15550102030@c.us', body: 'made it', state: 'sending', expires_in_ms: DAY });
   await engine.linkNow('15559990000');
   const delivered = await realSend('15550102030@c.us', 'made it');
   const sender = makeSender();
@@ -53,7 +54,7 @@ it('marks an interrupted send as sent when the message is already in the chat, w
 
 it('sends an interrupted send again, once, when the chat does not have it', async () => {
   const { engine, outbox, sendTexts, makeSender } = await setup();
-  const row = await outbox.create({ chat_id: '15550102030@c.us', body: 'lost', state: 'sending' });
+  const row = await outbox.create({ chat_id: '15550102030@c.us', body: 'lost', state: 'sending', expires_in_ms: DAY });
   await engine.linkNow('15559990000');
   const sender = makeSender();
   sender.kick();
@@ -62,10 +63,36 @@ it('sends an interrupted send again, once, when the chat does not have it', asyn
   await sender.stop();
 });
 
+it('does not resend an interrupted send past its deadline: failed as expired, with an outbox.failed outcome', async () => {
+  const { engine, outbox, sendTexts } = await setup();
+  const row = await outbox.create({ chat_id: '15550102030@c.us', body: 'too late', state: 'sending', expires_in_ms: -1 });
+  await engine.linkNow('15559990000');
+  const outcomes: OutboxOutcome[] = [];
+  const sender = new SendService({ engine, outbox, media: new MediaStore(fs.mkdtempSync(path.join(os.tmpdir(), 'wa-media-'))), limiter: new RateLimiter({ globalPerMinute: 0, recipientPerMinute: 0 }), logger: silentLogger(), jitterMs: 0, typingIndicator: false, queueMaxAgeMs: DAY, onOutcome: (o) => outcomes.push(o) });
+  sender.kick();
+  await waitFor(() => outbox.get(row.outbox_id)!.state === 'failed', 'expired');
+  expect(outbox.get(row.outbox_id)!.error).toMatchObject({ code: 'expired', message: expect.stringMatching(/never be sent/) });
+  expect(outcomes).toEqual([{ state: 'failed', outbox_id: row.outbox_id, chat_id: '15550102030@c.us', error: expect.objectContaining({ code: 'expired' }) }]);
+  expect(sendTexts).toEqual([]);
+  await sender.stop();
+});
+
+it('still marks an interrupted send past its deadline as sent when the chat has it (it did go out)', async () => {
+  const { engine, outbox, sendTexts, makeSender, realSend } = await setup();
+  const row = await outbox.create({ chat_id: '15550102030@c.us', body: 'made it late', state: 'sending', expires_in_ms: -1 });
+  await engine.linkNow('15559990000');
+  await realSend('15550102030@c.us', 'made it late');
+  const sender = makeSender();
+  sender.kick();
+  await waitFor(() => outbox.get(row.outbox_id)!.state === 'sent', 'reconciled as sent');
+  expect(sendTexts).toEqual([]);
+  await sender.stop();
+});
+
 it('does not take one earlier identical message as proof for two interrupted sends', async () => {
   const { engine, outbox, sendTexts, makeSender, realSend } = await setup();
-  const a = await outbox.create({ chat_id: '15550102030@c.us', body: 'ping', state: 'sending' });
-  const b = await outbox.create({ chat_id: '15550102030@c.us', body: 'ping', state: 'sending' });
+  const a = await outbox.create({ chat_id: '15550102030@c.us', body: 'ping', state: 'sending', expires_in_ms: DAY });
+  const b = await outbox.create({ chat_id: '15550102030@c.us', body: 'ping', state: 'sending', expires_in_ms: DAY });
   await engine.linkNow('15559990000');
   await realSend('15550102030@c.us', 'ping');
   const sender = makeSender();
@@ -93,7 +120,7 @@ it('a permanent engine error marks the send failed with the error', async () => 
 
 it('spaces queued sends by the random jitter, even within the burst allowance', async () => {
   const { engine, outbox, sendTexts } = await setup();
-  const sender = new SendService({ engine, outbox, media: new MediaStore(fs.mkdtempSync(path.join(os.tmpdir(), 'wa-media-'))), limiter: new RateLimiter({ globalPerMinute: 0, recipientPerMinute: 0 }), logger: silentLogger(), jitterMs: 400, typingIndicator: false, random: () => 0.5 });
+  const sender = new SendService({ engine, outbox, media: new MediaStore(fs.mkdtempSync(path.join(os.tmpdir(), 'wa-media-'))), limiter: new RateLimiter({ globalPerMinute: 0, recipientPerMinute: 0 }), logger: silentLogger(), jitterMs: 400, typingIndicator: false, queueMaxAgeMs: DAY, random: () => 0.5 });
   for (const body of ['a', 'b', 'c']) await sender.send({ chat_id: '15550102030@c.us', body, queue: true });
   const started = Date.now();
   await engine.linkNow('15559990000');
@@ -111,7 +138,7 @@ it('a fresh send written while a crashed one is being reconciled is not taken fo
     await new Promise((r) => setTimeout(r, text === 'fresh' ? 300 : 10));
     return realSend(chatId, text);
   };
-  await outbox.create({ chat_id: '15550102030@c.us', body: 'crashed', state: 'sending' });
+  await outbox.create({ chat_id: '15550102030@c.us', body: 'crashed', state: 'sending', expires_in_ms: DAY });
   await engine.linkNow('15559990000');
   const sender = makeSender();
   const realFetch = engine.fetchMessages.bind(engine);

@@ -9,6 +9,7 @@ import { silentLogger } from '../src/logger.js';
 import { engineContract, type Harness } from './engine-contract.js';
 import { facetContracts } from './engine-facets-contract.js';
 import { FakeWhatsApp, type FakeMediaType } from './fakes/fake-wwebjs-client.js';
+import { startTestServer } from './helpers/server.js';
 
 const FAKE_CHROME = '/opt/fake/chromium';
 const ALICE = '15550100001@c.us';
@@ -77,6 +78,16 @@ export interface WwebjsHarness extends Harness {
   inboundMedia(from: string, media: { data: Buffer; mimetype: string; filename: string | null; kind: MediaKind; caption?: string }): Promise<string>;
   /** Moves the fake WhatsApp clock (and so the engine's) forward. */
   advanceClock(seconds: number): void;
+  /** We created it (superadmin); peers[0] and peers[1] are members. Same as `group`. */
+  adminGroup: string;
+  /** peers[2] created it; we and peers[0] are plain members; not restricted (members may change its info). */
+  memberGroup: string;
+  /** A phone chat id ending in 0000: not on WhatsApp (the sandbox's rule; any other number is on it here too). */
+  notOnWhatsApp: string;
+  /** A person known by linked id whose number WhatsApp reveals when asked (getContactLidAndPhone). */
+  lidPeer: { lid: string; phone: string };
+  /** Someone else changes a group's members; the library reports it as its group_join/leave/admin_changed event. */
+  groupChange(groupId: string, change: 'add' | 'invite' | 'remove' | 'leave' | 'promote' | 'demote', by: string, participants: string[]): void;
 }
 
 const LIBRARY_TYPE: Record<MediaKind, FakeMediaType> = { image: 'image', video: 'video', audio: 'audio', voice: 'ptt', document: 'document', sticker: 'sticker' };
@@ -84,11 +95,26 @@ const LIBRARY_TYPE: Record<MediaKind, FakeMediaType> = { image: 'image', video: 
 /** The engine over a fake Client, for the shared contract suites (engine-contract.ts). */
 export async function wwebjsHarness(): Promise<WwebjsHarness> {
   const { engine, world } = setup();
+  const peers = [ALICE, BOB, '15550100003@c.us'] as const;
+  const adminGroup = '120363000000000077@g.us';
+  const memberGroup = '120363000000000078@g.us';
+  const lidPeer = { lid: '201234567890123@lid', phone: '15550100004' };
+  world.people.openRegistration = true;
+  world.people.addLid(lidPeer.lid, lidPeer.phone);
+  world.addGroup(adminGroup, 'Harness admins', world.self, [peers[0], peers[1]]);
+  world.addGroup(memberGroup, 'Harness members', peers[2], [world.self, peers[0]]);
   return {
     engine,
     world,
-    peers: [ALICE, BOB, '15550100003@c.us'],
-    group: '120363000000000077@g.us',
+    peers,
+    group: adminGroup,
+    adminGroup,
+    memberGroup,
+    notOnWhatsApp: '15550190000@c.us',
+    lidPeer,
+    groupChange(groupId, change, by, participants) {
+      world.group(groupId).external(change, by, participants);
+    },
     async link() {
       await engine.start();
       world.last.link();
@@ -319,6 +345,80 @@ describe('wwebjs engine: events', () => {
     old.inbound(ALICE, 'ghost');
     expect(engine.status().state).toBe('qr');
     expect(seen).toEqual([]);
+  });
+});
+
+describe('wwebjs engine: offline, and no browser', () => {
+  const NO_BROWSER = 'No Chromium or Chrome found; install chromium: apt-get install chromium, or set WHATSAPP_CHROME_EXECUTABLE';
+
+  it('says a browser is missing before anything starts the engine, and after a stop', async () => {
+    const { engine, world } = setup({ locateBrowser: () => ({ ok: false, reason: NO_BROWSER }) });
+    expect(engine.status()).toMatchObject({ state: 'stopped', chrome_executable: null, last_error: NO_BROWSER });
+    await engine.start();
+    expect(engine.status()).toMatchObject({ state: 'error', last_error: NO_BROWSER });
+    await engine.stop();
+    expect(engine.status()).toMatchObject({ state: 'stopped', last_error: NO_BROWSER });
+    expect(world.clients).toHaveLength(0);
+  });
+
+  it('no last_error while stopped when the browser is there', () => {
+    const { engine } = setup();
+    expect(engine.status()).toMatchObject({ state: 'stopped', last_error: null, chrome_executable: FAKE_CHROME });
+  });
+
+  it.each([
+    'net::ERR_NAME_NOT_RESOLVED at https://web.whatsapp.com/',
+    'net::ERR_INTERNET_DISCONNECTED at https://web.whatsapp.com/',
+    'net::ERR_CONNECTION_REFUSED at https://web.whatsapp.com/',
+    'net::ERR_CONNECTION_TIMED_OUT at https://web.whatsapp.com/',
+    'Navigation timeout of 30000 ms exceeded',
+  ])('%s: last_error says this machine cannot reach WhatsApp Web, with the raw error', async (raw) => {
+    const { engine, world } = setup();
+    world.initQueue.push(new Error(raw));
+    await engine.start();
+    const { state, last_error } = engine.status();
+    expect(state).toBe('error');
+    expect(last_error).toMatch(/^This machine cannot reach WhatsApp Web \(https:\/\/web\.whatsapp\.com\): check its internet connection/);
+    expect(last_error).toContain(raw);
+  });
+
+  it('a start that times out loading WhatsApp Web says the same', async () => {
+    fakeTimers();
+    const { engine, world } = setup({ startTimeoutMs: 5_000 });
+    world.initQueue.push('hang');
+    const started = engine.start();
+    await vi.advanceTimersByTimeAsync(5_000);
+    await started;
+    expect(engine.status().last_error).toMatch(/^This machine cannot reach WhatsApp Web .*did not load within 5 s/);
+  });
+
+  it('another failure is not blamed on the network', async () => {
+    const { engine, world } = setup();
+    world.initQueue.push(new Error('Failed to launch the browser process!'));
+    await engine.start();
+    expect(engine.status().last_error).toBe('WhatsApp Web failed to load: Failed to launch the browser process!');
+  });
+
+  it('a pairing code asked for while offline is a 502 whose hint says how to retry, over HTTP too', async () => {
+    const { engine, world } = setup();
+    world.initQueue.push(new Error('net::ERR_NAME_NOT_RESOLVED at https://web.whatsapp.com/'), 'qr');
+    const srv = await startTestServer({ WHATSAPP_ENGINE: 'wwebjs' }, { engine });
+    cleanups.push(() => srv.close());
+    const r = await srv.call('POST', '/api/pairing-code', { phone_number: '15550109999' });
+    expect(r.status).toBe(502);
+    expect(r.json.error).toMatchObject({ code: 'engine_error', message: expect.stringContaining('cannot reach WhatsApp Web') });
+    expect(r.json.error.hint).toMatch(/network.*POST \/api\/pairing-code/);
+    // The network is back: the same request starts the browser anew and gets a code.
+    const again = await srv.call('POST', '/api/pairing-code', { phone_number: '15550109999' });
+    expect(again.status).toBe(200);
+    expect(again.json.code).toBe('ABCD1234');
+  });
+
+  it('GET /api/status shows the missing browser before any start', async () => {
+    const { engine } = setup({ locateBrowser: () => ({ ok: false, reason: NO_BROWSER }) });
+    const srv = await startTestServer({ WHATSAPP_ENGINE: 'wwebjs' }, { engine });
+    cleanups.push(() => srv.close());
+    expect((await srv.call('GET', '/api/status')).json).toMatchObject({ state: 'stopped', chrome_executable: null, last_error: NO_BROWSER });
   });
 });
 

@@ -1,7 +1,20 @@
 // The engine seam: everything that talks to WhatsApp sits behind this interface.
 // Implementations: sandbox.ts (simulated account, the fake for every test above the engine) and wwebjs.ts.
 import { EventEmitter } from 'node:events';
-import type { AckState, Chat, EngineName, EngineStatus, Location, MediaKind, Message, SentMessage } from '../domain.js';
+import type {
+  AckState,
+  Chat,
+  Contact,
+  EngineName,
+  EngineStatus,
+  Group,
+  Location,
+  MediaKind,
+  Message,
+  ParticipantAction,
+  ParticipantResult,
+  SentMessage,
+} from '../domain.js';
 import { AppError } from '../errors.js';
 
 export interface EngineEvents {
@@ -17,7 +30,18 @@ export interface EngineEvents {
   /** Someone (you too) reacted to a message; emoji "" means the reaction was taken back. */
   message_reaction: [{ id: string; chat_id: string; emoji: string; from: string; timestamp: number }];
   chat: [Chat];
+  /** A group was created, changed (subject, description, settings), or its members changed. */
+  group_update: [GroupUpdate];
+  /** What WhatsApp told us about a person (a contact sync, a push name seen). */
+  contact: [Contact];
+  /** WhatsApp revealed the phone number behind a linked id. Never guessed: only what the engine was told. */
+  lid_mapping: [{ lid: string; phone: string }];
 }
+
+export type GroupUpdate =
+  | { group_id: string; type: 'created'; by: string | null }
+  | { group_id: string; type: 'updated'; by: string | null; changes: { subject?: string; description?: string | null; announce?: boolean; restrict?: boolean } }
+  | { group_id: string; type: 'participants'; by: string | null; action: ParticipantAction | 'join' | 'leave'; participants: string[] };
 
 export interface EngineCapabilities {
   /** fetchMessages returns history (an engine that only sees live traffic says false). */
@@ -87,14 +111,55 @@ export interface RichMessagesFacet {
   sendPoll(chatId: string, poll: PollDraft, opts: { quotedId?: string }): Promise<SentMessage>;
 }
 
-export const FACETS = ['media', 'messageOps', 'richMessages'] as const;
+export interface GroupPatch {
+  subject?: string | undefined;
+  description?: string | undefined;
+  announce?: boolean | undefined;
+  restrict?: boolean | undefined;
+}
+
+/** Group management. Changes you may not make throw AppError not_admin; an unknown group not_found. */
+export interface GroupsFacet {
+  listGroups(): Promise<Group[]>;
+  getGroup(groupId: string): Promise<Group | null>;
+  /** Participants are person chat ids ("…@c.us" or "…@lid"); those that could not be added are in `results`. */
+  createGroup(subject: string, participants: string[]): Promise<{ group: Group; results: ParticipantResult[] }>;
+  updateParticipants(groupId: string, action: ParticipantAction, participants: string[]): Promise<ParticipantResult[]>;
+  updateGroup(groupId: string, patch: GroupPatch): Promise<Group>;
+  /** The invite code (the part after https://chat.whatsapp.com/). */
+  getInvite(groupId: string): Promise<string>;
+  /** Revoke the invite; returns the new code. */
+  revokeInvite(groupId: string): Promise<string>;
+  /** Join by invite code; returns the group id. */
+  joinGroup(code: string): Promise<string>;
+  leaveGroup(groupId: string): Promise<void>;
+}
+
+export interface NumberCheck {
+  phone_number: string;
+  on_whatsapp: boolean;
+  chat_id: string | null;
+}
+
+export interface ContactsFacet {
+  /** A person by "…@c.us" or "…@lid"; null when WhatsApp knows nothing of them. */
+  getContact(id: string): Promise<Contact | null>;
+  /** Which of these bare-digit numbers have WhatsApp. */
+  checkNumbers(phones: string[]): Promise<NumberCheck[]>;
+  /** Everyone the account knows (saved contacts and people seen), for the store. */
+  listContacts(): Promise<Contact[]>;
+}
+
+export const FACETS = ['media', 'messageOps', 'richMessages', 'groups', 'contacts'] as const;
 export type FacetName = (typeof FACETS)[number];
-type Facets = { media: MediaFacet; messageOps: MessageOpsFacet; richMessages: RichMessagesFacet };
+type Facets = { media: MediaFacet; messageOps: MessageOpsFacet; richMessages: RichMessagesFacet; groups: GroupsFacet; contacts: ContactsFacet };
 
 const FACET_WHAT: Record<FacetName, string> = {
   media: 'send or download media',
   messageOps: 'react to, edit or delete messages, mark chats read or set presence',
   richMessages: 'send locations or polls',
+  groups: 'manage groups',
+  contacts: 'look up contacts or check numbers',
 };
 
 /** The facet, or the 501 every door shows when this engine lacks it. */
@@ -114,6 +179,8 @@ export interface Engine {
   readonly media?: MediaFacet;
   readonly messageOps?: MessageOpsFacet;
   readonly richMessages?: RichMessagesFacet;
+  readonly groups?: GroupsFacet;
+  readonly contacts?: ContactsFacet;
 
   status(): EngineStatus;
   /** The current QR payload while state is `qr`. */

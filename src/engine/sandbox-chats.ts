@@ -2,7 +2,7 @@
 // from the delivery log after a restart). The engine decides when to tell the world; this only keeps the books.
 import { type Chat, type Message, isGroupId, plainExtras } from '../domain.js';
 import { AppError } from '../errors.js';
-import type { Delivery } from './sandbox-deliveries.js';
+import type { Amendment, Delivery } from './sandbox-deliveries.js';
 import { SEED_NAMES, seedAccount } from './sandbox-seed.js';
 
 type ChatRecord = Omit<Chat, 'last_message' | 'timestamp'>;
@@ -16,12 +16,18 @@ export class SandboxChats {
   }
 
   /** The seeded account, plus what we sent in earlier runs (WhatsApp keeps your sent messages). */
-  load(myWid: string, linkedAt: number, delivered: readonly Delivery[]): void {
+  load(myWid: string, linkedAt: number, delivered: ReadonlyArray<Delivery | Amendment>): void {
     for (const { chat, messages } of seedAccount(myWid, linkedAt)) {
       this.chats.set(chat.id, { ...chat });
       this.history.set(chat.id, [...messages]);
     }
     for (const d of delivered) {
+      if ('amend' in d) {
+        const m = this.find(d.chat_id, d.id);
+        if (m && d.amend === 'edit') Object.assign(m, { body: d.body ?? '', edited: true });
+        if (m && d.amend === 'revoke') revoke(m);
+        continue;
+      }
       this.ensure(d.chat_id);
       this.history.get(d.chat_id)!.push({ ...plainExtras(), ...d, from: myWid, to: d.chat_id, author: null, from_me: true, type: d.type ?? 'chat', has_media: Boolean(d.media), ack: 'read' });
     }
@@ -42,6 +48,18 @@ export class SandboxChats {
     this.chats.set(chatId, chat);
     this.history.set(chatId, []);
     return { chat, created: true };
+  }
+
+  /** A group chat appears (created or joined). */
+  addGroup(id: string, name: string): void {
+    if (this.chats.has(id)) return;
+    this.chats.set(id, { id, name, is_group: true, is_read_only: false, unread_count: 0, archived: false, pinned: false, muted: false });
+    this.history.set(id, []);
+  }
+
+  rename(id: string, name: string): void {
+    const chat = this.chats.get(id);
+    if (chat) chat.name = name;
   }
 
   push(msg: Message): void {
@@ -82,4 +100,9 @@ export class SandboxChats {
   messages(chatId: string, limit: number): Message[] {
     return (this.history.get(chatId) ?? []).slice(-limit);
   }
+}
+
+/** Deleted for everyone: the message stays as a tombstone, its content gone (as WhatsApp shows it). */
+export function revoke(m: Message): void {
+  Object.assign(m, { revoked: true, body: '', type: 'revoked', has_media: false, media: null, location: null, poll: null, quoted: null });
 }

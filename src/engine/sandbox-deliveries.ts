@@ -18,6 +18,14 @@ export interface Delivery {
   poll?: Message['poll'];
 }
 
+/** A later change to a delivered message (WhatsApp keeps edits and deletions for everyone too). */
+export interface Amendment {
+  amend: 'edit' | 'revoke';
+  id: string;
+  chat_id: string;
+  body?: string;
+}
+
 export class DeliveryLog {
   private fd: number | null = null;
   private readonly file: string;
@@ -26,7 +34,7 @@ export class DeliveryLog {
     this.file = path.join(dir, 'deliveries.jsonl');
   }
 
-  append(d: Delivery): void {
+  append(d: Delivery | Amendment): void {
     if (this.fd === null) {
       ensurePrivateDir(this.dir);
       this.fd = fs.openSync(this.file, 'a', 0o600);
@@ -35,18 +43,18 @@ export class DeliveryLog {
     fs.writeSync(this.fd, `${JSON.stringify(d)}\n`);
   }
 
-  readAll(): Delivery[] {
+  readAll(): Array<Delivery | Amendment> {
     let text: string;
     try {
       text = fs.readFileSync(this.file, 'utf8');
     } catch {
       return [];
     }
-    const out: Delivery[] = [];
+    const out: Array<Delivery | Amendment> = [];
     for (const line of text.split('\n')) {
       if (!line) continue;
       try {
-        out.push(JSON.parse(line) as Delivery);
+        out.push(JSON.parse(line) as Delivery | Amendment);
       } catch {
         // a line cut short by a crash
       }

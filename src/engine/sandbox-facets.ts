@@ -18,7 +18,8 @@ import type {
   RichMessagesFacet,
   TypedEmitter,
 } from './engine.js';
-import type { SandboxChats } from './sandbox-chats.js';
+import { type SandboxChats, revoke } from './sandbox-chats.js';
+import type { Amendment } from './sandbox-deliveries.js';
 
 /** WhatsApp's message type for each media kind (what whatsapp-web.js reports as `type`). */
 export const WA_MEDIA_TYPES: Record<MediaKind, string> = {
@@ -39,6 +40,8 @@ export interface SandboxCore {
   requireReady(): Account;
   /** Record, deliver and announce a message from us (as sendText does). */
   sendOwn(chatId: string, body: string, extras: Partial<Message>, quotedId?: string): SentMessage;
+  /** Record a change to a message we sent, so it survives a restart like the message itself. */
+  amend(a: Amendment): void;
   nowSeconds(): number;
 }
 
@@ -110,6 +113,7 @@ export function sandboxFacets(core: SandboxCore): { media: MediaFacet; messageOp
       if (core.nowSeconds() - m.timestamp > EDIT_WINDOW_SECONDS) throw new AppError('invalid_input', 'message_id: WhatsApp allows edits for 15 minutes after sending');
       m.body = text;
       m.edited = true;
+      core.amend({ amend: 'edit', id: m.id, chat_id: m.chat_id, body: text });
       core.events.emit('message_edit', { id: m.id, chat_id: m.chat_id, body: text });
     },
     async delete(ref: MessageRef, forEveryone: boolean): Promise<void> {
@@ -118,9 +122,8 @@ export function sandboxFacets(core: SandboxCore): { media: MediaFacet; messageOp
       if (forEveryone && core.nowSeconds() - m.timestamp > REVOKE_WINDOW_SECONDS) {
         throw new AppError('invalid_input', 'message_id: WhatsApp allows deleting for everyone for about 60 hours after sending');
       }
-      m.revoked = true;
-      m.body = '';
-      m.type = 'revoked';
+      revoke(m);
+      if (m.from_me) core.amend({ amend: 'revoke', id: m.id, chat_id: m.chat_id });
       core.events.emit('message_revoke', { id: m.id, chat_id: m.chat_id });
     },
     async markRead(chatId: string): Promise<void> {

@@ -19,7 +19,9 @@ import {
   buildStatus,
 } from './engine.js';
 import { SandboxBlobs, type SandboxCore, WA_MEDIA_TYPES, quoteOf, sandboxFacets } from './sandbox-facets.js';
-import { DeliveryLog } from './sandbox-deliveries.js';
+import { SandboxContacts } from './sandbox-contacts.js';
+import { SandboxGroups, onWhatsApp } from './sandbox-groups.js';
+import { type Amendment, DeliveryLog } from './sandbox-deliveries.js';
 import { SandboxChats } from './sandbox-chats.js';
 import { ensurePrivateDir, writePrivateFile } from '../fs-private.js';
 
@@ -61,6 +63,8 @@ export class SandboxEngine implements Engine, SandboxCore {
   readonly media: MediaFacet | undefined;
   readonly messageOps: MessageOpsFacet | undefined;
   readonly richMessages: RichMessagesFacet | undefined;
+  readonly groups: SandboxGroups | undefined;
+  readonly contacts: SandboxContacts | undefined;
   readonly blobs: SandboxBlobs;
 
   private state: EngineState = 'stopped';
@@ -84,6 +88,9 @@ export class SandboxEngine implements Engine, SandboxCore {
     this.deliveries = new DeliveryLog(this.sessionDir);
     this.blobs = new SandboxBlobs(path.join(this.sessionDir, 'media'));
     ({ media: this.media, messageOps: this.messageOps, richMessages: this.richMessages } = sandboxFacets(this));
+    const core = { events: this.events, book: this.book, me: () => this.requireReady().wid, nowSeconds: () => this.nowSeconds() };
+    this.groups = new SandboxGroups(core);
+    this.contacts = new SandboxContacts(core);
     this.base = { engine: 'sandbox', auth_dir: opts.config.authDir, chrome_executable: null, headless: opts.config.headless };
     this.now = opts.now ?? Date.now;
   }
@@ -136,6 +143,11 @@ export class SandboxEngine implements Engine, SandboxCore {
 
   sendOwn(chatId: string, body: string, extras: Partial<Message>, quotedId?: string): SentMessage {
     const me = this.requireReady();
+    if (!onWhatsApp(chatId)) {
+      const phone = chatId.replace(/@c\.us$/, '');
+      throw new AppError('not_on_whatsapp', `${phone} is not on WhatsApp`, { details: { phone_number: phone } });
+    }
+    this.groups?.checkCanSend(chatId);
     const chat = this.chatFor(chatId);
     const quoted = quoteOf(this.book, chat.id, quotedId);
     const msg = { ...this.message(true, chat.id, me.wid, chat.id, body, 'sent'), ...extras, quoted };
@@ -145,6 +157,10 @@ export class SandboxEngine implements Engine, SandboxCore {
     this.deliveries.append({ id: msg.id, chat_id: msg.chat_id, body: msg.body, timestamp: msg.timestamp, type: msg.type, ...(media ? { media } : {}), ...(quoted ? { quoted } : {}), ...(location ? { location } : {}), ...(poll ? { poll } : {}) });
     this.progressAcks(msg);
     return { message_id: msg.id, chat_id: msg.chat_id, timestamp: msg.timestamp };
+  }
+
+  amend(a: Amendment): void {
+    this.deliveries.append(a);
   }
 
   nowSeconds(): number {
@@ -178,6 +194,8 @@ export class SandboxEngine implements Engine, SandboxCore {
     fs.rmSync(this.sessionDir, { recursive: true, force: true });
     this.account = null;
     this.book.clear();
+    this.groups?.clear();
+    this.contacts?.clear();
     this.setState('stopped');
   }
 
@@ -200,10 +218,14 @@ export class SandboxEngine implements Engine, SandboxCore {
     this.link(phoneDigits);
   }
 
-  /** A contact writes to you: text, a file with a caption, a reply. */
-  inbound(fromDigits: string, body: string, opts: { media?: SandboxInboundMedia; replyTo?: string } = {}): Message {
+  /**
+   * A contact writes to you: text, a file with a caption, a reply. `from` is a phone number's digits or a linked id
+   * ("…@lid"); with `fromPhone` the simulated phone learns the number behind that id, as a contact sync would.
+   */
+  inbound(from: string, body: string, opts: { media?: SandboxInboundMedia; replyTo?: string; fromPhone?: string } = {}): Message {
     const me = this.requireReady();
-    const chatId = chatIdForPhone(fromDigits);
+    const chatId = from.includes('@') ? from : chatIdForPhone(from);
+    if (opts.fromPhone && chatId.endsWith('@lid')) this.contacts?.learn(chatId, opts.fromPhone);
     const chat = this.chatFor(chatId);
     const msg = { ...this.message(false, chat.id, chatId, me.wid, body, null), quoted: quoteOf(this.book, chat.id, opts.replyTo) };
     if (opts.media) {
@@ -304,7 +326,10 @@ export class SandboxEngine implements Engine, SandboxCore {
   private becomeReady(session: SavedSession): void {
     this.setState('authenticated');
     this.account = session.account;
-    if (this.book.empty) this.book.load(session.account.wid, session.linked_at, this.deliveries.readAll());
+    if (this.book.empty) {
+      this.book.load(session.account.wid, session.linked_at, this.deliveries.readAll());
+      this.groups?.load(session.account.wid, session.linked_at);
+    }
     this.setState('ready');
   }
 

@@ -42,6 +42,29 @@ export interface WwebjsMessageLike {
   downloadMedia(): Promise<unknown>;
 }
 
+/**
+ * A library GroupChat (src/structures/GroupChat.js): data fields (groupMetadata) are read through
+ * wwebjs-map-groups; these are the methods we call. Most report refusal by value, not by throwing.
+ */
+export interface WwebjsGroupChatLike extends WwebjsChatLike {
+  /** Per requested id {code, message, isInviteV4Sent}, or a string ("AddParticipantsError: ...") when the whole call was refused. */
+  addParticipants(ids: string[], options: { autoSendInviteV4: boolean; comment?: string }): Promise<unknown>;
+  // These three always resolve {status: 200}: ids that are not members are dropped without a word.
+  removeParticipants(ids: string[]): Promise<unknown>;
+  promoteParticipants(ids: string[]): Promise<unknown>;
+  demoteParticipants(ids: string[]): Promise<unknown>;
+  /** The four setters resolve false when WhatsApp refuses (ServerStatusCodeError), e.g. when we are not admin. */
+  setSubject(subject: string): Promise<boolean>;
+  setDescription(description: string): Promise<boolean>;
+  setMessagesAdminsOnly(adminsOnly: boolean): Promise<boolean>;
+  setInfoAdminsOnly(adminsOnly: boolean): Promise<boolean>;
+  /** The code, or undefined when WhatsApp refuses (not admin). */
+  getInviteCode(): Promise<unknown>;
+  /** The new code; throws when WhatsApp refuses. */
+  revokeInvite(): Promise<unknown>;
+  leave(): Promise<unknown>;
+}
+
 /** What sendMessage can carry: text, or one of the library's own classes (it checks them with instanceof). */
 export type WwebjsContent = string | wweb.MessageMedia | wweb.Location | wweb.Poll;
 
@@ -70,6 +93,17 @@ export interface WwebjsClientLike {
   getChatById(chatId: string): Promise<WwebjsChatLike | undefined>;
   /** Null when the message is in neither the page's store nor WhatsApp's local database. */
   getMessageById(messageId: string): Promise<WwebjsMessageLike | null>;
+  /** {title, gid, participants: {[id]: {statusCode, message, ...}}}, or a string ("CreateGroupError: ...") on failure. */
+  createGroup(title: string, participants: string[], options: { autoSendInviteV4: boolean }): Promise<unknown>;
+  /** The joined group's id (gid._serialized); throws for an invalid or revoked code. */
+  acceptInvite(inviteCode: string): Promise<unknown>;
+  /** The group an invite code leads to ({id, subject, ...}); throws for an invalid code. */
+  getInviteInfo(inviteCode: string): Promise<unknown>;
+  /** A Contact for any id: WhatsApp Web makes up an empty one for people it knows nothing of. */
+  getContactById(contactId: string): Promise<unknown>;
+  getContacts(): Promise<unknown[]>;
+  /** One {lid, pn} per id, in order; either side undefined when WhatsApp did not say (both when it knows nobody by that id). */
+  getContactLidAndPhone(userIds: string[]): Promise<unknown[]>;
   /** Set by the library just before `ready`. */
   readonly info?: unknown;
 }

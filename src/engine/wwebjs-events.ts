@@ -6,10 +6,11 @@ import type { Snapshot } from './wwebjs.js';
 import type { EngineEvents, TypedEmitter } from './engine.js';
 import type { Message } from '../domain.js';
 import type { WwebjsClientLike } from './wwebjs-client.js';
+import { listenToPeople, type OnClientEvent, type PeopleEventsCore } from './wwebjs-group-events.js';
 import { messageRef, toAccount, toAckState, toMessage, toReaction } from './wwebjs-map.js';
 
 /** What the event wiring may touch on the engine. */
-export interface EngineHooks {
+export interface EngineHooks extends PeopleEventsCore {
   readonly log: Logger;
   readonly events: TypedEmitter<EngineEvents>;
   readonly snap: Snapshot;
@@ -38,8 +39,29 @@ export function describeError(err: unknown): string {
   return firstLine.length > 300 ? `${firstLine.slice(0, 297)}...` : firstLine;
 }
 
+// Chromium's network errors (net/base/net_error_list.h) and puppeteer's navigation timeout, as page.goto reports
+// them: the browser started, but web.whatsapp.com did not answer.
+const UNREACHABLE_ERRORS = /net::ERR_(NAME_NOT_RESOLVED|NAME_RESOLUTION_FAILED|INTERNET_DISCONNECTED|CONNECTION_\w+|ADDRESS_\w+|NETWORK_\w+|TIMED_OUT|PROXY_\w+|TUNNEL_CONNECTION_FAILED)|Navigation timeout|TimeoutError/;
+const UNREACHABLE = 'This machine cannot reach WhatsApp Web (https://web.whatsapp.com)';
+const UNREACHABLE_FIX = 'check its internet connection, DNS, proxy and firewall';
+
+/** last_error for a start that failed: says when the network, not the browser or the library, is what failed. */
+export function startFailure(outcome: { error: unknown } | { timeoutMs: number }): string {
+  if ('timeoutMs' in outcome) return `${UNREACHABLE}: it did not load within ${Math.round(outcome.timeoutMs / 1000)} s; ${UNREACHABLE_FIX}`;
+  const raw = describeError(outcome.error);
+  return UNREACHABLE_ERRORS.test(raw) ? `${UNREACHABLE}: ${UNREACHABLE_FIX} (${raw})` : `WhatsApp Web failed to load: ${raw}`;
+}
+
+/** The 502 of a pairing code asked for while WhatsApp Web shows no linking screen, with what to do next. */
+export function noLinkingScreen(snap: Pick<Snapshot, 'state' | 'last_error'>): AppError {
+  const hint = snap.last_error?.startsWith(UNREACHABLE)
+    ? `Fix this machine's network (curl -I https://web.whatsapp.com should answer), then ask again: POST /api/pairing-code (or whatsapp_pairing_code) starts the browser anew.`
+    : 'GET /api/status shows last_error; once it is fixed, ask again: POST /api/pairing-code (or whatsapp_pairing_code) starts the browser anew.';
+  return new AppError('engine_error', `WhatsApp Web is not showing its linking screen (${snap.last_error ?? snap.state})`, { hint, details: { state: snap.state } });
+}
+
 export function listenToClient(engine: EngineHooks, client: WwebjsClientLike, gen: number): void {
-  const on = (event: string, handler: (...args: unknown[]) => void | Promise<void>) => {
+  const on: OnClientEvent = (event, handler) => {
     client.on(event, (...args: unknown[]) => {
       if (gen !== engine.generation) return;
       try {
@@ -142,6 +164,8 @@ export function listenToClient(engine: EngineHooks, client: WwebjsClientLike, ge
     if (reaction) engine.events.emit('message_reaction', reaction);
     else engine.log.debug('ignored a reaction event without the message it belongs to');
   });
+
+  listenToPeople(engine, on);
 }
 
 /** Resolves on the first status whose state is not `starting`; rejects with a timeout error after waitMs. */

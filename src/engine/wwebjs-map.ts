@@ -223,6 +223,9 @@ export function toMessage(raw: unknown, self: string | null = null): Message | n
     revoked: m.type === 'revoked',
     location,
     poll: m.type === 'poll_creation' ? pollOf(m, d) : null,
+    // Filled from the store's lid map (fed by lid_mapping events) when a sender is an @lid id.
+    from_phone: null,
+    author_phone: null,
   };
 }
 

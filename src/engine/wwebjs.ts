@@ -1,49 +1,26 @@
 // The whatsapp-web.js engine: drives WhatsApp Web in Chromium and maps it onto the Engine interface.
 // Every client gets a generation number; retiring a client bumps it, so late events and late-settling
 // promises from a browser we gave up on can never change the state of its successor.
-import { z } from 'zod';
-import type { Config } from '../config.js';
-import type { Account, Chat, EngineState, EngineStatus, Message, SentMessage } from '../domain.js';
-import { AppError, notReady } from '../errors.js';
+import type { Chat, EngineStatus, Message, SentMessage } from '../domain.js';
+import { notReady } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { Backoff } from './backoff.js';
 import { findBrowser, runningAsRoot, type BrowserLookup } from './browser.js';
 import { buildStatus, TypedEmitter, type Engine, type EngineEvents, type MediaFacet, type MessageOpsFacet, type RichMessagesFacet, type SendTextOptions } from './engine.js';
-import { callLibrary, fetchMessagesVia, getChatVia, listChatsVia, sendTypingVia } from './wwebjs-chats.js';
+import { fetchMessagesVia, getChatVia, listChatsVia, sendTypingVia } from './wwebjs-chats.js';
 import { clientSpec, libraryClientFactory, type WwebjsClientFactory, type WwebjsClientLike } from './wwebjs-client.js';
-import { describeError, listenToClient, waitForStateChange, type EngineHooks } from './wwebjs-events.js';
+import { WwebjsContacts } from './wwebjs-contacts.js';
+import { describeError, listenToClient, startFailure, type EngineHooks } from './wwebjs-events.js';
 import { sendAndReport, wwebjsFacets, type WwebjsCore } from './wwebjs-facets.js';
+import { WwebjsGroups } from './wwebjs-groups.js';
+import { LidBook } from './wwebjs-lids.js';
+import { applyPairingCode, isLinked, requestPairingCodeVia } from './wwebjs-pairing.js';
+import type { Snapshot, WwebjsEngineOptions } from './wwebjs-options.js';
 import { ensureSessionDirs, hasSavedSession, markSession, removeSession } from './wwebjs-session.js';
 
-export interface WwebjsEngineOptions {
-  config: Readonly<Pick<Config, 'authDir' | 'chromeExecutable' | 'headless' | 'readyTimeoutSeconds'>>;
-  logger: Logger;
-  clientFactory?: WwebjsClientFactory;
-  locateBrowser?: () => BrowserLookup;
-  isRoot?: boolean;
-  /** For reconnect jitter. */
-  random?: () => number;
-  reconnect?: { baseMs: number; maxMs: number };
-  /** Bound on initialize(): its page.goto has no timeout of its own and can hang on a black-holed network. */
-  startTimeoutMs?: number;
-  /** How long requestPairingCode waits for WhatsApp Web to reach its linking screen. */
-  pairingWaitMs?: number;
-  /** Wall clock in ms (edit and revoke windows). */
-  now?: () => number;
-}
+export type { Snapshot, WwebjsEngineOptions } from './wwebjs-options.js';
 
-export interface Snapshot {
-  state: EngineState;
-  last_error: string | null;
-  account: Account | null;
-  qr: string | null;
-  pairing_code: string | null;
-}
-
-// WhatsApp rotates pairing codes every 3 minutes; the library re-requests on this interval and emits `code`.
-const PAIRING_INTERVAL_MS = 180_000;
 const DESTROY_TIMEOUT_MS = 15_000;
-const phoneDigits = z.string().regex(/^\d{8,15}$/);
 
 export function createWwebjsEngine(opts: WwebjsEngineOptions): Engine {
   return new WwebjsEngine(opts);
@@ -56,6 +33,10 @@ class WwebjsEngine implements Engine, EngineHooks, WwebjsCore {
   readonly media: MediaFacet;
   readonly messageOps: MessageOpsFacet;
   readonly richMessages: RichMessagesFacet;
+  readonly groups: WwebjsGroups;
+  readonly contacts: WwebjsContacts;
+  /** Numbers behind linked ids, as WhatsApp Web revealed them (lid_mapping events). */
+  readonly lids = new LidBook(this);
   readonly now: () => number;
 
   snap: Snapshot = { state: 'stopped', last_error: null, account: null, qr: null, pairing_code: null };
@@ -66,6 +47,8 @@ class WwebjsEngine implements Engine, EngineHooks, WwebjsCore {
   /** False after stop(), logout() or a logout from the phone: nothing reconnects on its own then. */
   private wanted = false;
   private chromeExecutable: string | null;
+  /** Why no browser was found at the last look (construction or a start): status says so even while stopped. */
+  private browserMissing: string | null;
   private startPromise: Promise<void> | null = null;
   private abortStart: (() => void) | null = null;
   private destroying: Promise<void> = Promise.resolve();
@@ -83,13 +66,18 @@ class WwebjsEngine implements Engine, EngineHooks, WwebjsCore {
     this.backoff = new Backoff({ ...(opts.reconnect ?? { baseMs: 2_000, maxMs: 5 * 60_000 }), random: opts.random });
     const found = this.locateBrowser();
     this.chromeExecutable = found.ok ? found.path : null;
+    this.browserMissing = found.ok ? null : found.reason;
     this.now = opts.now ?? Date.now;
     ({ media: this.media, messageOps: this.messageOps, richMessages: this.richMessages } = wwebjsFacets(this));
+    this.contacts = new WwebjsContacts(this);
+    this.groups = new WwebjsGroups(this);
   }
 
   status(): EngineStatus {
     const base = { engine: this.name, auth_dir: this.cfg.authDir, chrome_executable: this.chromeExecutable, headless: this.cfg.headless };
-    return buildStatus(base, this.snap);
+    // Before any start (or after a stop) a missing browser is already known: say so, not a silent `stopped`.
+    const missing = this.snap.state === 'stopped' && this.snap.last_error === null ? this.browserMissing : null;
+    return buildStatus(base, missing ? { ...this.snap, last_error: missing } : this.snap);
   }
 
   currentQr(): string | null {
@@ -130,6 +118,7 @@ class WwebjsEngine implements Engine, EngineHooks, WwebjsCore {
     if (!this.wanted) return; // stop() or logout() came while the previous browser was closing
     const found = this.locateBrowser();
     this.chromeExecutable = found.ok ? found.path : null;
+    this.browserMissing = found.ok ? null : found.reason;
     if (!found.ok) return this.fail(found.reason, retrying);
     try {
       ensureSessionDirs(this.cfg.authDir);
@@ -154,9 +143,9 @@ class WwebjsEngine implements Engine, EngineHooks, WwebjsCore {
         new Promise<'aborted'>((resolve) => (this.abortStart = () => resolve('aborted'))),
         new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), limitMs))),
       ]);
-      if (outcome === 'timeout') failure = `WhatsApp Web did not load within ${Math.round(limitMs / 1000)} s`;
+      if (outcome === 'timeout') failure = startFailure({ timeoutMs: limitMs });
     } catch (err) {
-      failure = `WhatsApp Web failed to load: ${describeError(err)}`;
+      failure = startFailure({ error: err });
     } finally {
       clearTimeout(timer);
       this.abortStart = null;
@@ -247,6 +236,7 @@ class WwebjsEngine implements Engine, EngineHooks, WwebjsCore {
     await this.retire();
     // LocalAuth deletes the profile itself on LOGOUT, but only if its navigation handler got that far.
     await removeSession(this.cfg.authDir).catch((err: unknown) => this.log.warn({ err: describeError(err) }, 'removing the session failed'));
+    this.lids.clear();
     this.update({ state: 'stopped', account: null, qr: null, pairing_code: null, last_error: 'Logged out from the phone; link again to continue' });
   }
 
@@ -258,33 +248,12 @@ class WwebjsEngine implements Engine, EngineHooks, WwebjsCore {
     }
   }
 
-  async requestPairingCode(phone: string): Promise<string> {
-    const digits = phoneDigits.safeParse(phone);
-    if (!digits.success) throw new AppError('invalid_input', 'phone_number must be 8 to 15 digits');
-    if (this.isLinked()) throw new AppError('conflict', 'WhatsApp is already linked', { details: { state: this.snap.state } });
-    if (!this.client) await this.start();
-    if (this.snap.state === 'starting') await waitForStateChange(this.events, this.opts.pairingWaitMs ?? 60_000);
-    const client = this.client;
-    const gen = this.generation;
-    if (this.isLinked()) throw new AppError('conflict', 'WhatsApp is already linked', { details: { state: this.snap.state } });
-    if (!client || (this.snap.state !== 'qr' && this.snap.state !== 'pairing')) {
-      throw new AppError('engine_error', `WhatsApp Web is not showing its linking screen (${this.snap.last_error ?? this.snap.state})`);
-    }
-    // The library needs window.AuthStore, which exists once the first QR was shown; hence the wait above.
-    const code = await callLibrary('request a pairing code', () => client.requestPairingCode(digits.data, true, PAIRING_INTERVAL_MS));
-    if (gen === this.generation) this.onPairingCode(code);
-    return code;
+  requestPairingCode(phone: string): Promise<string> {
+    return requestPairingCodeVia(this, phone, this.opts.pairingWaitMs ?? 60_000);
   }
 
   onPairingCode(code: string): void {
-    if (!['starting', 'qr', 'pairing'].includes(this.snap.state)) return;
-    const changed = code !== this.snap.pairing_code;
-    this.update({ state: 'pairing', pairing_code: code });
-    if (changed) this.events.emit('pairing_code', code);
-  }
-
-  private isLinked(): boolean {
-    return this.snap.state === 'ready' || this.snap.state === 'authenticated';
+    applyPairingCode(this, code);
   }
 
   async sendText(chatId: string, text: string, opts: SendTextOptions = {}): Promise<SentMessage> {
@@ -307,6 +276,10 @@ class WwebjsEngine implements Engine, EngineHooks, WwebjsCore {
     return fetchMessagesVia(this.readyClient(), chatId, limit);
   }
 
+  clientIfReady(): WwebjsClientLike | null {
+    return this.snap.state === 'ready' ? this.client : null;
+  }
+
   /** Operations fail at once when not ready: callers get not_ready instead of waiting on a link that may never come. */
   readyClient(): WwebjsClientLike {
     if (this.snap.state !== 'ready' || !this.client) throw notReady(this.snap.state, this.hasSavedSession());
@@ -319,14 +292,16 @@ class WwebjsEngine implements Engine, EngineHooks, WwebjsCore {
     if (this.seen.has(msg.id)) return;
     this.seen.add(msg.id);
     if (this.seen.size > 5_000) this.seen.delete(this.seen.values().next().value as string);
-    this.events.emit('message', msg);
+    // At once, with the numbers already known; a linked id we know nothing of is looked up after, on the side.
+    this.events.emit('message', this.lids.enrich(msg));
+    this.lids.noticeSenders(msg);
   }
 
   async logout(): Promise<void> {
     this.wanted = false;
     this.clearReconnect();
     const client = this.client;
-    const linked = this.client !== null && (this.isLinked() || this.snap.account !== null);
+    const linked = this.client !== null && (isLinked(this.snap) || this.snap.account !== null);
     // Detach before logging out: the LOGOUT `disconnected` the library emits meanwhile is ours, not the phone's.
     this.generation++;
     this.client = null;
@@ -338,6 +313,7 @@ class WwebjsEngine implements Engine, EngineHooks, WwebjsCore {
     if (client) await this.destroyQuietly(client);
     await this.startPromise;
     await removeSession(this.cfg.authDir);
+    this.lids.clear();
     this.update({ state: 'stopped', account: null, qr: null, pairing_code: null, last_error: null });
   }
 

@@ -1,6 +1,7 @@
 // The events part, composed: the log, the bus, webhooks and retention. app.ts builds one per process.
 import type { Database } from 'better-sqlite3';
 import type { Config } from '../config.js';
+import type { Message } from '../domain.js';
 import type { Engine } from '../engine/engine.js';
 import type { Logger } from '../logger.js';
 import { EventBus } from './event-bus.js';
@@ -12,7 +13,7 @@ import { WebhookStore } from './webhook-store.js';
 
 export type EventsConfig = Pick<
   Config,
-  'eventRetentionHours' | 'webhookUrls' | 'webhookEvents' | 'webhookSecret' | 'webhookAllowUnsigned' | 'webhookMaxAttempts' | 'webhookTimeoutSeconds' | 'webhookConcurrency'
+  'eventRetentionHours' | 'webhookUrls' | 'webhookEvents' | 'webhookSecret' | 'webhookAllowUnsigned' | 'webhookMaxAttempts' | 'webhookTimeoutSeconds' | 'webhookConcurrency' | 'webhookStart'
 >;
 
 /** Dead letters are the last copy of an event for a receiver: kept 30 days, then pruned. */
@@ -46,6 +47,7 @@ export class EventService {
         maxAttempts: config.webhookMaxAttempts,
         timeoutMs: config.webhookTimeoutSeconds * 1000,
         concurrency: config.webhookConcurrency,
+        startAt: config.webhookStart,
         now: this.now,
         retentionMs: config.eventRetentionHours * 3_600_000,
         ...deps.webhook,
@@ -58,8 +60,9 @@ export class EventService {
   }
 
   /** Record the engine's events, start webhook delivery and retention. */
-  start(engine: Engine): void {
-    this.stopRecording = recordEngineEvents(this.log, engine, this.db);
+  /** `annotate` adds what the store knows to a message event (the phone behind an @lid sender). */
+  start(engine: Engine, annotate: (m: Message) => Message = (m) => m): void {
+    this.stopRecording = recordEngineEvents(this.log, engine, this.db, annotate);
     this.webhooks.start();
     this.prune();
     const retentionMs = this.config.eventRetentionHours * 3_600_000;

@@ -1,11 +1,12 @@
 // Engine and outbox happenings → the event log. One listener per engine event; the log batches the writes.
 import type { Database, Statement } from 'better-sqlite3';
+import type { Message } from '../domain.js';
 import type { Engine } from '../engine/engine.js';
 import type { OutboxOutcome } from '../service/send-service.js';
 import type { EventLog } from './event-log.js';
 
 /** Subscribe the log to an engine. Returns the unsubscribe function. */
-export function recordEngineEvents(log: EventLog, engine: Engine, db: Database): () => void {
+export function recordEngineEvents(log: EventLog, engine: Engine, db: Database, annotate: (m: Message) => Message = (m) => m): () => void {
   const chats = new KnownChats(db);
   let lastState = engine.status().state;
   const noteChat = (chatId: string, chat: unknown) => {
@@ -15,12 +16,17 @@ export function recordEngineEvents(log: EventLog, engine: Engine, db: Database):
     engine.events.on('chat', (chat) => noteChat(chat.id, chat)),
     engine.events.on('message', (message) => {
       noteChat(message.chat_id, { id: message.chat_id });
-      void log.append(message.from_me ? 'message.sent' : 'message.received', message.chat_id, { message });
+      void log.append(message.from_me ? 'message.sent' : 'message.received', message.chat_id, { message: annotate(message) });
     }),
     engine.events.on('message_ack', (e) => void log.append('message.ack', e.chat_id, e)),
     engine.events.on('message_edit', (e) => void log.append('message.edited', e.chat_id, e)),
     engine.events.on('message_revoke', (e) => void log.append('message.revoked', e.chat_id, e)),
     engine.events.on('message_reaction', (e) => void log.append('message.reaction', e.chat_id, e)),
+    engine.events.on('group_update', (g) => {
+      const { type, group_id, ...data } = g;
+      void log.append(type === 'created' ? 'group.created' : type === 'updated' ? 'group.updated' : 'group.participants', group_id, { group_id, ...data });
+    }),
+    engine.events.on('contact', (contact) => void log.append('contact.updated', null, { contact })),
     // The engine reports every status change (a QR rotation too); the log records state transitions only.
     engine.events.on('status', (s) => {
       if (s.state === lastState) return;

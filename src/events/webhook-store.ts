@@ -79,7 +79,7 @@ export class WebhookStore {
     this.db = db;
   }
 
-  /** The lane of `url`, created at `startAt` (the log's head: a new URL gets what happens from now on). */
+  /** The lane of `url`, created at `startAt` (the log's head: a new URL gets what happens from now on; 0: all kept). */
   lane(url: string, startAt: number): LaneState {
     this.q.addLane.run(url, startAt);
     return this.q.lane.get(url) as LaneState;

@@ -29,6 +29,8 @@ export interface WebhookOptions {
   retentionMs?: number;
   /** Requests in flight per URL (never two for one chat); 1 keeps every event in cursor order. */
   concurrency?: number;
+  /** Where a URL without stored progress starts: after the current event (default), or at the oldest one kept. */
+  startAt?: 'now' | 'oldest';
 }
 
 export type AttemptResult = { ok: true; status: number } | { ok: false; retry: boolean; status: number | null; error: string; retryAfterMs?: number };
@@ -61,7 +63,8 @@ export class WebhookDispatcher {
   }
 
   start(): void {
-    const head = this.log.latestCursor();
+    // Only for a URL with no stored progress yet: a known URL resumes where it stopped either way.
+    const head = this.o.startAt === 'oldest' ? 0 : this.log.latestCursor();
     for (const lane of this.lanes) lane.start(head);
     this.unsubscribe = this.bus.onEvent(() => this.lanes.forEach((l) => l.wake()));
   }

@@ -6,10 +6,10 @@ export const BODY_IDLE_MS = 10_000;
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
 /**
- * Read a JSON request body: 415 unless JSON, 413 past the cap, 400 when it is not UTF-8 JSON or is cut off, 408 when
- * it stops arriving. Empty → undefined.
+ * Read a JSON request body: 415 unless JSON (in UTF-8, when a charset is named), 413 past the cap, 400 when it is not
+ * UTF-8 JSON or is cut off, 408 when it stops arriving. Empty → undefined.
  */
-export async function readJsonBody(req: IncomingMessage, maxBytes: number, idleMs = BODY_IDLE_MS): Promise<unknown> {
+export async function readJsonBody(req: IncomingMessage, maxBytes: number, idleMs = BODY_IDLE_MS, read?: { bytes: number }): Promise<unknown> {
   const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
   if (encoding !== 'identity' && encoding !== '') {
     throw new AppError('unsupported_media_type', `Content-Encoding ${encoding} is not accepted`, { hint: 'Send the JSON body uncompressed.' });
@@ -66,10 +66,22 @@ export async function readJsonBody(req: IncomingMessage, maxBytes: number, idleM
     // A 'data' listener does not resume a stream someone paused explicitly.
     if (req.isPaused()) req.resume();
   });
+  if (read) read.bytes = size;
   if (size === 0) return undefined;
-  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  const [rawType = '', ...params] = (req.headers['content-type'] ?? '').split(';');
+  const type = rawType.trim().toLowerCase();
   if (type !== 'application/json' && !type.endsWith('+json')) {
     throw new AppError('unsupported_media_type', 'Request bodies must be JSON', { hint: 'Send the header Content-Type: application/json' });
+  }
+  // JSON is UTF-8 (RFC 8259) and the bytes are decoded as UTF-8 whatever the header says: a body declared in another
+  // charset is refused by name, not read as if it were UTF-8 (latin1 accents would fail as "not UTF-8", or worse).
+  const charset = params.map((p) => /^\s*charset\s*=\s*"?([^"]*)"?\s*$/i.exec(p)?.[1]?.trim()).find((c) => c !== undefined);
+  if (charset !== undefined && !/^utf-?8$/i.test(charset)) {
+    const name = charset.slice(0, 64);
+    throw new AppError('unsupported_media_type', `charset ${name} is not accepted: JSON bodies must be UTF-8`, {
+      hint: 'Encode the body as UTF-8 and send Content-Type: application/json (charset=utf-8 may be given, nothing else).',
+      details: { charset: name },
+    });
   }
   let text: string;
   try {

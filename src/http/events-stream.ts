@@ -5,6 +5,7 @@ import { AppError } from '../errors.js';
 import type { EventService } from '../events/event-service.js';
 import { EventFollower } from '../events/follow.js';
 import { type TypeFilter, parseTypeFilter, splitList } from '../events/types.js';
+import { refuseUnknownFields } from '../operations/invoke.js';
 
 export const EVENTS_PATH = '/api/events';
 
@@ -20,6 +21,7 @@ export function wantsEventStream(req: IncomingMessage, pathname: string): boolea
 }
 
 export function serveEventStream(req: IncomingMessage, res: ServerResponse, url: URL, events: EventService, opts: EventStreamOptions = {}): void {
+  refuseUnknownFields(url.searchParams.keys(), ['after', 'types']);
   const start = startCursor(req, url, events);
   const types = url.searchParams.get('types');
   let filter: TypeFilter | undefined;

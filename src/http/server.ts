@@ -1,7 +1,7 @@
 // The HTTP door: node:http, one request pipeline. Security checks first, then /health, /qr, MCP, or the REST table.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { AppError } from '../errors.js';
+import { AppError, ERROR_STATUS, type ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { invokeOperation } from '../operations/invoke.js';
 import { availableOperations, type Operation, type Services } from '../operations/index.js';
@@ -109,19 +109,26 @@ export function createHttpServer({ services, logger, mcp, timeouts, eventStream 
         if (req.method === 'GET' || req.method === 'HEAD') body = undefined;
         else if (op.acceptsMedia && isMultipart(req)) {
           const form = await readMultipart(req, services.media.files, { maxFileBytes: config.maxMediaBytes, maxFieldBytes: 256 * 1024, idleMs: t.bodyIdleMs });
-          body = formFields(op, form.fields);
           upload = form.upload;
+          try {
+            body = formFields(op, form.fields);
+          } catch (err) {
+            if (upload) services.media.files.discard(upload.staged);
+            throw err;
+          }
         } else {
-          body = await readJsonBody(req, op.acceptsMedia ? mediaJsonCap(config) : config.maxBodyBytes, t.bodyIdleMs);
+          const read = { bytes: 0 };
+          body = await readJsonBody(req, op.acceptsMedia ? mediaJsonCap(config) : config.maxBodyBytes, t.bodyIdleMs, read);
           // Only a body carrying a file may be larger than WHATSAPP_MAX_BODY_BYTES.
-          if (op.acceptsMedia && Number(req.headers['content-length'] ?? 0) > config.maxBodyBytes && typeof (body as { media?: { data?: unknown } })?.media?.data !== 'string') {
+          if (op.acceptsMedia && read.bytes > config.maxBodyBytes && typeof (body as { media?: { data?: unknown } })?.media?.data !== 'string') {
             throw new AppError('payload_too_large', `Request body exceeds ${config.maxBodyBytes} bytes`, { details: { max_bytes: config.maxBodyBytes } });
           }
         }
         if (body !== undefined && (typeof body !== 'object' || body === null || Array.isArray(body))) {
           throw new AppError('invalid_input', 'Body must be a JSON object');
         }
-        const input = { ...coerceQuery(op, url.searchParams), ...(body as object | undefined), ...match.params };
+        // Path params are text like the query string: "7" becomes 7 where the schema wants a number.
+        const input = { ...coerceQuery(op, url.searchParams), ...(body as object | undefined), ...coerceQuery(op, new URLSearchParams(match.params)) };
         const idempotencyKey = header(req, 'idempotency-key');
         const preferAsync = /(^|[,\s])respond-async\b/i.test(header(req, 'prefer') ?? '');
         // A long-poll whose client hung up should stop waiting. The controller is made only for operations that
@@ -174,12 +181,12 @@ function requestUrl(target: string): URL {
  */
 export function answerClientError(err: NodeJS.ErrnoException, socket: import('node:stream').Duplex): void {
   if (!socket.writable || (socket as { _httpMessage?: unknown })._httpMessage) return void socket.destroy();
-  const [status, code, text] =
-    err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'invalid_input', 'Request line or headers are too large (the URL and headers together must stay under 16 KB)'] :
-    err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'request_timeout', 'The request took too long to arrive'] :
-    [400, 'invalid_input', 'Malformed HTTP request'];
+  const [code, text, reason]: [ErrorCode, string, string] =
+    err.code === 'HPE_HEADER_OVERFLOW' ? ['headers_too_large', 'Request line or headers are too large (the URL and headers together must stay under 16 KB)', 'Request Header Fields Too Large'] :
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? ['request_timeout', 'The request took too long to arrive', 'Request Timeout'] :
+    ['invalid_input', 'Malformed HTTP request', 'Bad Request'];
+  const status = ERROR_STATUS[code];
   const body = JSON.stringify({ ok: false, error: { code, message: text } });
-  const reason = status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request';
   // Write, then destroy (as Node does): a slowloris client that never reads must not keep a half-open socket.
   socket.write(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   socket.destroy();

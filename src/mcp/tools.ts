@@ -2,7 +2,7 @@
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { ERROR_STATUS, toAppError } from '../errors.js';
-import { invokeOperation } from '../operations/invoke.js';
+import { inputSchema, invokeOperation } from '../operations/invoke.js';
 import type { Operation, Services } from '../operations/index.js';
 import type { CallOptions } from '../operations/operation.js';
 
@@ -49,7 +49,8 @@ export function toolDefinition(op: Operation): Tool {
       name: op.name,
       title: op.title,
       description: op.description,
-      inputSchema: { ...jsonSchema(op.mcpInput ?? op.input, 'input'), type: 'object' },
+      // The strict schema the call is checked against, so the advertised one says additionalProperties: false.
+      inputSchema: { ...jsonSchema(inputSchema(op, 'stdio'), 'input'), type: 'object' },
       outputSchema: outputJsonSchema(op),
       annotations: { title: op.title, ...op.annotations },
     };

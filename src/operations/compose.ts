@@ -19,6 +19,12 @@ export const sendOptions = {
   reply_to: replyTo.optional(),
   queue: z.boolean().default(false).describe('Accept "queued" instead of a not_ready or rate_limited error'),
   idempotency_key: idempotencyKey.optional(),
+  expires_in: z
+    .number()
+    .int()
+    .min(1)
+    .optional()
+    .describe('Seconds: if still queued this long after it was accepted, the send fails with "expired" and is never sent (default and maximum: WHATSAPP_QUEUE_MAX_AGE_SECONDS, 24 h)'),
 };
 
 /** The content fields of the generic send routes: text, or media (with message as its caption), or a location or poll. */
@@ -37,6 +43,7 @@ export interface ContentInput {
   reply_to?: string | undefined;
   queue: boolean;
   idempotency_key?: string | undefined;
+  expires_in?: number | undefined;
 }
 
 /** Check the content against the rules and the store, take in any file, and say what the outbox should send. */
@@ -51,16 +58,20 @@ export async function composeSend(chatId: string, f: ContentInput, services: Ser
     const quoted = store.getMessage(f.reply_to);
     if (!quoted || quoted.chat_id !== chatId) throw bad('reply_to', `no message ${f.reply_to} in ${chatId}`);
   }
+  const maxAge = services.config.queueMaxAgeSeconds;
+  if (f.expires_in !== undefined && f.expires_in > maxAge) throw bad('expires_in', `at most ${maxAge} seconds (WHATSAPP_QUEUE_MAX_AGE_SECONDS)`);
   const queue = f.queue || call.preferAsync === true;
   // Before any work (a download, a copy): an answer that will be 503 anyway should not cost a fetch.
   const status = engine.status();
   if (!queue && !status.ready) throw notReady(status.state, engine.hasSavedSession());
   const reply = f.reply_to !== undefined ? { reply_to: f.reply_to } : {};
   let content: OutboxContent | undefined = f.reply_to !== undefined ? { kind: 'text', ...reply } : undefined;
+  let files: { keepFiles?: () => void; dropFiles?: () => void } = {};
   if (hasMedia) {
     requireFacet(engine, 'media');
-    const ref = await media.intake.take(f.media ?? {}, { upload: call.upload, transport: call.transport ?? 'rest', signal: call.signal });
-    content = { kind: 'media', media: ref, ...reply };
+    const taken = await media.intake.take(f.media ?? {}, { upload: call.upload, transport: call.transport ?? 'rest', signal: call.signal });
+    content = { kind: 'media', media: taken.ref, ...reply };
+    files = { keepFiles: taken.commit, dropFiles: taken.discard };
   } else if (f.location) {
     requireFacet(engine, 'richMessages');
     const { latitude, longitude, name, address } = f.location;
@@ -69,7 +80,7 @@ export async function composeSend(chatId: string, f: ContentInput, services: Ser
     requireFacet(engine, 'richMessages');
     content = { kind: 'poll', poll: f.poll, ...reply };
   }
-  return { chat_id: chatId, body: f.message ?? '', content, queue, idempotency_key: f.idempotency_key ?? call.idempotencyKey };
+  return { chat_id: chatId, body: f.message ?? '', content, queue, idempotency_key: f.idempotency_key ?? call.idempotencyKey, expires_in: f.expires_in, ...files };
 }
 
 function bad(field: string, why: string): AppError {

@@ -130,7 +130,7 @@ export const redeliverDeadLetterOp = defineOperation({
   name: 'webhooks_redeliver_dead_letter',
   title: 'Redeliver a webhook dead letter',
   description: 'POST a dead-lettered event to its URL once more, now (same X-Webhook-Id). Delivered: it leaves the dead-letter list.',
-  input: z.object({ id: z.coerce.number().int().min(1).describe('Dead-letter id') }),
+  input: z.object({ id: z.number().int().min(1).describe('Dead-letter id') }),
   output: z.object({ ok: z.literal(true), id: z.number().int(), delivered: z.boolean(), status: z.number().int().nullable(), error: z.string().nullable() }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   rest: [{ method: 'POST', path: '/api/webhooks/dead-letters/{id}/redeliver' }],

@@ -3,11 +3,13 @@ import type { Operation, Services } from './operation.js';
 import { getUpdatesOp, listDeadLettersOp, redeliverDeadLetterOp, waitForMessageOp } from './events.js';
 import { getChatMessagesOp, getChatOp, getMessageContextOp } from './history.js';
 import { listChatsOp, readMessagesOp } from './messaging.js';
+import { checkNumbersOp, getContactOp } from './contacts.js';
+import { createGroupOp, getGroupOp, getInviteOp, joinGroupOp, leaveGroupOp, listGroupsOp, revokeInviteOp, updateGroupOp, updateParticipantsOp } from './groups.js';
 import { getMediaOp } from './media.js';
 import { deleteOp, editOp, markReadOp, presenceOp, reactOp } from './message-ops.js';
 import { sendLocationOp, sendMediaOp, sendPollOp } from './rich-sends.js';
 import { sendMessageOp, sendStatusOp, sendToChatOp } from './sending.js';
-import { sandboxDisconnectOp, sandboxInboundOp, sandboxLinkOp, sandboxReactOp } from './sandbox-controls.js';
+import { sandboxDisconnectOp, sandboxGroupEventOp, sandboxInboundOp, sandboxLinkOp, sandboxReactOp } from './sandbox-controls.js';
 import { searchContactsOp, searchMessagesOp } from './search.js';
 import { logoutOp, pairingCodeOp, startAuthOp, statusOp } from './session.js';
 
@@ -33,6 +35,17 @@ export const OPERATIONS: readonly Operation[] = [
   getMessageContextOp,
   searchMessagesOp,
   searchContactsOp,
+  getContactOp,
+  checkNumbersOp,
+  listGroupsOp,
+  getGroupOp,
+  createGroupOp,
+  updateParticipantsOp,
+  updateGroupOp,
+  getInviteOp,
+  revokeInviteOp,
+  joinGroupOp,
+  leaveGroupOp,
   logoutOp,
   sendStatusOp,
   getUpdatesOp,
@@ -43,6 +56,7 @@ export const OPERATIONS: readonly Operation[] = [
   sandboxInboundOp,
   sandboxDisconnectOp,
   sandboxReactOp,
+  sandboxGroupEventOp,
 ];
 
 /** The operations this server offers, given its engine. */

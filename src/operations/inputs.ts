@@ -1,42 +1,65 @@
 // Input fields shared by several operations, so each rule (digits, limits, lengths) is written once.
 import { z } from 'zod';
-import { CHAT_ID_PATTERN, MEDIA_KINDS, chatIdForPhone, normalizePhone, phoneOfChatId } from '../domain.js';
+import { MEDIA_KINDS, normalizePhone, parseId } from '../domain.js';
+
+const PHONE_RULE = 'must be a phone number with country code (e.g. +44 7700 900123): 8 to 15 digits after removing + spaces dashes and brackets, not starting with 0';
 
 export const phoneNumber = z
   .string()
   .max(64)
   .describe('Phone number with country code, e.g. "+1 555 010 2030"; spaces, dashes, brackets and + are ignored')
   .transform((raw, ctx) => {
-    const v = raw.trim().toLowerCase();
-    if (/@g\.us$/.test(v)) {
-      ctx.addIssue({ code: 'custom', message: 'is a group chat id, not a phone number: send to it with POST /api/chats/{chat_id}/messages (MCP: whatsapp_send_to_chat)' });
-      return z.NEVER;
-    }
-    // The person's chat id ("15550102030@c.us", as chat lists show it) names the same number.
-    const digits = normalizePhone(phoneOfChatId(v) ?? v);
-    if (!digits) {
-      ctx.addIssue({ code: 'custom', message: 'must be a phone number with country code (e.g. +44 7700 900123): 8 to 15 digits after removing + spaces dashes and brackets, not starting with 0' });
-      return z.NEVER;
-    }
-    return digits;
+    // The person's chat id ("15550102030@c.us", as chat lists show it, or "@s.whatsapp.net") names the same number.
+    const id = parseId(raw);
+    const digits = id?.kind === 'phone' ? normalizePhone(id.phone) : null;
+    if (digits) return digits;
+    const message =
+      id?.kind === 'group' ? 'is a group chat id, not a phone number: send to it with POST /api/chats/{chat_id}/messages (MCP: whatsapp_send_to_chat)' :
+      id?.kind === 'lid' ? 'is a linked id (@lid), not a phone number: use the chat_id routes and tools, which take it' : PHONE_RULE;
+    ctx.addIssue({ code: 'custom', message });
+    return z.NEVER;
   });
 
+// The one id rule (domain.parseId): a bare phone number names that person's chat; "@s.whatsapp.net" (the server's
+// spelling, with or without a device suffix) is "@c.us" here.
 export const chatId = z
   .string()
   .max(128)
-  // A bare phone number names that person's chat; "@s.whatsapp.net" (the server's spelling) is "@c.us" here.
-  .transform((raw) => {
-    const v = raw.trim().toLowerCase().replace(/@s\.whatsapp\.net$/, '@c.us');
-    const digits = v.includes('@') ? null : normalizePhone(v);
-    return digits ? chatIdForPhone(digits) : v;
+  .transform((raw, ctx) => {
+    const id = parseId(raw);
+    if (id) return id.id;
+    ctx.addIssue({ code: 'custom', message: 'must be a WhatsApp chat id such as "15550102030@c.us", "120363000000000001@g.us" or "<digits>@lid", or a phone number' });
+    return z.NEVER;
   })
-  .pipe(z.string().regex(CHAT_ID_PATTERN, 'must be a WhatsApp chat id such as "15550102030@c.us" or "120363000000000001@g.us", or a phone number'))
-  .describe('WhatsApp chat id: "<digits>@c.us" for a person (a phone number works too), "<id>@g.us" for a group');
+  .describe('WhatsApp chat id: "<digits>@c.us" for a person (a phone number works too, and "<digits>@lid"), "<id>@g.us" for a group');
 
 /** Where a message may be sent: a person or a group. Status updates (status@broadcast) and channels are not chats. */
 export const sendChatId = chatId
-  .refine((id) => /^\d+@c\.us$|@g\.us$/.test(id), 'can be a person ("15550102030@c.us" or a phone number) or a group ("…@g.us"); status, channel and other ids cannot be sent to')
+  .refine((id) => /^\d+@(c\.us|lid)$|@g\.us$/.test(id), 'can be a person ("15550102030@c.us", a phone number, or "<digits>@lid") or a group ("…@g.us"); status, channel and other ids cannot be sent to')
   .describe('The chat to send to: a group "<id>@g.us", or a person "<digits>@c.us" (a phone number works too)');
+
+/** A person: phone number, "…@c.us", "…@s.whatsapp.net" or "…@lid"; a group id is refused with a clear message. */
+export const personId = z
+  .string()
+  .max(128)
+  .transform((raw, ctx) => {
+    const id = parseId(raw);
+    if (id?.kind === 'phone' || id?.kind === 'lid') return id.id;
+    ctx.addIssue({ code: 'custom', message: id?.kind === 'group' ? 'is a group id; a person is expected (a phone number, "…@c.us" or "…@lid")' : `a person is expected: ${PHONE_RULE}, or "…@c.us", "…@s.whatsapp.net", "…@lid"` });
+    return z.NEVER;
+  })
+  .describe('A person: phone number with country code, "<digits>@c.us", "<digits>@s.whatsapp.net" or "<digits>@lid"');
+
+export const groupId = z
+  .string()
+  .max(128)
+  .transform((raw, ctx) => {
+    const id = parseId(raw);
+    if (id?.kind === 'group') return id.id;
+    ctx.addIssue({ code: 'custom', message: id?.kind === 'phone' || id?.kind === 'lid' ? 'is a person; a group id "…@g.us" is expected' : 'must be a group id such as "120363000000000001@g.us"' });
+    return z.NEVER;
+  })
+  .describe('A group id, "<id>@g.us" (GET /api/groups lists them)');
 
 export const limit = (dflt: number, max = 100) =>
   z.number().int().min(1).max(max).default(dflt).describe(`How many to return, 1 to ${max} (default ${dflt})`);

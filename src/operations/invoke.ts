@@ -1,19 +1,129 @@
-import type { z } from 'zod';
+// The one way a door runs an operation: strict input validation with errors that name the field, then the handler.
+import { z } from 'zod';
 import { requireFacet } from '../engine/engine.js';
 import { AppError } from '../errors.js';
-import type { CallOptions, Operation, Services } from './operation.js';
+import type { CallOptions, InputSchema, Operation, Services } from './operation.js';
 
 /** Validate the input against the operation's schema, then run it. Both doors call this and nothing else. */
 export async function invokeOperation(op: Operation, rawInput: unknown, services: Services, call: CallOptions = {}): Promise<unknown> {
-  const schema = call.transport === 'mcp-http' || call.transport === 'stdio' ? (op.mcpInput ?? op.input) : op.input;
-  const parsed = schema.safeParse(rawInput ?? {});
-  if (!parsed.success) throw invalidInput(parsed.error);
+  const input = rawInput ?? {};
+  const schema = inputSchema(op, call.transport);
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) throw invalidInput(parsed.error, schema, input);
   if (op.facet) requireFacet(services.engine, op.facet);
   return op.handler(parsed.data, services, call);
 }
 
-export function invalidInput(error: z.ZodError): AppError {
-  const issues = error.issues.map((i) => ({ field: i.path.join('.') || '(body)', message: i.message }));
-  const first = issues[0]!;
-  return new AppError('invalid_input', `${first.field}: ${first.message}`, { details: { issues } });
+const strictVersions = new WeakMap<InputSchema, InputSchema>();
+
+/**
+ * The schema a door's input is checked against: MCP's narrower one where the operation has it, and strict, so a
+ * typo ("lmit") is an error naming it instead of a field silently ignored (the default limit answered instead).
+ * Cached: `.strict()` builds a new schema, and this runs on every call.
+ */
+export function inputSchema(op: Operation, transport: CallOptions['transport']): InputSchema {
+  const base = transport === 'mcp-http' || transport === 'stdio' ? (op.mcpInput ?? op.input) : op.input;
+  let strict = strictVersions.get(base);
+  if (!strict) strictVersions.set(base, (strict = base.strict()));
+  return strict;
+}
+
+/** A zod failure as one 400 whose message names the first field and says what was wrong with it. */
+export function invalidInput(error: z.ZodError, schema?: z.ZodType, input?: unknown): AppError {
+  const issues: Array<{ field: string; message: string }> = [];
+  const unknown: Array<{ field: string; message: string }> = [];
+  for (const i of error.issues) {
+    if (i.code === 'unrecognized_keys') {
+      const accepted = schema ? keysAt(schema, i.path) : [];
+      for (const key of i.keys) unknown.push({ field: [...i.path, key].join('.'), message: unknownField(key, accepted) });
+    } else {
+      issues.push({ field: i.path.join('.') || '(body)', message: describeIssue(i, input) });
+    }
+  }
+  // A typo first: it usually explains the rest ("phone_numbr" is why phone_number is missing).
+  const all = [...unknown, ...issues];
+  const first = all[0]!;
+  return new AppError('invalid_input', `${first.field}: ${first.message}`, { details: { issues: all } });
+}
+
+/** zod's own type message says "received NaN" or "received string"; say what the caller actually sent. */
+function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
+  if (issue.code !== 'invalid_type' || !/^Invalid input: expected \w+, received \w+$/.test(issue.message)) return issue.message;
+  const value = valueAt(input, issue.path);
+  if (value === undefined) return `is required (${issue.expected})`;
+  return `expected ${issue.expected}, received ${shown(value)}`;
+}
+
+function shown(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return 'an object';
+  return `${typeof value} ${String(value)}`;
+}
+
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let v = input;
+  for (const key of path) {
+    if (v === null || typeof v !== 'object' || !Object.hasOwn(v, key)) return undefined;
+    v = (v as Record<PropertyKey, unknown>)[key];
+  }
+  return v;
+}
+
+/** The field names the object at `path` of `schema` accepts. */
+function keysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
+  let s: z.ZodType | undefined = schema;
+  for (const key of path) s = s && objectShape(s)?.[key as string];
+  const shape = s && objectShape(s);
+  return shape ? Object.keys(shape) : [];
+}
+
+function objectShape(schema: z.ZodType): Record<string, z.ZodType> | undefined {
+  let s: z.ZodType | undefined = schema;
+  // Through optional/default/nullable wrappers and pipes to the object the caller writes.
+  for (let i = 0; i < 10 && s; i++) {
+    if (s instanceof z.ZodObject) return s.shape as Record<string, z.ZodType>;
+    const def = s._zod.def as { innerType?: z.ZodType; in?: z.ZodType; type: string };
+    s = def.innerType ?? (def.type === 'pipe' ? def.in : undefined);
+  }
+  return undefined;
+}
+
+/** For a door that reads parameters without an operation (the SSE stream): the same 400 for a name it does not take. */
+export function refuseUnknownFields(given: Iterable<string>, accepted: string[]): void {
+  const unknown = [...new Set(given)].filter((k) => !accepted.includes(k)).map((k) => ({ field: k, message: unknownField(k, accepted) }));
+  if (unknown.length > 0) throw new AppError('invalid_input', `${unknown[0]!.field}: ${unknown[0]!.message}`, { details: { issues: unknown } });
+}
+
+function unknownField(key: string, accepted: string[]): string {
+  const near = closest(key, accepted);
+  if (near) return `unknown field; did you mean ${near}?`;
+  return accepted.length > 0 ? `unknown field (accepted: ${accepted.join(', ')})` : 'unknown field (this takes no fields)';
+}
+
+/** The accepted name within a small edit distance of `key` (a typo, a wrong case, a missing underscore). */
+function closest(key: string, names: string[]): string | null {
+  let best: string | null = null;
+  let bestDistance = Math.max(1, Math.floor(key.length / 3));
+  for (const name of names) {
+    const d = distance(key.toLowerCase(), name.toLowerCase());
+    if (d <= bestDistance) [best, bestDistance] = [name, d - 1];
+  }
+  return best;
+}
+
+/** Levenshtein, with a swap of two neighbours counted as one edit ("limti"). */
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = v;
+    }
+  }
+  return d[a.length]![b.length]!;
 }

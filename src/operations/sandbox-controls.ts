@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { MessageSchema } from '../domain.js';
 import { SandboxEngine } from '../engine/sandbox.js';
 import { defineOperation, type Services } from './operation.js';
-import { emoji, messageId, messageText, phoneNumber, replyTo } from './inputs.js';
+import { emoji, groupId, messageId, messageText, personId, phoneNumber, replyTo } from './inputs.js';
+import { PARTICIPANT_ACTIONS } from '../domain.js';
 import { AppError } from '../errors.js';
 import { MEDIA_KINDS } from '../domain.js';
 import { classify, decodeBase64 } from '../service/media-intake.js';
@@ -33,7 +34,8 @@ export const sandboxInboundOp = defineOperation({
   title: 'Sandbox: receive a message',
   description: 'A contact writes to the simulated account.',
   input: z.object({
-    from: phoneNumber,
+    from: personId.describe('Who writes: a phone number, or a linked id "<digits>@lid"'),
+    from_phone: phoneNumber.optional().describe('With an @lid sender: the number behind it, which the simulated phone learns (as from a contact sync)'),
     body: messageText.optional().describe('The text; with media, its caption'),
     media: z
       .strictObject({
@@ -51,7 +53,8 @@ export const sandboxInboundOp = defineOperation({
   mcp: false,
   available: isSandbox,
   acceptsMedia: true,
-  handler: async ({ from, body, media, reply_to }, services) => {
+  handler: async ({ from, from_phone, body, media, reply_to }, services) => {
+    if (from_phone && !from.endsWith('@lid')) throw new AppError('invalid_input', 'from_phone: only with a linked id (@lid) in from', { details: { field: 'from_phone' } });
     if (body === undefined && !media) throw new AppError('invalid_input', 'body: is required (or send media)', { details: { field: 'body' } });
     let file;
     if (media) {
@@ -60,7 +63,9 @@ export const sandboxInboundOp = defineOperation({
       const { kind, mimetype } = await classify(data.subarray(0, 4100), media.mimetype ?? null, media.kind);
       file = { data, mimetype, kind, filename: media.filename ?? null };
     }
-    return { ok: true as const, message: sandbox(services).inbound(from, body ?? '', { ...(file ? { media: file } : {}), ...(reply_to ? { replyTo: reply_to } : {}) }) };
+    const sender = from.endsWith('@lid') ? from : from.replace(/@c\.us$/, '');
+    const opts = { ...(file ? { media: file } : {}), ...(reply_to ? { replyTo: reply_to } : {}), ...(from_phone ? { fromPhone: from_phone } : {}) };
+    return { ok: true as const, message: services.store.lids.annotate(sandbox(services).inbound(sender, body ?? '', opts)) };
   },
 });
 
@@ -94,6 +99,27 @@ export const sandboxDisconnectOp = defineOperation({
   available: isSandbox,
   handler: async (_in, services) => {
     sandbox(services).disconnect();
+    return { ok: true as const };
+  },
+});
+
+export const sandboxGroupEventOp = defineOperation({
+  name: 'sandbox_group_event',
+  title: 'Sandbox: someone changes a group',
+  description: 'Another member adds, removes, promotes or demotes people, or people join or leave.',
+  input: z.object({
+    group_id: groupId,
+    action: z.enum([...PARTICIPANT_ACTIONS, 'join', 'leave']),
+    participants: z.array(personId).min(1).max(256),
+    by: personId.optional().describe('Who made the change (an admin); absent for join/leave'),
+  }),
+  output: z.object({ ok: z.literal(true) }),
+  annotations: control,
+  rest: [{ method: 'POST', path: '/api/sandbox/group-event' }],
+  mcp: false,
+  available: isSandbox,
+  handler: async ({ group_id, action, participants, by }, services) => {
+    sandbox(services).groups!.external(group_id, action, participants, by ?? null);
     return { ok: true as const };
   },
 });

@@ -1,26 +1,14 @@
 // Search over the local store: messages (full text) and contacts (name or number).
 import { z } from 'zod';
-import { CHAT_ID_PATTERN, ContactSchema, MessageSchema, chatIdForPhone, normalizePhone } from '../domain.js';
+import { ContactSchema, MessageSchema } from '../domain.js';
 import { AppError } from '../errors.js';
 import { RELEVANCE_WINDOW, SEARCH_MODES, SEARCH_ORDERS } from '../store/search.js';
 import { defineOperation } from './operation.js';
-import { chatId, limit } from './inputs.js';
+import { chatId, limit, personId } from './inputs.js';
 
 const localRead = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false };
 // Seconds, not milliseconds: a 13-digit value is the usual mistake, so the message says which unit is wanted.
 const unixSeconds = z.number().int().min(0).max(99_999_999_999, 'must be unix seconds (10 digits today), not milliseconds');
-
-const sender = z
-  .string()
-  .max(128)
-  .describe('Who wrote it: a phone number or a WhatsApp id such as "15550102030@c.us"')
-  .transform((v, ctx) => {
-    if (CHAT_ID_PATTERN.test(v)) return v;
-    const digits = normalizePhone(v);
-    if (digits) return chatIdForPhone(digits);
-    ctx.addIssue({ code: 'custom', message: 'must be a phone number with country code or a WhatsApp id' });
-    return z.NEVER;
-  });
 
 export const searchMessagesOp = defineOperation({
   name: 'whatsapp_search_messages',
@@ -36,7 +24,7 @@ export const searchMessagesOp = defineOperation({
     mode: z.enum(SEARCH_MODES).default('words').describe('words (default): plain text; fts: raw FTS5 query syntax'),
     order: z.enum(SEARCH_ORDERS).default('newest').describe('newest (default) or relevance'),
     chat_id: chatId.optional(),
-    sender: sender.optional(),
+    sender: personId.optional().describe('Who wrote it: a phone number, "…@c.us", "…@s.whatsapp.net" or "…@lid" (each finds the same person\'s messages once the number behind a linked id is known)'),
     from_me: z.boolean().optional().describe('true: only messages you sent; false: only messages you received'),
     after: unixSeconds.optional().describe('Only messages after this time (unix seconds)'),
     before: unixSeconds.optional().describe('Only messages before this time (unix seconds)'),

@@ -27,6 +27,14 @@ export interface Upload {
   mimetype: string | null;
 }
 
+export interface TakenMedia {
+  ref: MediaRef;
+  /** Give the file its content address (idempotent). */
+  commit(): void;
+  /** Remove the staged copy unless committed (safe to call always). */
+  discard(): void;
+}
+
 /** Which door a call came through: a local path is an MCP-over-stdio affair unless allowed over HTTP. */
 export type Transport = 'rest' | 'mcp-http' | 'stdio';
 
@@ -45,7 +53,11 @@ const DATA_URL = /^data:([\w.+-]+\/[\w.+-]+)?(?:;[\w-]+=[^;,]*)*;base64,/i;
 export class MediaIntake {
   constructor(private readonly o: MediaIntakeOptions) {}
 
-  async take(spec: MediaSpec, ctx: { upload?: Upload | undefined; transport: Transport; signal?: AbortSignal | undefined }): Promise<MediaRef> {
+  /**
+   * The file, checked and staged but not yet part of the store: the caller commits it once the send is recorded
+   * (so a send refused after this, as a 409 or 429, leaves no file behind) and discards it in any case.
+   */
+  async take(spec: MediaSpec, ctx: { upload?: Upload | undefined; transport: Transport; signal?: AbortSignal | undefined }): Promise<TakenMedia> {
     const given: string[] = (['url', 'data', 'path'] as const).filter((k) => spec[k] !== undefined);
     if (ctx.upload) given.push('a file part');
     if (given.length !== 1) {
@@ -76,10 +88,16 @@ export class MediaIntake {
     try {
       if (staged.size === 0) throw new AppError('invalid_input', 'media: the file is empty', { details: { field: 'media' } });
       const { kind, mimetype } = await classify(staged.head, declaredType, spec.kind);
-      this.o.store.commit(staged);
-      return { sha256: staged.sha256, size: staged.size, mimetype, filename: declaredName, kind };
-    } finally {
+      const store = this.o.store;
+      const file = staged;
+      return {
+        ref: { sha256: staged.sha256, size: staged.size, mimetype, filename: declaredName, kind },
+        commit: () => void store.commit(file),
+        discard: () => store.discard(file),
+      };
+    } catch (err) {
       this.o.store.discard(staged);
+      throw err;
     }
   }
 

@@ -1,13 +1,14 @@
 // Sending with guarantees: written to the outbox before it is attempted, idempotent by key, paced, and
 // reconciled after a crash before anything is retried. Both doors reach this through whatsapp_send_message.
-import { createHash } from 'node:crypto';
-import type { Message, SentMessage } from '../domain.js';
-import { type Engine, requireFacet } from '../engine/engine.js';
+import type { Message } from '../domain.js';
+import type { Engine } from '../engine/engine.js';
 import { AppError, notReady, toAppError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { MediaStore } from '../store/media-store.js';
 import { type OutboxContent, type OutboxRow, type OutboxStore, newOutboxId } from '../store/outbox-store.js';
+import { EXPIRED_MESSAGE, QueueExpiry } from './queue-expiry.js';
 import type { RateLimiter } from './rate-limiter.js';
+import { deliver, requestHash, sameContent, targetOf } from './send-content.js';
 
 export interface SendRequest {
   chat_id: string;
@@ -18,6 +19,12 @@ export interface SendRequest {
   /** The caller accepts 202 queued instead of 503/429. */
   queue: boolean;
   idempotency_key?: string | undefined;
+  /** Seconds after which the send, if still queued, fails as expired (default: the queue's max age). */
+  expires_in?: number | undefined;
+  /** Called just before the outbox row is written: the files the send needs become part of the store then. */
+  keepFiles?: () => void;
+  /** Called when the send is over, whatever happened (files not kept are removed). */
+  dropFiles?: () => void;
 }
 
 export type SendOutcome = (
@@ -39,6 +46,8 @@ export interface SendServiceOptions {
   jitterMs: number;
   /** Show "typing…" for a time in proportion to the text before sending. */
   typingIndicator: boolean;
+  /** WHATSAPP_QUEUE_MAX_AGE_SECONDS in ms: the deadline of a send that names none (queue-expiry.ts). */
+  queueMaxAgeMs: number;
   random?: () => number;
   /** Told of every send's fate (queued, sent, failed) after it is recorded in the outbox: feeds the event log. */
   onOutcome?: (outcome: OutboxOutcome) => void;
@@ -50,21 +59,8 @@ export type OutboxOutcome =
   | { state: 'failed'; outbox_id: string; chat_id: string; error: { code: string; message: string } };
 
 // Errors after which a retry cannot help.
-const PERMANENT = new Set(['not_on_whatsapp', 'invalid_input', 'not_found', 'not_supported', 'payload_too_large']);
+const PERMANENT = new Set(['not_on_whatsapp', 'invalid_input', 'not_found', 'not_supported', 'payload_too_large', 'not_admin']);
 const MAX_ATTEMPTS = 3;
-// A send WhatsApp Web never answers must not stall the queue for the life of the process; the row stays `sending`
-// and reconciliation decides later whether it went out.
-const SEND_TIMEOUT_MS = 60_000;
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new AppError('timeout', `WhatsApp did not confirm the send within ${ms / 1000} s`)), ms);
-    timer.unref();
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
-
 // A message we sent shows up in the chat with its server timestamp; allow for clock skew between us and WhatsApp.
 const RECONCILE_SKEW_MS = 5_000;
 
@@ -78,14 +74,30 @@ export class SendService {
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   private readonly unsubscribe: () => void;
+  private readonly expiry: QueueExpiry;
 
   constructor(private readonly o: SendServiceOptions) {
     this.unsubscribe = o.engine.events.on('status', (s) => {
       if (s.ready) this.kick();
     });
+    this.expiry = new QueueExpiry({
+      outbox: o.outbox,
+      logger: o.logger,
+      onExpired: (row) => this.tell({ state: 'failed', ...row, error: { code: 'expired', message: EXPIRED_MESSAGE } }),
+    });
+    // At boot, linked or not: what expired while the server was down fails now, the rest on time.
+    this.expiry.start();
   }
 
   async send(req: SendRequest): Promise<SendOutcome> {
+    try {
+      return await this.sendOnce(req);
+    } finally {
+      req.dropFiles?.();
+    }
+  }
+
+  private async sendOnce(req: SendRequest): Promise<SendOutcome> {
     const key = req.idempotency_key;
     if (key === undefined) return this.sendNew(req);
     // A retry racing its original in this process waits for it rather than inserting twice.
@@ -122,6 +134,7 @@ export class SendService {
     this.stopped = true;
     this.unsubscribe();
     if (this.timer) clearTimeout(this.timer);
+    await this.expiry.stop();
     // Bounded: a send hung inside the engine must not hold shutdown (the row stays `sending`; reconciled next start).
     await Promise.race([this.draining?.catch(() => undefined), new Promise((r) => setTimeout(r, 3_000).unref())]);
     this.o.outbox.flush();
@@ -130,6 +143,7 @@ export class SendService {
   private async sendNew(req: SendRequest): Promise<SendOutcome> {
     // Only a keyed request can be replayed, so only it needs the fingerprint a replay is checked against.
     const hash = req.idempotency_key === undefined ? undefined : requestHash(req);
+    const expires_in_ms = req.expires_in !== undefined ? req.expires_in * 1000 : this.o.queueMaxAgeMs;
     const status = this.o.engine.status();
     const ready = status.ready;
     const pace = ready ? this.o.limiter.tryTake(req.chat_id) : { ok: true as const };
@@ -143,7 +157,9 @@ export class SendService {
           details: { retry_after_ms: retryAfterMs },
         });
       }
-      const row = await this.o.outbox.create({ chat_id: req.chat_id, body: req.body, content: req.content, state: 'queued', idempotency_key: req.idempotency_key, request_hash: hash });
+      req.keepFiles?.();
+      const row = await this.o.outbox.create({ chat_id: req.chat_id, body: req.body, content: req.content, state: 'queued', idempotency_key: req.idempotency_key, request_hash: hash, expires_in_ms });
+      this.expiry.note(row.expires_at);
       // Readiness read again: the engine may have become ready (and found an empty queue) while this row was written.
       this.schedule(this.o.engine.status().ready ? this.o.limiter.waitFor(req.chat_id) : null);
       this.tell({ state: 'queued', outbox_id: row.outbox_id, chat_id: row.chat_id, error: null });
@@ -155,7 +171,8 @@ export class SendService {
     this.attempting.add(id);
     let row: OutboxRow;
     try {
-      row = await this.o.outbox.create({ id, chat_id: req.chat_id, body: req.body, content: req.content, state: 'sending', idempotency_key: req.idempotency_key, request_hash: hash });
+      req.keepFiles?.();
+      row = await this.o.outbox.create({ id, chat_id: req.chat_id, body: req.body, content: req.content, state: 'sending', idempotency_key: req.idempotency_key, request_hash: hash, expires_in_ms });
     } catch (err) {
       this.attempting.delete(id);
       throw err;
@@ -182,7 +199,7 @@ export class SendService {
       if (this.o.typingIndicator && this.o.engine.sendTyping && (kind === 'text' || kind === 'media')) {
         await this.o.engine.sendTyping(row.chat_id, Math.min(8_000, 600 + row.body.length * 40));
       }
-      const sent = await withTimeout(this.deliver(row), SEND_TIMEOUT_MS);
+      const sent = await deliver(row, this.o.engine, this.o.media);
       // Sent is sent: a failure to record it must not count as a failed send (the row stays `sending`, and
       // reconciliation finds the message in the chat later). An act on a message (reaction...) makes no new one.
       const made = targetOf(row.content) === undefined ? sent.message_id : null;
@@ -198,6 +215,7 @@ export class SendService {
         if (e.code === 'not_ready') {
           // Refused before anything left: safe to queue again.
           await this.o.outbox.requeue(row.outbox_id, e.code, e.message);
+          this.expiry.note(row.expires_at);
           this.schedule(null);
         } else {
           // The page may have died after WhatsApp took the message: leave the row `sending` so reconciliation looks
@@ -212,34 +230,6 @@ export class SendService {
       throw new AppError(e.code, e.message, { ...(e.hint ? { hint: e.hint } : {}), details: { outbox_id: row.outbox_id }, headers: e.headers, cause: err });
     } finally {
       this.attempting.delete(row.outbox_id);
-    }
-  }
-
-  /** One attempt at the engine, for whatever kind the row carries. */
-  private async deliver(row: OutboxRow): Promise<SentMessage> {
-    const engine = this.o.engine;
-    const c = row.content;
-    if (c === null || c.kind === 'text') return engine.sendText(row.chat_id, row.body, c?.reply_to ? { quotedId: c.reply_to } : {});
-    const quoted = 'reply_to' in c && c.reply_to ? { quotedId: c.reply_to } : {};
-    switch (c.kind) {
-      case 'media': {
-        const media = requireFacet(engine, 'media');
-        const file = this.o.media.pathOf(c.media.sha256);
-        if (!file) throw new AppError('not_found', `The file of this send (sha256 ${c.media.sha256}) is no longer in the media store`);
-        return media.sendMedia(row.chat_id, { ...c.media, path: file }, { ...(row.body ? { caption: row.body } : {}), ...quoted });
-      }
-      case 'location':
-        return requireFacet(engine, 'richMessages').sendLocation(row.chat_id, c.location, quoted);
-      case 'poll':
-        return requireFacet(engine, 'richMessages').sendPoll(row.chat_id, c.poll, quoted);
-      default: {
-        const ops = requireFacet(engine, 'messageOps');
-        const ref = { id: c.message_id, chat_id: row.chat_id, from_me: c.from_me };
-        if (c.kind === 'reaction') await ops.react(ref, c.emoji);
-        else if (c.kind === 'edit') await ops.edit(ref, row.body);
-        else await ops.delete(ref, c.for_everyone);
-        return { message_id: c.message_id, chat_id: row.chat_id, timestamp: Math.floor(Date.now() / 1000) };
-      }
     }
   }
 
@@ -267,6 +257,12 @@ export class SendService {
     while (!this.stopped && this.o.engine.status().ready) {
       const [row] = this.o.outbox.list('queued', 1);
       if (!row) return;
+      if (this.expiry.isExpired(row)) {
+        await this.expiry.sweep();
+        // A sweep that could not write (disk full) must not turn this loop into a spin.
+        if (this.o.outbox.get(row.outbox_id)?.state === 'queued') return this.schedule(5_000);
+        continue;
+      }
       // Jitter on top of the pace: a backlog must not go out back to back, nor on the limiter's exact rhythm;
       // both look like a bot.
       const paced = this.o.limiter.waitFor(row.chat_id);
@@ -308,6 +304,11 @@ export class SendService {
         if (match) {
           await this.o.outbox.markSent(row.outbox_id, match.id, match.timestamp);
           this.tell({ state: 'sent', outbox_id: row.outbox_id, chat_id: row.chat_id, message_id: match.id, timestamp: match.timestamp });
+        } else if (this.expiry.isExpired(row)) {
+          // Not in the chat, so not sent; and too late to send now.
+          const error = { code: 'expired', message: `${EXPIRED_MESSAGE} (interrupted by a restart, and not found in the chat)` };
+          await this.o.outbox.markFailed(row.outbox_id, error.code, error.message);
+          this.tell({ state: 'failed', outbox_id: row.outbox_id, chat_id: row.chat_id, error });
         } else {
           await this.o.outbox.requeue(row.outbox_id, 'interrupted', 'The server stopped during this send; it was not found in the chat and is sent again');
         }
@@ -315,28 +316,4 @@ export class SendService {
       }
     }
   }
-}
-
-/** The message an act (reaction, edit, delete) is about; undefined for kinds that make a new message. */
-function targetOf(c: OutboxContent | null): string | undefined {
-  return c && 'message_id' in c ? c.message_id : undefined;
-}
-
-/**
- * Is this message in the chat the one this row sent? Text by its text, media by kind, file hash (when the engine
- * knows it) and caption, a location by its coordinates, a poll by its question.
- */
-function sameContent(m: Message, row: OutboxRow): boolean {
-  const c = row.content;
-  if (c === null || c.kind === 'text') return m.media === null && m.location === null && m.poll === null && m.body === row.body;
-  if (c.kind === 'media') return m.media !== null && m.media.kind === c.media.kind && (m.media.sha256 ?? c.media.sha256) === c.media.sha256 && m.body === row.body;
-  if (c.kind === 'location') return m.location !== null && m.location.latitude === c.location.latitude && m.location.longitude === c.location.longitude;
-  if (c.kind === 'poll') return m.poll !== null && m.poll.question === c.poll.question;
-  return false;
-}
-
-function requestHash(req: SendRequest): string {
-  // Plain text hashes as before migration 7, so keys recorded then still replay.
-  const parts = req.content === undefined ? [req.chat_id, req.body] : [req.chat_id, req.body, req.content];
-  return createHash('sha256').update(JSON.stringify(parts)).digest('hex');
 }

@@ -23,6 +23,8 @@ export function connectStoreToEngine(store: MessageStore, engine: Engine, logger
     engine.events.on('message_revoke', (e) => store.enqueue({ kind: 'revoke', ...e })),
     engine.events.on('message_reaction', (e) => store.enqueue({ kind: 'reaction', ...e })),
     engine.events.on('chat', (chat) => store.enqueue({ kind: 'chat', chat })),
+    engine.events.on('contact', (contact) => store.enqueue({ kind: 'contact', contact })),
+    engine.events.on('lid_mapping', (e) => store.learnLid(e.lid, e.phone)),
   ];
   let wasReady = engine.status().ready;
   if (opts.syncOnReady !== false) {
@@ -57,6 +59,8 @@ export async function syncRecent(store: MessageStore, engine: Engine, logger: Lo
   try {
     const chats = await engine.listChats(SYNC_CHATS);
     storeChats(store, chats);
+    // Names, push names and the numbers behind linked ids, so reads and search know people while offline.
+    if (engine.contacts) for (const contact of await engine.contacts.listContacts()) store.enqueue({ kind: 'contact', contact });
     if (!engine.capabilities.history) return;
     for (const chat of chats) {
       if (!engine.status().ready) return;

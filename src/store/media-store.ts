@@ -70,9 +70,13 @@ export class MediaStore {
         done(null, chunk);
       },
     });
+    const out = fs.createWriteStream(tmp, { mode: 0o600 });
     try {
-      await pipeline(source, meter, fs.createWriteStream(tmp, { mode: 0o600 }), signal ? { signal } : {});
+      await pipeline(source, meter, out, signal ? { signal } : {});
     } catch (err) {
+      // A write stream destroyed before it finished opening still creates the file, after pipeline has settled:
+      // wait for it to close, then remove it.
+      if (!out.closed) await new Promise<void>((resolve) => out.once('close', () => resolve()));
       fs.rmSync(tmp, { force: true });
       throw err;
     }

@@ -1,9 +1,10 @@
 // The message store: a write queue in front of MessageWriter, the search indexer, and every read.
 // An in-memory database (':memory:') is its fake in tests; production opens <dataDir>/whatsapp.db.
-import { type Chat, type Contact, type Message, phoneDigits } from '../domain.js';
+import { type Chat, type Contact, type Message, parseId, phoneDigits } from '../domain.js';
+import type { LidMap } from './lid-map.js';
 import type { Db } from './db.js';
 import { MessageWriter, type StoreEvent } from './message-writer.js';
-import { type ChatRow, MESSAGE_COLUMNS, type MessageRow, toChat, toMessage } from './rows.js';
+import { type ChatRow, MESSAGE_COLUMNS, type MessageRow, toChat, toMessage as rowToMessage } from './rows.js';
 import { type SearchQuery, type SearchResult, searchMessages } from './search.js';
 
 export type { StoreEvent } from './message-writer.js';
@@ -24,6 +25,17 @@ export const FLUSH_DELAY_MS = 5;
 export const INDEX_DELAY_MS = 50;
 /** Reads first index this many pending rows synchronously, so a search right after a write sees it. */
 const INDEX_ON_READ = 5_000;
+
+interface ContactRow {
+  id: string;
+  name: string | null;
+  pushname: string | null;
+  number: string | null;
+  lid: string | null;
+  business_name: string | null;
+  is_my_contact: number;
+  is_business: number;
+}
 
 export interface ChatPage {
   messages: Message[];
@@ -81,6 +93,19 @@ export class MessageStore {
       return 0;
     } finally {
       this.scheduleIndex();
+    }
+  }
+
+  /**
+   * A linked id's phone number, written at once rather than queued: the message events that follow it (and the event
+   * log, which annotates them) must already see it. Rare: once per person.
+   */
+  learnLid(lid: string, phone: string): void {
+    if (this.closed || this.lids.phoneOf(lid) === phone) return;
+    try {
+      this.writer.applyBatch([{ kind: 'lid', lid, phone }]);
+    } catch (err) {
+      this.onError(err);
     }
   }
 
@@ -210,7 +235,7 @@ export class MessageStore {
     const first = rows[0]?.seq ?? null;
     const last = rows[rows.length - 1]?.seq ?? null;
     return {
-      messages: rows.map(toMessage),
+      messages: rows.map(this.toMessage),
       first,
       last,
       has_older: opts.after !== undefined ? this.exists(key, '<', first ?? opts.after + 1) : more,
@@ -226,7 +251,7 @@ export class MessageStore {
   getMessage(id: string): (Message & { seq: number }) | null {
     this.beforeRead(false);
     const row = this.byId(id);
-    return row ? { ...toMessage(row), seq: row.seq } : null;
+    return row ? { ...this.toMessage(row), seq: row.seq } : null;
   }
 
   /** `n` messages either side of one message, in the same chat. */
@@ -236,14 +261,18 @@ export class MessageStore {
     if (!row) return null;
     const before = (this.s.pageBefore.all(row.chat, row.seq, n) as MessageRow[]).reverse();
     const after = this.s.pageAfter.all(row.chat, row.seq, n) as MessageRow[];
-    return { message: toMessage(row), before: before.map(toMessage), after: after.map(toMessage) };
+    return { message: this.toMessage(row), before: before.map(this.toMessage), after: after.map(this.toMessage) };
   }
 
   searchMessages(q: SearchQuery): SearchResult {
     this.beforeRead(true);
     const chatKey = q.chat_id === undefined ? undefined : this.writer.chatKey(q.chat_id, false);
     if (chatKey === null) return { hits: [], candidates_capped: false };
-    return searchMessages(this.db, q, chatKey);
+    // One person, two ids: a search by phone also finds what they wrote under their linked id, and the reverse.
+    const sender = q.sender === undefined ? undefined : parseId(q.sender);
+    const alt = sender?.kind === 'phone' ? this.lids.lidOf(sender.phone) : sender?.kind === 'lid' ? this.lids.phoneOf(sender.id) : null;
+    const sender_alt = alt === null ? undefined : sender?.kind === 'lid' ? `${alt}@c.us` : alt;
+    return searchMessages(this.db, { ...q, sender_alt }, chatKey, this.toMessage);
   }
 
   /** People whose name, push name or number contains `q`. */
@@ -252,11 +281,44 @@ export class MessageStore {
     const text = `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
     const digits = phoneDigits(q);
     const number = /^\d{3,}$/.test(digits) ? `%${digits}%` : null;
-    const rows = this.s.contacts.all({ text, number, prefix: `${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`, limit }) as Array<
-      Omit<Contact, 'is_my_contact'> & { is_my_contact: number }
-    >;
-    return rows.map((r) => ({ ...r, is_my_contact: r.is_my_contact === 1 }));
+    const rows = this.s.contacts.all({ text, number, prefix: `${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`, limit }) as ContactRow[];
+    return rows.map(this.toContact);
   }
+
+  /** A stored person by phone chat id or linked id (either finds them once the mapping is known). */
+  getContact(id: string): Contact | null {
+    this.beforeRead(false);
+    const parsed = parseId(id);
+    if (!parsed || (parsed.kind !== 'phone' && parsed.kind !== 'lid')) return null;
+    const phone = parsed.kind === 'phone' ? parsed.phone : this.lids.phoneOf(parsed.id);
+    const lid = parsed.kind === 'lid' ? parsed.id : this.lids.lidOf(parsed.phone);
+    const row = (this.s.contactById.get({ phone_id: phone ? `${phone}@c.us` : null, lid }) as ContactRow | undefined) ?? null;
+    if (row) return this.toContact(row);
+    // Known only through the lid map (a sender whose number WhatsApp revealed): a bare record of both halves.
+    return phone && lid ? { id: `${phone}@c.us`, phone, lid, name: null, push_name: null, business_name: null, is_my_contact: false, is_business: false } : null;
+  }
+
+  private readonly toContact = (r: ContactRow): Contact => {
+    const lid = r.lid ?? (r.number ? this.lids.lidOf(r.number) : null);
+    const phone = r.number ?? (r.id.endsWith('@lid') ? this.lids.phoneOf(r.id) : null);
+    return {
+      id: phone ? `${phone}@c.us` : r.id,
+      phone,
+      lid: lid ?? (r.id.endsWith('@lid') ? r.id : null),
+      name: r.name,
+      push_name: r.pushname,
+      business_name: r.business_name,
+      is_my_contact: r.is_my_contact === 1,
+      is_business: r.is_business === 1,
+    };
+  };
+
+  /** The linked-id map (lid ↔ phone) engines have told us. */
+  get lids(): LidMap {
+    return this.writer.lids;
+  }
+
+  private readonly toMessage = (r: MessageRow): Message => this.writer.lids.annotate(rowToMessage(r));
 
   private byId(id: string): (MessageRow & { chat: number }) | undefined {
     const seq = this.writer.ids.find(id);
@@ -297,7 +359,8 @@ function prepare(db: Db) {
     olderExists: db.prepare('SELECT 1 FROM messages WHERE chat = ? AND seq < ? LIMIT 1'),
     newerExists: db.prepare('SELECT 1 FROM messages WHERE chat = ? AND seq > ? LIMIT 1'),
     messageBySeq: db.prepare(`${msg} WHERE m.seq = ?`),
-    contacts: db.prepare(`SELECT id, name, pushname, number, is_my_contact FROM contacts
+    contactById: db.prepare('SELECT * FROM contacts WHERE id = @phone_id OR id = @lid OR (@lid IS NOT NULL AND lid = @lid) ORDER BY id = @phone_id DESC LIMIT 1'),
+    contacts: db.prepare(`SELECT * FROM contacts
       WHERE name LIKE @text ESCAPE '\\' OR pushname LIKE @text ESCAPE '\\' OR (@number IS NOT NULL AND number LIKE @number)
       ORDER BY (name LIKE @prefix ESCAPE '\\') DESC, is_my_contact DESC, name IS NULL, name LIMIT @limit`),
   };

@@ -3,6 +3,7 @@ import type Database from 'better-sqlite3';
 import { type AckState, type Chat, type Contact, type Message, isGroupId, phoneOfChatId } from '../domain.js';
 import type { Db } from './db.js';
 import { IdIndex } from './id-index.js';
+import { LidMap } from './lid-map.js';
 import { type MessageExtra, SEQ_PER_SECOND, ackRank, decodeExtra, encodeExtra, idKey } from './rows.js';
 
 export type StoreEvent =
@@ -14,7 +15,8 @@ export type StoreEvent =
   /** A file was downloaded: what it turned out to be (WhatsApp may not have said its size or hash). */
   | { kind: 'media_file'; id: string; sha256: string; size: number; mimetype: string }
   | { kind: 'chat'; chat: Chat }
-  | { kind: 'contact'; contact: Contact };
+  | { kind: 'contact'; contact: Contact }
+  | { kind: 'lid'; lid: string; phone: string };
 
 const ERROR_RANK = ackRank('error');
 
@@ -26,11 +28,13 @@ export class MessageWriter {
   private lastSeq: number;
   private readonly s: ReturnType<typeof prepare>;
   readonly ids: IdIndex;
+  readonly lids: LidMap;
   private readonly tx: Database.Transaction<(events: readonly StoreEvent[]) => number>;
 
-  constructor(db: Db) {
+  constructor(private readonly db: Db) {
     this.s = prepare(db);
     this.ids = new IdIndex(db);
+    this.lids = new LidMap(db);
     this.lastSeq = (this.s.maxSeq.get() as number | null) ?? 0;
     this.tx = db.transaction((events: readonly StoreEvent[]) => {
       // Per-batch aggregates: one chat timestamp update per chat, one contact upsert per sender.
@@ -73,8 +77,17 @@ export class MessageWriter {
           case 'chat':
             this.upsertChat(ev.chat);
             break;
-          case 'contact':
-            this.s.upsertContact.run({ ...ev.contact, is_my_contact: ev.contact.is_my_contact ? 1 : 0 });
+          case 'contact': {
+            const c = ev.contact;
+            this.s.upsertContact.run({
+              id: c.id, name: c.name, pushname: c.push_name, number: c.phone, lid: c.lid, business_name: c.business_name,
+              is_my_contact: c.is_my_contact ? 1 : 0, is_business: c.is_business ? 1 : 0,
+            });
+            if (c.lid && c.phone) this.lids.set(c.lid, c.phone);
+            break;
+          }
+          case 'lid':
+            if (this.lids.set(ev.lid, ev.phone)) this.s.contactLid.run(ev.lid, `${ev.phone}@c.us`);
             break;
         }
       }
@@ -103,6 +116,7 @@ export class MessageWriter {
       this.knownContacts.clear();
       this.lastSeq = (this.s.maxSeq.get() as number | null) ?? 0;
       this.ids.reload();
+      this.lids.reload(this.db);
       throw err;
     }
   }
@@ -207,7 +221,9 @@ export class MessageWriter {
       muted: chat.muted ? 1 : 0,
     });
     const number = phoneOfChatId(chat.id);
-    if (!chat.is_group && number) this.s.upsertContact.run({ id: chat.id, name: chat.name, pushname: null, number, is_my_contact: 0 });
+    if (!chat.is_group && number) {
+      this.s.upsertContact.run({ id: chat.id, name: chat.name, pushname: null, number, lid: null, business_name: null, is_my_contact: 0, is_business: 0 });
+    }
   }
 }
 
@@ -230,15 +246,18 @@ function prepare(db: Db) {
     ack: db.prepare(`UPDATE messages SET ack = @rank WHERE seq = @seq AND (ack IS NULL OR ack < @rank OR @rank = ${ERROR_RANK})`),
     edit: db.prepare('UPDATE messages SET body = ?, edited = 1 WHERE seq = ?'),
     // "Deleted for everyone": the sender took it back, so the text goes too; the row stays as a tombstone.
-    revoke: db.prepare(`UPDATE messages SET body = '', type = 'revoked', revoked = 1 WHERE seq = ?`),
+    revoke: db.prepare(`UPDATE messages SET body = '', type = 'revoked', revoked = 1, has_media = 0 WHERE seq = ?`),
     pend: db.prepare('INSERT OR IGNORE INTO fts_pending (seq) VALUES (?)'),
     unpend: db.prepare('DELETE FROM fts_pending WHERE seq = ?'),
     isPending: db.prepare('SELECT 1 FROM fts_pending WHERE seq = ?').pluck(),
     indexedTo: db.prepare('SELECT indexed_to FROM fts_state').pluck(),
     ftsDelete: db.prepare(`INSERT INTO messages_fts (messages_fts, rowid, body, scope) VALUES ('delete', ?, ?, ?)`),
-    upsertContact: db.prepare(`INSERT INTO contacts (id, name, pushname, number, is_my_contact) VALUES (@id, @name, @pushname, @number, @is_my_contact)
+    upsertContact: db.prepare(`INSERT INTO contacts (id, name, pushname, number, lid, business_name, is_my_contact, is_business)
+      VALUES (@id, @name, @pushname, @number, @lid, @business_name, @is_my_contact, @is_business)
       ON CONFLICT(id) DO UPDATE SET name = coalesce(excluded.name, name), pushname = coalesce(excluded.pushname, pushname),
-      number = coalesce(excluded.number, number), is_my_contact = max(is_my_contact, excluded.is_my_contact)`),
+      number = coalesce(excluded.number, number), lid = coalesce(excluded.lid, lid), business_name = coalesce(excluded.business_name, business_name),
+      is_my_contact = max(is_my_contact, excluded.is_my_contact), is_business = max(is_business, excluded.is_business)`),
+    contactLid: db.prepare('UPDATE contacts SET lid = ? WHERE id = ?'),
     contactSeen: db.prepare('INSERT INTO contacts (id, number) VALUES (?, ?) ON CONFLICT(id) DO NOTHING'),
   };
 }

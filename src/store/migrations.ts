@@ -4,6 +4,7 @@ import type Database from 'better-sqlite3';
 import { EVENTS_SCHEMA } from '../events/event-log.js';
 import { WEBHOOK_SCHEMA } from '../events/webhook-store.js';
 import { ID_INDEX_SCHEMA } from './id-index.js';
+import { LID_MAP_SCHEMA } from './lid-map.js';
 import { OUTBOX_SCHEMA } from './outbox-store.js';
 
 export interface Migration {
@@ -125,6 +126,28 @@ export const MIGRATIONS: readonly Migration[] = [
         ALTER TABLE messages ADD COLUMN extra TEXT;
         -- JSON (outbox-store.ts OutboxContent); NULL is a plain text send, as every row before this migration.
         ALTER TABLE outbox ADD COLUMN content TEXT;
+      `),
+  },
+  {
+    version: 8,
+    name: 'queued sends expire',
+    up: (db) =>
+      db.exec(`
+        -- Unix ms: a send still queued then fails as expired and is never sent (outbox-store.ts). Rows from before get
+        -- the default WHATSAPP_QUEUE_MAX_AGE_SECONDS (24 h) after they were accepted; a backlog older than that fails
+        -- at the first start of this version instead of going out days late.
+        ALTER TABLE outbox ADD COLUMN expires_at INTEGER;
+        UPDATE outbox SET expires_at = created_at + 86400000;
+      `),
+  },
+  {
+    version: 9,
+    name: 'linked ids (lid -> phone), fuller contacts',
+    up: (db) =>
+      db.exec(`${LID_MAP_SCHEMA}
+        ALTER TABLE contacts ADD COLUMN lid TEXT;
+        ALTER TABLE contacts ADD COLUMN business_name TEXT;
+        ALTER TABLE contacts ADD COLUMN is_business INTEGER NOT NULL DEFAULT 0;
       `),
   },
 ];

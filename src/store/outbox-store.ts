@@ -47,6 +47,8 @@ export const OutboxRecordSchema = z.object({
   /** Unix milliseconds. */
   created_at: z.number().int(),
   updated_at: z.number().int(),
+  /** Unix milliseconds: a send still queued then fails with error code `expired` and is never sent. */
+  expires_at: z.number().int(),
 });
 export type OutboxRecord = z.infer<typeof OutboxRecordSchema>;
 
@@ -78,6 +80,7 @@ CREATE TABLE outbox (
   attempted_at INTEGER
 );
 -- Migration 7 adds: content TEXT (JSON OutboxContent, NULL for plain text).
+-- Migration 8 adds: expires_at INTEGER (unix ms; a row still queued then fails as expired).
 CREATE INDEX outbox_open ON outbox (state, seq) WHERE state IN ('queued', 'sending');
 `;
 
@@ -97,6 +100,7 @@ interface Row {
   updated_at: number;
   attempted_at: number | null;
   content: string | null;
+  expires_at: number;
 }
 
 /**
@@ -122,6 +126,7 @@ function toRecord(r: Row): OutboxRow {
     attempts: r.attempts,
     created_at: r.created_at,
     updated_at: r.updated_at,
+    expires_at: r.expires_at,
     body: r.body,
     idempotency_key: r.idempotency_key,
     request_hash: r.request_hash,
@@ -131,14 +136,14 @@ function toRecord(r: Row): OutboxRow {
 
 export class OutboxStore {
   private readonly commit: GroupCommitter;
-  private readonly q: Record<'insert' | 'byId' | 'byKey' | 'open' | 'sending' | 'sent' | 'failed' | 'requeue' | 'claimed', Statement>;
+  private readonly q: Record<'insert' | 'byId' | 'byKey' | 'open' | 'sending' | 'sent' | 'failed' | 'requeue' | 'claimed' | 'expire' | 'nextDeadline', Statement>;
 
   constructor(db: Database, private readonly now: () => number = Date.now) {
     this.commit = GroupCommitter.for(db);
     this.q = {
       insert: db.prepare(
-        `INSERT INTO outbox (id, chat_id, body, content, state, idempotency_key, request_hash, created_at, updated_at, attempted_at, attempts)
-         VALUES (@id, @chat_id, @body, @content, @state, @idempotency_key, @request_hash, @now, @now, @attempted_at, @attempts)`,
+        `INSERT INTO outbox (id, chat_id, body, content, state, idempotency_key, request_hash, created_at, updated_at, attempted_at, attempts, expires_at)
+         VALUES (@id, @chat_id, @body, @content, @state, @idempotency_key, @request_hash, @now, @now, @attempted_at, @attempts, @expires_at)`,
       ),
       byId: db.prepare('SELECT * FROM outbox WHERE id = ?'),
       byKey: db.prepare('SELECT * FROM outbox WHERE idempotency_key = ?'),
@@ -149,6 +154,12 @@ export class OutboxStore {
       failed: db.prepare(`UPDATE outbox SET state = 'failed', error_code = @code, error_message = @message, updated_at = @now WHERE id = @id AND state IN ('sending', 'queued')`),
       requeue: db.prepare(`UPDATE outbox SET state = 'queued', error_code = @code, error_message = @message, updated_at = @now WHERE id = @id AND state = 'sending'`),
       claimed: db.prepare('SELECT 1 FROM outbox WHERE message_id = ?'),
+      // Only `queued`: a `sending` row may have reached WhatsApp, and only reconciliation can tell.
+      expire: db.prepare(
+        `UPDATE outbox SET state = 'failed', error_code = 'expired', error_message = @message, updated_at = @now
+         WHERE state = 'queued' AND expires_at <= @now RETURNING id, chat_id`,
+      ),
+      nextDeadline: db.prepare(`SELECT min(expires_at) FROM outbox WHERE state = 'queued'`).pluck(),
     };
   }
 
@@ -161,6 +172,8 @@ export class OutboxStore {
     state: 'queued' | 'sending';
     idempotency_key?: string | undefined;
     request_hash?: string | undefined;
+    /** How long after now the send, if still queued, fails as expired (its `expires_at`). */
+    expires_in_ms: number;
   }): Promise<OutboxRow> {
     const now = this.now();
     const id = input.id ?? newOutboxId(now);
@@ -177,6 +190,7 @@ export class OutboxStore {
       attempts: sending ? 1 : 0,
       created_at: now,
       updated_at: now,
+      expires_at: now + input.expires_in_ms,
       body: input.body,
       idempotency_key: input.idempotency_key ?? null,
       request_hash: input.request_hash ?? null,
@@ -194,6 +208,7 @@ export class OutboxStore {
         now,
         attempted_at: row.attempted_at,
         attempts: row.attempts,
+        expires_at: row.expires_at,
       }),
     );
     return row;
@@ -240,6 +255,18 @@ export class OutboxStore {
   requeue(id: string, code: string, message: string): Promise<unknown> {
     const now = this.now();
     return this.commit.run(() => this.q.requeue.run({ id, code, message, now }));
+  }
+
+  /** Fail every queued row whose deadline has passed (error code `expired`); returns them. */
+  async expireDue(message: string): Promise<Array<{ outbox_id: string; chat_id: string }>> {
+    const now = this.now();
+    const rows = await this.commit.run(() => this.q.expire.all({ now, message }) as Array<{ id: string; chat_id: string }>);
+    return rows.map((r) => ({ outbox_id: r.id, chat_id: r.chat_id }));
+  }
+
+  /** The earliest deadline among queued rows (unix ms), or null when nothing is queued. */
+  nextDeadline(): number | null {
+    return (this.q.nextDeadline.get() as number | null | undefined) ?? null;
   }
 
   flush(): void {

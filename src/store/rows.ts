@@ -84,7 +84,7 @@ export function toMessage(r: MessageRow): Message {
     type: r.type,
     body: r.body,
     timestamp: r.timestamp,
-    has_media: r.has_media === 1,
+    has_media: r.has_media === 1 && r.revoked !== 1,
     ack: r.ack === null ? null : (ACK_STATES[r.ack] ?? null),
     ...withExtra(r),
   };

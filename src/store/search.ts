@@ -9,7 +9,7 @@ import type { Message } from '../domain.js';
 import { AppError } from '../errors.js';
 import type { Db } from './db.js';
 import { rankCandidates } from './relevance.js';
-import { MESSAGE_COLUMNS, type MessageRow, SEQ_PER_SECOND, toMessage } from './rows.js';
+import { MESSAGE_COLUMNS, type MessageRow, SEQ_PER_SECOND } from './rows.js';
 
 export const RELEVANCE_WINDOW = 1_000;
 export const SEARCH_MODES = ['words', 'fts'] as const;
@@ -23,6 +23,8 @@ export interface SearchQuery {
   limit: number;
   chat_id?: string | undefined;
   sender?: string | undefined;
+  /** The same person under their other id (the lid of a phone chat id, or the reverse), when known. */
+  sender_alt?: string | undefined;
   from_me?: boolean | undefined;
   /** Unix seconds, exclusive. */
   after?: number | undefined;
@@ -79,7 +81,7 @@ export function buildMatch(q: SearchQuery, chatKey: number | undefined): string 
   return chatKey === undefined ? body : `(${body}) AND scope : ${quote(`k${chatKey}`)}`;
 }
 
-export function searchMessages(db: Db, q: SearchQuery, chatKey: number | undefined): SearchResult {
+export function searchMessages(db: Db, q: SearchQuery, chatKey: number | undefined, toMessage: (r: MessageRow) => Message): SearchResult {
   const match = buildMatch(q, chatKey);
   const params = {
     match,
@@ -89,6 +91,7 @@ export function searchMessages(db: Db, q: SearchQuery, chatKey: number | undefin
     after: q.after ?? null,
     before: q.before ?? null,
     sender: q.sender ?? null,
+    sender_alt: q.sender_alt ?? q.sender ?? null,
     from_me: q.from_me === undefined ? null : q.from_me ? 1 : 0,
   };
   try {
@@ -124,7 +127,7 @@ export function searchMessages(db: Db, q: SearchQuery, chatKey: number | undefin
 
 const FILTERS = `messages_fts MATCH @match AND messages_fts.rowid >= @lo AND messages_fts.rowid < @hi
   AND (@after IS NULL OR m.timestamp > @after) AND (@before IS NULL OR m.timestamp < @before)
-  AND (@sender IS NULL OR m.sender = @sender) AND (@from_me IS NULL OR m.from_me = @from_me)`;
+  AND (@sender IS NULL OR m.sender = @sender OR m.sender = @sender_alt) AND (@from_me IS NULL OR m.from_me = @from_me)`;
 const SNIPPET = `snippet(messages_fts, 0, '[', ']', '…', 16) AS snippet`;
 
 // CROSS JOIN pins the FTS table as the outer loop: otherwise, with filters on messages, SQLite may walk a chat's

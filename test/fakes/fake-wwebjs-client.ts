@@ -5,14 +5,20 @@ import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import wweb from 'whatsapp-web.js';
 import type {
-  WwebjsChatLike,
   WwebjsClientFactory,
   WwebjsClientLike,
   WwebjsClientSpec,
   WwebjsContent,
-  WwebjsMessageLike,
   WwebjsSendOptions,
 } from '../../src/engine/wwebjs-client.js';
+import { FakeChat } from './fake-wwebjs-chat.js';
+import { FakeMessage } from './fake-wwebjs-message.js';
+import { acceptInviteIn, createGroupIn, FakeGroupChat, findByInvite } from './fake-wwebjs-groups.js';
+import { FakePeople, wid } from './fake-wwebjs-people.js';
+
+export { FakeChat } from './fake-wwebjs-chat.js';
+export { FakeMessage } from './fake-wwebjs-message.js';
+export { FakeGroupChat } from './fake-wwebjs-groups.js';
 
 const { MessageMedia, Location, Poll } = wweb;
 
@@ -74,63 +80,6 @@ export type FakeMediaType = 'image' | 'video' | 'audio' | 'ptt' | 'document' | '
 
 // The send path puts a JPEG preview in _data.body of media and locations; Message.body shows it for locations.
 export const THUMBNAIL = '/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAgGBgcGBQgHBwcJCQgKDA==';
-// WhatsApp's own rules, which the library leaves to WhatsApp Web (canEditText, canSenderRevokeMsg).
-const EDIT_WINDOW_S = 15 * 60;
-const REVOKE_WINDOW_S = 60 * 60 * 60;
-
-/** Field names as on whatsapp-web.js Chat. */
-export class FakeChat implements WwebjsChatLike {
-  readonly id: { server: string; user: string; _serialized: string };
-  name: string;
-  isGroup: boolean;
-  isReadOnly = false;
-  unreadCount = 0;
-  timestamp = 0;
-  archived = false;
-  pinned = false;
-  isMuted = false;
-  lastMessage: LibraryMessage | undefined;
-  readonly messages: LibraryMessage[] = [];
-  /** Chat states set through sendStateTyping/sendStateRecording/clearState, and 'seen' for sendSeen, in order. */
-  readonly states: string[] = [];
-
-  constructor(chatId: string, name: string) {
-    const [user = '', server = ''] = chatId.split('@');
-    this.id = { server, user, _serialized: chatId };
-    this.name = name;
-    this.isGroup = server === 'g.us';
-  }
-
-  add(msg: LibraryMessage): void {
-    this.messages.push(msg);
-    this.lastMessage = msg;
-    this.timestamp = msg.timestamp;
-    if (!msg.fromMe) this.unreadCount++;
-  }
-
-  // Like the library: the last `limit` messages, oldest first once it had to trim.
-  async fetchMessages(opts: { limit: number }): Promise<LibraryMessage[]> {
-    return this.messages.slice(-opts.limit);
-  }
-
-  async sendSeen(): Promise<boolean> {
-    this.states.push('seen');
-    this.unreadCount = 0;
-    return true;
-  }
-  async sendStateTyping(): Promise<boolean> {
-    this.states.push('typing');
-    return true;
-  }
-  async sendStateRecording(): Promise<boolean> {
-    this.states.push('recording');
-    return true;
-  }
-  async clearState(): Promise<boolean> {
-    this.states.push('cleared');
-    return true;
-  }
-}
 
 /** The WhatsApp side shared by every client the engine creates: accounts, chats, messages, files, a clock. */
 export class FakeWhatsApp {
@@ -144,6 +93,8 @@ export class FakeWhatsApp {
   /** Chats sendMessage cannot resolve: it returns undefined for them, as the library does. */
   readonly unresolvable = new Set<string>();
   readonly self = '15550109999@c.us';
+  /** Who is on WhatsApp, linked ids and their numbers, saved contacts. */
+  readonly people = new FakePeople(this.registered, this.self);
   /** What each next initialize() does; 'qr' once the queue is empty. */
   readonly initQueue: InitBehaviour[] = [];
   private clock = 1_700_000_000;
@@ -170,13 +121,30 @@ export class FakeWhatsApp {
   /** The wall clock the engine should use with this world (ms). */
   readonly nowMs = (): number => this.clock * 1000;
 
+  /** The chat, made up on first use; a group seen first through a message is Bob's, with us as a member. */
   chat(chatId: string): FakeChat {
     let chat = this.chats.get(chatId);
     if (!chat) {
+      if (chatId.endsWith('@g.us')) return this.addGroup(chatId, `Group ${chatId.split('@')[0]}`, '15550100002@c.us', [this.self]);
       chat = new FakeChat(chatId, `Contact ${chatId.split('@')[0]}`);
       this.chats.set(chatId, chat);
     }
     return chat;
+  }
+
+  /** A group owned (created) by `owner`, its superadmin; `members` join as plain members. */
+  addGroup(groupId: string, subject: string, owner: string, members: string[]): FakeGroupChat {
+    const group = new FakeGroupChat(this, groupId, subject, owner);
+    group.members.set(owner, { admin: true, superAdmin: true });
+    for (const m of members) if (m !== owner) group.members.set(m, { admin: false, superAdmin: false });
+    this.chats.set(groupId, group);
+    return group;
+  }
+
+  group(groupId: string): FakeGroupChat {
+    const g = this.chats.get(groupId);
+    if (!(g instanceof FakeGroupChat)) throw new Error(`no group ${groupId} in the fake`);
+    return g;
   }
 
   /** A message as the library shows it; in groups, `author` is the sender and part of the id (ours too). */
@@ -232,66 +200,6 @@ export class FakeWhatsApp {
       quotedParticipant: q.fromMe ? this.self : (q.author ?? q.from),
       ...(q.id.remote !== chatId ? { quotedRemoteJid: q.id.remote } : {}),
     };
-  }
-}
-
-export interface FakeMessage extends LibraryMessage {}
-/** What getMessageById and sendMessage resolve: a fresh copy of the stored message, with its methods. */
-export class FakeMessage implements WwebjsMessageLike {
-  constructor(client: FakeWwebjsClient, data: LibraryMessage) {
-    Object.assign(this, structuredClone(data));
-    Object.defineProperty(this, 'client', { value: client, enumerable: false });
-  }
-  private get lib(): FakeWwebjsClient {
-    return (this as unknown as { client: FakeWwebjsClient }).client;
-  }
-  private stored(method: string, args: unknown[]): LibraryMessage | undefined {
-    this.lib.calls.push({ method: `message.${method}`, args: [this.id._serialized, ...args] });
-    return this.lib.world.store.get(this.id._serialized);
-  }
-
-  // Like client.sendReaction: nothing happens for an unknown message; the reaction table hook emits the event.
-  async react(emoji: string): Promise<void> {
-    const target = this.stored('react', [emoji]);
-    if (target) this.lib.emitReaction(this.lib.world.self, target, emoji);
-  }
-
-  async edit(content: string): Promise<FakeMessage | null> {
-    const m = this.stored('edit', [content]);
-    const world = this.lib.world;
-    if (!this.fromMe || !m || !['chat', 'image', 'video', 'document'].includes(m.type)) return null;
-    if (world.nowMs() / 1000 - m.timestamp > EDIT_WINDOW_S) return null;
-    const prev = m.body;
-    m.body = content;
-    m._data = { ...m._data, ...(m.hasMedia ? { caption: content } : { body: content }), latestEditMsgKey: { ...m.id, id: `EDIT${m.id.id}` } };
-    m.latestEditMsgKey = m._data.latestEditMsgKey;
-    this.lib.emit('message_edit', new FakeMessage(this.lib, m), content, prev);
-    return new FakeMessage(this.lib, m);
-  }
-
-  // Revokes when WhatsApp allows it, else quietly deletes for me only.
-  async delete(everyone?: boolean): Promise<void> {
-    const m = this.stored('delete', [everyone]);
-    const world = this.lib.world;
-    if (!m) throw new TypeError("Cannot read properties of undefined (reading 'id')");
-    if (everyone && m.fromMe && world.nowMs() / 1000 - m.timestamp <= REVOKE_WINDOW_S) {
-      const before = new FakeMessage(this.lib, m);
-      Object.assign(m, { type: 'revoked', body: '', hasMedia: false, _data: {} });
-      world.files.delete(m.id._serialized);
-      this.lib.emit('message_revoke_everyone', new FakeMessage(this.lib, m), before);
-      return;
-    }
-    world.store.delete(m.id._serialized);
-    const chat = world.chat(m.id.remote);
-    chat.messages.splice(chat.messages.indexOf(m), 1);
-    this.lib.emit('message_revoke_me', new FakeMessage(this.lib, m));
-  }
-
-  async downloadMedia(): Promise<InstanceType<typeof MessageMedia> | undefined> {
-    this.stored('downloadMedia', []);
-    const data = this.lib.world.files.get(this.id._serialized);
-    if (!this.hasMedia || !data) return undefined;
-    return new MessageMedia(this._data?.mimetype ?? '', data.toString('base64'), this._data?.filename, this._data?.size);
   }
 }
 
@@ -397,7 +305,7 @@ export class FakeWwebjsClient extends EventEmitter implements WwebjsClientLike {
 
   async getNumberId(number: string): Promise<{ server: string; user: string; _serialized: string } | null> {
     this.calls.push({ method: 'getNumberId', args: [number] });
-    return this.world.registered.has(number) ? { server: 'c.us', user: number, _serialized: `${number}@c.us` } : null;
+    return this.world.people.isRegistered(number) ? { server: 'c.us', user: number, _serialized: `${number}@c.us` } : null;
   }
 
   async sendMessage(chatId: string, content: WwebjsContent, options: WwebjsSendOptions): Promise<FakeMessage | null | undefined> {
@@ -454,9 +362,48 @@ export class FakeWwebjsClient extends EventEmitter implements WwebjsClientLike {
     return [...this.world.chats.values()];
   }
 
+  // A group WhatsApp Web has never seen cannot be opened; any person's chat can (it makes an empty one).
   async getChatById(chatId: string): Promise<FakeChat | undefined> {
     this.calls.push({ method: 'getChatById', args: [chatId] });
+    if (chatId.endsWith('@g.us') && !this.world.chats.has(chatId)) return undefined;
     return this.world.chat(chatId);
+  }
+
+  async createGroup(title: string, participants: string[], options: { autoSendInviteV4: boolean }): Promise<unknown> {
+    this.calls.push({ method: 'createGroup', args: [title, participants, options] });
+    return createGroupIn(this.world, title, participants, options);
+  }
+
+  async acceptInvite(code: string): Promise<string> {
+    this.calls.push({ method: 'acceptInvite', args: [code] });
+    return acceptInviteIn(this.world, code);
+  }
+
+  async getInviteInfo(code: string): Promise<unknown> {
+    this.calls.push({ method: 'getInviteInfo', args: [code] });
+    const g = findByInvite(this.world, code);
+    return { id: wid(g.id._serialized), subject: g.name, size: g.members.size, owner: wid(g.owner) };
+  }
+
+  async getContactById(contactId: string): Promise<unknown> {
+    this.calls.push({ method: 'getContactById', args: [contactId] });
+    return this.world.people.contact(contactId);
+  }
+
+  async getContacts(): Promise<unknown[]> {
+    this.calls.push({ method: 'getContacts', args: [] });
+    return this.world.people.contacts();
+  }
+
+  async getContactLidAndPhone(userIds: string[]): Promise<unknown[]> {
+    this.calls.push({ method: 'getContactLidAndPhone', args: [userIds] });
+    return this.world.people.lidAndPhone(userIds);
+  }
+
+  /** A person changed their number: the library's contact_changed (message, oldId, newId, isContact). */
+  numberChanged(oldId: string, newId: string): void {
+    const msg = this.world.message(newId, '', false, { type: 'notification_template' });
+    this.emit('contact_changed', new FakeMessage(this, msg), oldId, newId, true);
   }
 
   // Store first; an id not in it must split into 3 or 4 parts, or the page throws.

@@ -75,6 +75,7 @@ export function servicesFor(parts: { config: Readonly<Config>; engine: Engine; s
     logger,
     jitterMs: 0,
     typingIndicator: false,
+    queueMaxAgeMs: parts.config.queueMaxAgeSeconds * 1000,
   });
   const events = new EventService(parts.store.db, parts.config, logger);
   return {
