@@ -38,6 +38,8 @@ export class AppError extends Error {
   readonly code: ErrorCode;
   readonly httpStatus: number;
   readonly hint: string | undefined;
+  /** The hint for MCP clients when it must differ (no HTTP routes to point at over stdio: name the tools). */
+  readonly mcpHint: string | undefined;
   readonly details: unknown;
   /** Extra response headers a door should send with this error (Allow, Retry-After, WWW-Authenticate). */
   readonly headers: Record<string, string>;
@@ -45,20 +47,22 @@ export class AppError extends Error {
   constructor(
     code: ErrorCode,
     message: string,
-    opts: { hint?: string; details?: unknown; headers?: Record<string, string>; cause?: unknown } = {},
+    opts: { hint?: string | undefined; mcpHint?: string | undefined; details?: unknown; headers?: Record<string, string>; cause?: unknown } = {},
   ) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'AppError';
     this.code = code;
     this.httpStatus = ERROR_STATUS[code];
     this.hint = opts.hint;
+    this.mcpHint = opts.mcpHint;
     this.details = opts.details;
     this.headers = opts.headers ?? {};
   }
 
-  toBody(): ErrorBody {
+  toBody(door: 'rest' | 'mcp' = 'rest'): ErrorBody {
     const body: ErrorBody = { code: this.code, message: this.message };
-    if (this.hint) body.hint = this.hint;
+    const hint = door === 'mcp' ? (this.mcpHint ?? this.hint) : this.hint;
+    if (hint) body.hint = hint;
     if (this.details !== undefined) body.details = this.details;
     return body;
   }
@@ -71,11 +75,20 @@ const RECONNECT_HINT =
   'WhatsApp is linked and (re)connecting by itself: retry in a few seconds, or send with "queue": true to have it delivered once connected. GET /api/status shows progress.';
 const FINISH_LINK_HINT = 'Linking is under way: enter the pairing code on the phone or scan the QR at /qr, then retry. GET /api/status shows progress.';
 
+// Over MCP (stdio above all) there is no /qr page nor REST route to point at: the same advice in tools.
+const MCP_LINK_HINT =
+  'Link WhatsApp first: call whatsapp_pairing_code with the account\'s phone number and have the user enter the code on the phone (Linked devices > Link a device > Link with phone number instead), or call whatsapp_get_qr and have them scan the image. Then poll whatsapp_status until ready.';
+const MCP_RECONNECT_HINT =
+  'WhatsApp is linked and (re)connecting by itself: retry in a few seconds, or send with queue: true to have it delivered once connected. whatsapp_status shows progress.';
+const MCP_FINISH_LINK_HINT = 'Linking is under way: the user enters the pairing code on the phone or scans the QR from whatsapp_get_qr; poll whatsapp_status, then retry.';
+
 /** The hint fits the state: a linked account that is reconnecting needs patience, not a new pairing code. */
 export function notReady(state: string, linked = false): AppError {
   const reconnecting = state === 'disconnected' || state === 'authenticated' || (linked && state === 'starting');
-  const hint = reconnecting ? RECONNECT_HINT : state === 'qr' || state === 'pairing' ? FINISH_LINK_HINT : LINK_HINT;
-  return new AppError('not_ready', `WhatsApp is not ready (state: ${state})`, { hint, details: { state } });
+  const linking = state === 'qr' || state === 'pairing';
+  const hint = reconnecting ? RECONNECT_HINT : linking ? FINISH_LINK_HINT : LINK_HINT;
+  const mcpHint = reconnecting ? MCP_RECONNECT_HINT : linking ? MCP_FINISH_LINK_HINT : MCP_LINK_HINT;
+  return new AppError('not_ready', `WhatsApp is not ready (state: ${state})`, { hint, mcpHint, details: { state } });
 }
 
 /** Any thrown value as an AppError; unknown errors become `internal` (a bug) without leaking internals. */

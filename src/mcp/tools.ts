@@ -83,7 +83,7 @@ export async function callOperation(op: Operation, args: unknown, services: Serv
   } catch (err) {
     const appErr = toAppError(err);
     if (appErr.code === 'internal') services.logger.error({ err, tool: op.name }, 'tool failed');
-    return toolError(appErr.toBody());
+    return toolError(appErr.toBody('mcp'));
   }
 }
 

@@ -11,12 +11,13 @@ import { sendLocationOp, sendMediaOp, sendPollOp } from './rich-sends.js';
 import { sendMessageOp, sendStatusOp, sendToChatOp } from './sending.js';
 import { sandboxDisconnectOp, sandboxGroupEventOp, sandboxInboundOp, sandboxLinkOp, sandboxReactOp } from './sandbox-controls.js';
 import { searchContactsOp, searchMessagesOp } from './search.js';
-import { logoutOp, pairingCodeOp, startAuthOp, statusOp } from './session.js';
+import { getQrOp, logoutOp, pairingCodeOp, startAuthOp, statusOp } from './session.js';
 
 export const OPERATIONS: readonly Operation[] = [
   statusOp,
   startAuthOp,
   pairingCodeOp,
+  getQrOp,
   sendMessageOp,
   sendToChatOp,
   sendMediaOp,

@@ -54,7 +54,7 @@ export const readMessagesOp = defineOperation({
     if (!chat) {
       // Offline and never seen: the chat may well exist, so this is "not ready", not "not found".
       const err = notReady(engine.status().state, engine.hasSavedSession());
-      throw new AppError('not_ready', `${err.message}, and the local store has no messages with +${phone_number}`, { hint: err.hint, details: { state: engine.status().state, chat_id: chatId } });
+      throw new AppError('not_ready', `${err.message}, and the local store has no messages with +${phone_number}`, { hint: err.hint, mcpHint: err.mcpHint, details: { state: engine.status().state, chat_id: chatId } });
     }
     const messages = store.lastMessages(chatId, limit);
     return { ok: true as const, chat, count: messages.length, messages, source: 'store' as const };

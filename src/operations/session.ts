@@ -1,4 +1,5 @@
 // Linking and session lifecycle: status, start, pairing code, logout.
+import QRCode from 'qrcode';
 import { z } from 'zod';
 import { EngineStatusSchema } from '../domain.js';
 import { defineOperation } from './operation.js';
@@ -79,3 +80,58 @@ export const logoutOp = defineOperation({
     return { ok: true as const };
   },
 });
+
+// How long whatsapp_get_qr waits for a QR after starting a stopped engine (WhatsApp Web shows one within seconds).
+const QR_WAIT_MS = 15_000;
+
+export const getQrOp = defineOperation({
+  name: 'whatsapp_get_qr',
+  title: 'Get the QR code to link',
+  description:
+    'The QR code to link this server as a WhatsApp Linked Device, as an image the user can scan (WhatsApp > Settings > Linked devices > Link a device). ' +
+    'Starts WhatsApp if it is stopped and waits up to 15 s for the code. The code changes every ~20 s: call again if the user was too slow. ' +
+    'With no camera at hand, whatsapp_pairing_code links by typing a code instead.',
+  input: z.object({}),
+  output: z.object({
+    ok: z.literal(true),
+    state: EngineStatusSchema.shape.state,
+    linked: z.boolean(),
+    /** The raw QR payload, for clients that draw it themselves; null when there is none. */
+    qr: z.string().nullable(),
+    instructions: z.string(),
+  }),
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  rest: [],
+  handler: async (_in, { engine }, call) => {
+    let status = engine.status();
+    if (status.state === 'stopped' || status.state === 'error' || status.state === 'auth_failure') void engine.start();
+    const deadline = Date.now() + QR_WAIT_MS;
+    // Polled, not awaited on events: a start that fails lands in last_error and ends the wait just the same.
+    while (!engine.currentQr() && !engine.status().ready && Date.now() < deadline && !call.signal?.aborted && engine.status().state !== 'error') {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    status = engine.status();
+    const qr = engine.currentQr();
+    const instructions = status.ready
+      ? `Already linked as ${status.account?.pushname ?? status.account?.wid ?? 'this account'}: nothing to scan.`
+      : qr
+        ? 'Show this QR code to the user: on the phone, WhatsApp > Settings > Linked devices > Link a device, then point the camera at it. It changes every ~20 s; call whatsapp_get_qr again for a fresh one, and whatsapp_status to see when linking is done.'
+        : `No QR code yet (state: ${status.state}${status.last_error ? `; ${status.last_error}` : ''}). Try again in a few seconds, or link with whatsapp_pairing_code.`;
+    const answer: QrAnswer = { ok: true, state: status.state, linked: status.ready, qr, instructions };
+    return answer;
+  },
+  toolContent: async (out) => {
+    const { qr } = out as QrAnswer;
+    if (!qr) return [];
+    const png = await QRCode.toBuffer(qr, { type: 'png', margin: 2, width: 320 });
+    return [{ type: 'image', data: png.toString('base64'), mimeType: 'image/png' }];
+  },
+});
+
+interface QrAnswer {
+  ok: true;
+  state: z.infer<typeof EngineStatusSchema>['state'];
+  linked: boolean;
+  qr: string | null;
+  instructions: string;
+}

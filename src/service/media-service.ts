@@ -52,7 +52,7 @@ export class MediaService {
     const status = this.o.engine.status();
     if (!status.ready) {
       const err = notReady(status.state, this.o.engine.hasSavedSession());
-      throw new AppError('not_ready', `${err.message}: this file was never downloaded, and only WhatsApp has it`, { hint: err.hint, details: { state: status.state } });
+      throw new AppError('not_ready', `${err.message}: this file was never downloaded, and only WhatsApp has it`, { hint: err.hint, mcpHint: err.mcpHint, details: { state: status.state } });
     }
     const got = await facet.downloadMedia({ id: message.id, chat_id: message.chat_id, from_me: message.from_me });
     if (!got) {

@@ -227,7 +227,7 @@ export class SendService {
       }
       await this.o.outbox.markFailed(row.outbox_id, e.code, e.message);
       this.tell({ state: 'failed', outbox_id: row.outbox_id, chat_id: row.chat_id, error: { code: e.code, message: e.message } });
-      throw new AppError(e.code, e.message, { ...(e.hint ? { hint: e.hint } : {}), details: { outbox_id: row.outbox_id }, headers: e.headers, cause: err });
+      throw new AppError(e.code, e.message, { ...(e.hint ? { hint: e.hint } : {}), mcpHint: e.mcpHint, details: { outbox_id: row.outbox_id }, headers: e.headers, cause: err });
     } finally {
       this.attempting.delete(row.outbox_id);
     }
