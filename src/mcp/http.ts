@@ -1,18 +1,23 @@
-// The MCP door over HTTP: Streamable HTTP at /mcp (stateful sessions) and the legacy HTTP+SSE transport at
-// /sse + /messages. Requests arrive here after the Host/Origin/API-key checks in src/http/server.ts.
+// The MCP door over HTTP, dual-era on one endpoint. /mcp serves protocol 2026-07-28 statelessly (a request that carries
+// its version in _meta and headers: SDK v2's createMcpHandler, one McpServer per request) and the 2024-11-05 …
+// 2025-11-25 revisions as initialize sessions (Streamable HTTP, our session map); /sse + /messages is the legacy
+// HTTP+SSE transport. Requests arrive here after the Host/Origin/API-key checks in src/http/server.ts.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { SUPPORTED_PROTOCOL_VERSIONS, isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { NodeStreamableHTTPServerTransport, toWebRequest } from '@modelcontextprotocol/node';
+import { type McpServer, isInitializeRequest, isLegacyRequest } from '@modelcontextprotocol/server';
+import { SSEServerTransport } from '@modelcontextprotocol/server-legacy/sse';
 import { AppError, toAppError } from '../errors.js';
 import type { McpDoor } from '../http/server.js';
 import { readJsonBody } from '../http/body.js';
 import { sendError } from '../http/respond.js';
 import type { Logger } from '../logger.js';
 import type { Services } from '../operations/index.js';
+import { modernDoor } from './modern.js';
 import { createMcpServer } from './server.js';
+
+/** The revisions served as initialize sessions; 2026-07-28 is served statelessly. */
+export const LEGACY_PROTOCOL_VERSIONS = ['2024-11-05', '2025-03-26', '2025-06-18', '2025-11-25'] as const;
 
 export const MCP_PATH = '/mcp';
 export const LEGACY_SSE_PATH = '/sse';
@@ -23,7 +28,7 @@ export const MAX_SESSIONS = 1000;
 interface Session {
   kind: 'streamable' | 'sse';
   server: McpServer;
-  transport: StreamableHTTPServerTransport | SSEServerTransport;
+  transport: NodeStreamableHTTPServerTransport | SSEServerTransport;
   lastSeen: number;
   /** Requests and streams still open; a session with an open stream is in use, however long ago it last posted. */
   open: number;
@@ -91,9 +96,10 @@ export function createMcpDoor(services: Services, logger: Logger, opts: McpHttpD
   }
 
   // The QR page URL in the instructions uses the Host the client reached us by (already checked by the guard).
-  function newServer(req: IncomingMessage): McpServer {
-    return createMcpServer(services, { qrPageUrl: `http://${req.headers.host ?? `${config.host}:${config.port}`}/qr`, transport: 'mcp-http' });
+  function newServer(host: string | null | undefined, era: 'legacy' | 'modern'): McpServer {
+    return createMcpServer(services, { qrPageUrl: `http://${host ?? `${config.host}:${config.port}`}/qr`, transport: 'mcp-http', era });
   }
+  const modern = modernDoor(services, logger, (host) => newServer(host, 'modern'));
 
   async function handleStreamable(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const method = req.method ?? 'GET';
@@ -107,6 +113,11 @@ export function createMcpDoor(services: Services, logger: Logger, opts: McpHttpD
 
     if (typeof sessionId !== 'string' || sessionId === '') {
       if (method === 'POST' && isInitialize(body)) return startStreamableSession(req, res, body);
+      // A single request that claims 2026-07-28 (its _meta envelope) is served statelessly; anything else here is a
+      // legacy request that forgot its session.
+      if (method === 'POST' && !Array.isArray(body) && !(await isLegacyRequest(await toWebRequest(req, body), body))) return modern.handle(req, res, body);
+      // Batches went in 2025-06-18; a session of an earlier revision may still send them, but never as its first word.
+      if (Array.isArray(body)) return sendJsonRpcError(res, 400, -32600, 'Invalid Request: a JSON-RPC batch is only accepted inside a 2025-03-26 session (initialize first); send one request per POST', null);
       // Same status, code and message as the SDK transport uses for this case, but with the request id.
       return sendJsonRpcError(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required', id);
     }
@@ -115,20 +126,20 @@ export function createMcpDoor(services: Services, logger: Logger, opts: McpHttpD
 
     // The transport checks this too, but answers with id null; checked here so the client learns which request failed.
     const version = req.headers['mcp-protocol-version'];
-    if (typeof version === 'string' && !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) {
-      return sendJsonRpcError(res, 400, -32000, `Bad Request: Unsupported protocol version: ${version} (supported versions: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')})`, id);
+    if (typeof version === 'string' && !(LEGACY_PROTOCOL_VERSIONS as readonly string[]).includes(version)) {
+      return sendJsonRpcError(res, 400, -32000, `Bad Request: Unsupported protocol version for a session: ${version} (sessions speak ${LEGACY_PROTOCOL_VERSIONS.join(', ')}; 2026-07-28 needs no session)`, id);
     }
     track(session, res);
-    await (session.transport as StreamableHTTPServerTransport).handleRequest(req, res, body);
+    await (session.transport as NodeStreamableHTTPServerTransport).handleRequest(req, res, body);
   }
 
   async function startStreamableSession(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
     if (closed) return sendJsonRpcError(res, 503, -32000, 'Server is shutting down', requestIdOf(body));
     if (!(await makeRoom())) return sendJsonRpcError(res, 503, -32000, `Too many open MCP sessions (${maxSessions}); close one with DELETE /mcp`, requestIdOf(body));
-    const server = newServer(req);
-    // Default SSE response mode on purpose: enableJsonResponse leaks one stream-map entry per POST in stateful
-    // mode (typescript-sdk #2559).
-    const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+    const server = newServer(req.headers.host, 'legacy');
+    // Default SSE response mode on purpose: enableJsonResponse leaked one stream-map entry per POST in stateful
+    // mode (typescript-sdk #2559, SDK 1.x; the v2 transport is the same code).
+    const transport: NodeStreamableHTTPServerTransport = new NodeStreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (id) => {
         const session: Session = { kind: 'streamable', server, transport, lastSeen: now(), open: 0 };
@@ -156,14 +167,15 @@ export function createMcpDoor(services: Services, logger: Logger, opts: McpHttpD
     }
     if (closed) return sendError(res, new AppError('not_ready', 'Server is shutting down'), logger);
     if (!(await makeRoom())) return sendError(res, new AppError('rate_limited', `Too many open MCP sessions (${maxSessions})`), logger);
-    const server = newServer(req);
+    const server = newServer(req.headers.host, 'legacy');
     const transport = new SSEServerTransport(LEGACY_MESSAGES_PATH, res);
     const session: Session = { kind: 'sse', server, transport, lastSeen: now(), open: 0 };
     sessions.set(transport.sessionId, session);
     track(session, res);
     transport.onclose = () => sessions.delete(transport.sessionId);
-    transport.onerror = (err) => logger.debug({ err: err.message }, 'mcp sse transport rejected a message');
-    await server.connect(transport); // writes the SSE headers and the `endpoint` event
+    transport.onerror = (err: Error) => logger.debug({ err: err.message }, 'mcp sse transport rejected a message');
+    // The frozen v1 SSE transport (server-legacy) speaks the same Transport interface as v2's own.
+    await server.connect(transport as unknown as Parameters<McpServer['connect']>[0]); // writes the SSE headers and the `endpoint` event
   }
 
   async function handleLegacyMessage(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
@@ -217,6 +229,7 @@ export function createMcpDoor(services: Services, logger: Logger, opts: McpHttpD
     async close() {
       closed = true;
       clearInterval(sweepTimer);
+      await modern.close();
       const all = [...sessions.values()];
       sessions.clear();
       await Promise.allSettled(all.map((s) => s.server.close()));

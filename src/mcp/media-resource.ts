@@ -1,14 +1,11 @@
 // Message media as MCP resources: whatsapp://media/{message_id}. whatsapp_get_media links here for files too big
 // to inline; reading it returns the bytes as a blob (fetched from WhatsApp the first time, like the REST download).
 import fs from 'node:fs';
-import { type McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { McpError } from '@modelcontextprotocol/sdk/types.js';
+import { type McpServer, ProtocolError, ResourceNotFoundError, ResourceTemplate } from '@modelcontextprotocol/server';
 import { toAppError } from '../errors.js';
 import { MEDIA_URI_PREFIX } from '../operations/media.js';
 import type { Services } from '../operations/index.js';
 
-// -32002 is the spec's "resource not found" code.
-const RESOURCE_NOT_FOUND = -32002;
 
 export function registerMediaResource(mcp: McpServer, { media }: Services): void {
   mcp.registerResource(
@@ -20,7 +17,7 @@ export function registerMediaResource(mcp: McpServer, { media }: Services): void
       try {
         id = decodeURIComponent(uri.href.slice(MEDIA_URI_PREFIX.length));
       } catch {
-        throw new McpError(RESOURCE_NOT_FOUND, `Resource not found: ${uri.href}`);
+        throw new ResourceNotFoundError(uri.href);
       }
       try {
         const f = await media.fileOf(id);
@@ -28,7 +25,9 @@ export function registerMediaResource(mcp: McpServer, { media }: Services): void
         return { contents: [{ uri: uri.href, mimeType: f.mimetype, blob }] };
       } catch (err) {
         const e = toAppError(err);
-        throw new McpError(e.code === 'not_found' ? RESOURCE_NOT_FOUND : -32603, e.message, { code: e.code, ...(e.hint ? { hint: e.hint } : {}) });
+        // Not found is the spec's resource error (-32602 with the uri since 2026-07-28); the message says why.
+        if (e.code === 'not_found') throw new ProtocolError(-32602, e.message, { uri: uri.href, code: e.code });
+        throw new ProtocolError(-32603, e.message, { code: e.code, ...(e.mcpHint ?? e.hint ? { hint: e.mcpHint ?? e.hint } : {}) });
       }
     },
   );

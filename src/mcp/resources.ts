@@ -1,9 +1,8 @@
 // Chats as MCP resources, with subscriptions: whatsapp://chats (the list) and whatsapp://chats/{chat_id} (recent
 // messages). A subscribed client gets notifications/resources/updated when a message arrives in that chat, and every
 // client gets notifications/resources/list_changed when a new chat appears.
-import { type McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { ErrorCode, McpError, SubscribeRequestSchema, UnsubscribeRequestSchema } from '@modelcontextprotocol/sdk/types.js';
-import { CHAT_ID_PATTERN } from '../domain.js';
+import { type McpServer, ProtocolError, ProtocolErrorCode, ResourceNotFoundError, ResourceTemplate } from '@modelcontextprotocol/server';
+import { parseId } from '../domain.js';
 import { UNTRUSTED_CONTENT_NOTICE } from '../events/types.js';
 import type { Services } from '../operations/index.js';
 
@@ -11,15 +10,13 @@ export const CHATS_URI = 'whatsapp://chats';
 const CHAT_PREFIX = `${CHATS_URI}/`;
 const RECENT_MESSAGES = 50;
 const LISTED_CHATS = 100;
-// -32002 is the spec's "resource not found" code.
-const RESOURCE_NOT_FOUND = -32002;
 
 export function chatUri(chatId: string): string {
   return CHAT_PREFIX + chatId;
 }
 
 /** The chat id a whatsapp://chats/<id> URI names (percent-decoded), or null when it names no chat. */
-function chatIdOf(uri: string): string | null {
+export function chatIdOf(uri: string): string | null {
   if (!uri.startsWith(CHAT_PREFIX)) return null;
   let id: string;
   try {
@@ -27,11 +24,16 @@ function chatIdOf(uri: string): string | null {
   } catch {
     return null;
   }
-  return CHAT_ID_PATTERN.test(id) ? id : null;
+  // The one id rule: "@s.whatsapp.net", a bare number or any case name the same chat as its "@c.us" id.
+  return parseId(id)?.id ?? null;
 }
 
-/** Register the resources on one session's server. Returns the cleanup to run when that session closes. */
-export function registerChatResources(mcp: McpServer, { store, events }: Services): () => void {
+/**
+ * Register the resources on one server. With `live` (a legacy session) also resources/subscribe and the bus listener
+ * that notifies it; a modern request's subscriptions are the shared subscriptions/listen streams (http.ts).
+ * Returns the cleanup to run when that server closes.
+ */
+export function registerChatResources(mcp: McpServer, { store, events }: Services, live: boolean): () => void {
   mcp.registerResource(
     'chats',
     CHATS_URI,
@@ -47,22 +49,22 @@ export function registerChatResources(mcp: McpServer, { store, events }: Service
     (uri) => {
       const id = chatIdOf(uri.href);
       const chat = id ? store.getChat(id) : null;
-      if (!id || !chat) throw new McpError(RESOURCE_NOT_FOUND, `Resource not found: ${uri.href}`, { uri: uri.href });
+      if (!id || !chat) throw new ResourceNotFoundError(uri.href);
       const messages = store.lastMessages(id, RECENT_MESSAGES);
       return { contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify({ untrusted_content_notice: UNTRUSTED_CONTENT_NOTICE, chat, messages }) }] };
     },
   );
 
-  // McpServer does not implement resources/subscribe: the handlers and the capability are ours.
-  mcp.server.registerCapabilities({ resources: { subscribe: true, listChanged: true } });
+  if (!live) return () => undefined;
+  // McpServer does not implement resources/subscribe: the handlers are ours (the capability is declared in server.ts).
   const subscribed = new Set<string>();
-  mcp.server.setRequestHandler(SubscribeRequestSchema, (req) => {
-    const uri = req.params.uri;
-    if (uri !== CHATS_URI && chatIdOf(uri) === null) throw new McpError(ErrorCode.InvalidParams, `Cannot subscribe to ${uri}: use ${CHATS_URI} or ${CHATS_URI}/<chat_id>`);
-    subscribed.add(uri === CHATS_URI ? uri : chatUri(chatIdOf(uri)!));
+  mcp.server.setRequestHandler('resources/subscribe', (req) => {
+    const uri = canonicalUri(req.params.uri);
+    if (uri === null) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Cannot subscribe to ${req.params.uri}: use ${CHATS_URI} or ${CHATS_URI}/<chat_id>`);
+    subscribed.add(uri);
     return {};
   });
-  mcp.server.setRequestHandler(UnsubscribeRequestSchema, (req) => {
+  mcp.server.setRequestHandler('resources/unsubscribe', (req) => {
     const id = chatIdOf(req.params.uri);
     subscribed.delete(id ? chatUri(id) : req.params.uri);
     return {};
@@ -72,10 +74,22 @@ export function registerChatResources(mcp: McpServer, { store, events }: Service
   const off = events.bus.onEvent((event) => {
     if (!mcp.isConnected()) return;
     if (event.type === 'chat.created') notify(mcp.server.sendResourceListChanged());
-    if (!event.type.startsWith('message.') || event.chat_id === null) return;
-    const uri = chatUri(event.chat_id);
-    if (subscribed.has(uri)) notify(mcp.server.sendResourceUpdated({ uri }));
-    if (subscribed.has(CHATS_URI) && (event.type === 'message.received' || event.type === 'message.sent')) notify(mcp.server.sendResourceUpdated({ uri: CHATS_URI }));
+    for (const uri of updatedUris(event)) if (subscribed.has(uri)) notify(mcp.server.sendResourceUpdated({ uri }));
   });
   return off;
+}
+
+/** The one spelling of a subscribable URI (chat ids percent-decoded and normalised), or null when it names none. */
+export function canonicalUri(uri: string): string | null {
+  if (uri === CHATS_URI) return uri;
+  const id = chatIdOf(uri);
+  return id === null ? null : chatUri(id);
+}
+
+/** The resource URIs an event changes: its chat, and the chat list for new messages. */
+export function updatedUris(event: { type: string; chat_id: string | null }): string[] {
+  if (!event.type.startsWith('message.') || event.chat_id === null) return [];
+  const uris = [chatUri(event.chat_id)];
+  if (event.type === 'message.received' || event.type === 'message.sent') uris.push(CHATS_URI);
+  return uris;
 }

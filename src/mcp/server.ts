@@ -1,9 +1,7 @@
-// The MCP server: one McpServer per connection (the SDK binds a server to exactly one transport), tools from the
-// operations table. Shared by the Streamable HTTP, legacy SSE and stdio transports.
+// The MCP server (SDK v2): one McpServer per legacy session (the SDK binds a server to exactly one transport) and
+// one per modern (2026-07-28, stateless) request; tools from the operations table. Shared by every transport.
 import { createRequire } from 'node:module';
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
-import { z } from 'zod';
+import { McpServer, ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server';
 import { availableOperations, type Operation, type Services } from '../operations/index.js';
 import { registerMediaResource } from './media-resource.js';
 import { registerChatResources } from './resources.js';
@@ -12,13 +10,17 @@ import { callOperation, toolDefinition } from './tools.js';
 // src/mcp/server.ts and dist/mcp/server.js both sit two levels below package.json.
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
-const ToolsCallEnvelope = z.looseObject({ method: z.literal('tools/call') });
-
 export interface McpServerOptions {
   /** Where a human can scan the QR code; absent in stdio mode, where no HTTP server runs. */
   qrPageUrl?: string;
   /** Which transport carries this session (a local media.path is for stdio unless allowed over HTTP). */
   transport?: 'mcp-http' | 'stdio';
+  /**
+   * legacy: an initialize session (2024-11-05 … 2025-11-25), which gets the live parts: resources/subscribe,
+   * state-change log notifications. modern: one 2026-07-28 request; its notifications go through the shared
+   * subscriptions/listen streams instead (see http.ts), so the instance subscribes to nothing.
+   */
+  era?: 'legacy' | 'modern';
 }
 
 export function mcpInstructions(opts: McpServerOptions = {}): string {
@@ -47,33 +49,46 @@ export function mcpInstructions(opts: McpServerOptions = {}): string {
   ].join('\n');
 }
 
+const toolSets = new WeakMap<Services, { ops: Operation[]; byName: Map<string, Operation> }>();
+
+/** The operations offered as tools; computed once per server (a modern request builds an McpServer each time). */
+function toolsOf(services: Services): { ops: Operation[]; byName: Map<string, Operation> } {
+  let set = toolSets.get(services);
+  if (!set) {
+    // An operation whose facet this engine lacks would only ever answer not_supported: not listed.
+    const ops = availableOperations(services).filter((op) => op.mcp !== false && (!op.facet || services.engine[op.facet] !== undefined));
+    set = { ops, byName: new Map(ops.map((op) => [op.name, op])) };
+    toolSets.set(services, set);
+  }
+  return set;
+}
+
 export function createMcpServer(services: Services, opts: McpServerOptions = {}): McpServer {
-  // An operation whose facet this engine lacks would only ever answer not_supported: not listed.
-  const ops = availableOperations(services).filter((op) => op.mcp !== false && (!op.facet || services.engine[op.facet] !== undefined));
+  const { ops, byName } = toolsOf(services);
   const transport = opts.transport ?? 'stdio';
-  const byName = new Map<string, Operation>(ops.map((op) => [op.name, op]));
-  // logging: the connection's state changes reach the client as log notifications (and logging/setLevel works).
-  const mcp = new McpServer({ name: 'whatsapp-mcp-api', title: 'WhatsApp', version }, { instructions: mcpInstructions(opts), capabilities: { logging: {} } });
+  // logging: the connection's state changes reach legacy sessions as log notifications (and logging/setLevel works).
+  const mcp = new McpServer(
+    { name: 'whatsapp-mcp-api', title: 'WhatsApp', version },
+    { instructions: mcpInstructions(opts), capabilities: { tools: { listChanged: false }, resources: { subscribe: true, listChanged: true }, logging: {} } },
+  );
 
   // The tool handlers are set on the underlying Server instead of via registerTool because registerTool's handler
   // turns every failure, unknown tools included, into an isError text result with no error code, and validates
   // arguments before our handler with its own message. We want: unknown tool → JSON-RPC -32602 (the spec's protocol
-  // error), bad arguments and failures → isError with our code. See tools.ts.
-  mcp.server.registerCapabilities({ tools: { listChanged: false } });
-  mcp.server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: ops.map(toolDefinition) }));
-  // Registered with a loose envelope, not CallToolRequestSchema: the SDK parses a request against the handler's
-  // schema first and reports a parse failure as -32603 Internal error; with the envelope, Server's own tools/call
-  // check runs instead and answers a malformed call (no name, arguments not an object) with -32602 Invalid params.
-  mcp.server.setRequestHandler(ToolsCallEnvelope, async (envelope, extra) => {
-    const request = CallToolRequestSchema.parse(envelope); // already validated by Server's wrapper; this types it
+  // error), bad arguments and failures → isError with our code. See tools.ts. (v2 itself answers a call with no
+  // name or non-object arguments with -32602.)
+  mcp.server.setRequestHandler('tools/list', () => ({ tools: ops.map(toolDefinition) }));
+  mcp.server.setRequestHandler('tools/call', async (request, ctx) => {
     const op = byName.get(request.params.name);
-    if (!op) {
-      throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${request.params.name}`, { available: [...byName.keys()] });
-    }
-    return callOperation(op, request.params.arguments, services, { signal: extra.signal, transport });
+    if (!op) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${request.params.name}`, { available: [...byName.keys()] });
+    return callOperation(op, request.params.arguments, services, { signal: ctx.mcpReq.signal, transport });
   });
-  const stopResources = registerChatResources(mcp, services);
   registerMediaResource(mcp, services);
+  if (opts.era === 'modern') {
+    registerChatResources(mcp, services, false);
+    return mcp;
+  }
+  const stopResources = registerChatResources(mcp, services, true);
   let lastSeen = '';
   const stopLogging = services.engine.events.on('status', (s) => {
     // Status events also fire for QR rotations; tell the client about changes only.

@@ -1,5 +1,8 @@
-// MCP over stdin/stdout. stdout carries only JSON-RPC: the logger writes to fd 2 and nothing here prints.
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+// MCP over stdin/stdout, dual-era (SDK v2 serveStdio): the opening message decides, per the spec's Backward
+// Compatibility rules: `initialize` pins a 2024-11-05 … 2025-11-25 session, a request carrying the 2026-07-28 _meta
+// envelope (a `server/discover` probe, say) a modern one. stdout carries only JSON-RPC: the logger writes to fd 2.
+import { Transform } from 'node:stream';
+import { StdioServerTransport, serveStdio as serveMcpStdio } from '@modelcontextprotocol/server/stdio';
 import { createServices } from '../app.js';
 import type { Config } from '../config.js';
 import type { Engine } from '../engine/engine.js';
@@ -22,21 +25,21 @@ export interface StdioSession {
 export async function serveStdio(config: Readonly<Config>, deps: StdioDeps): Promise<StdioSession> {
   const { logger } = deps;
   const stdin = deps.stdin ?? process.stdin;
+  const stdout = (deps.stdout ?? process.stdout) as NodeJS.WritableStream;
   const services = await createServices(config, { logger, ...(deps.engine ? { engine: deps.engine } : {}) });
-  const server = createMcpServer(services, { transport: 'stdio' });
-  const transport = new StdioServerTransport(stdin as typeof process.stdin, (deps.stdout ?? process.stdout) as typeof process.stdout);
+  const transport = new StdioServerTransport(stdin.pipe(rejectNonJsonRpc(stdout, logger)), stdout as typeof process.stdout);
 
   let resolveClosed!: (reason: string) => void;
   const closed = new Promise<string>((resolve) => (resolveClosed = resolve));
   let closing: Promise<string> | null = null;
   const close = (reason: string): Promise<string> => {
-    // Assigned before any work: server.close() fires onclose synchronously, which calls close() again.
+    // Assigned before any work: closing the handle fires onclose, which calls close() again.
     if (closing) return closing;
     let done!: (r: string) => void;
     closing = new Promise<string>((resolve) => (done = resolve));
     logger.info({ reason }, 'mcp stdio session ending');
     void (async () => {
-      await server.close().catch((err: unknown) => logger.warn({ err }, 'closing the mcp server failed'));
+      await handle.close().catch((err: unknown) => logger.warn({ err }, 'closing the mcp server failed'));
       await services.close().catch((err: unknown) => logger.warn({ err }, 'stopping the engine failed'));
       resolveClosed(reason);
       done(reason);
@@ -44,26 +47,58 @@ export async function serveStdio(config: Readonly<Config>, deps: StdioDeps): Pro
     return closing;
   };
 
-  // The client ends the session by closing our stdin (the MCP stdio spec's shutdown); the SDK transport does not
-  // watch for that, so without this the engine (and its browser) would outlive the client.
+  const handle = serveMcpStdio(
+    (ctx) => {
+      const server = createMcpServer(services, { transport: 'stdio', era: ctx.era });
+      const releaseSession = server.server.onclose;
+      server.server.onclose = () => {
+        releaseSession?.();
+        void close('transport closed');
+      };
+      return server;
+    },
+    { transport, onerror: (err) => logger.warn({ err: err.message }, 'mcp stdio error') },
+  );
+  // The client ends the session by closing our stdin (the MCP stdio spec's shutdown), whether or not a session was
+  // ever opened: without this the engine (and its browser) would outlive the client.
   stdin.once('end', () => void close('stdin closed'));
   stdin.once('close', () => void close('stdin closed'));
-  const releaseSession = server.server.onclose;
-  server.server.onclose = () => {
-    releaseSession?.();
-    void close('transport closed');
-  };
-  transport.onerror = (err) => {
-    logger.warn({ err: err.message }, 'mcp stdio received a message it could not parse');
-    // JSON-RPC answers a line it cannot read (-32700) or that is not a request (-32600), with id null; the SDK's
-    // transport only reports it to us.
-    const code = err instanceof SyntaxError ? -32700 : err.name === 'ZodError' ? -32600 : null;
-    if (code === null) return;
-    const message = code === -32700 ? 'Parse error: each line must be one JSON-RPC message' : 'Invalid Request: not a JSON-RPC 2.0 message';
-    transport.send({ jsonrpc: '2.0', id: null, error: { code, message } } as never).catch(() => undefined);
-  };
-  await server.connect(transport);
   services.start();
   logger.info({ engine: config.engine }, 'serving MCP on stdio');
   return { closed, close };
+}
+
+/**
+ * JSON-RPC answers a line it cannot read (-32700) or that is not a JSON-RPC message (-32600), with id null, and the
+ * session goes on. SDK v2's stdio reader skips such lines silently, so they are answered here, before it.
+ */
+function rejectNonJsonRpc(stdout: NodeJS.WritableStream, logger: Logger): Transform {
+  let rest = '';
+  const answer = (code: number, message: string) => stdout.write(`${JSON.stringify({ jsonrpc: '2.0', id: null, error: { code, message } })}\n`);
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      const lines = (rest + chunk.toString('utf8')).split('\n');
+      rest = lines.pop() ?? '';
+      const keep: string[] = [];
+      for (const raw of lines) {
+        const line = raw.replace(/\r$/, '');
+        if (line.trim() === '') continue;
+        let msg: unknown;
+        try {
+          msg = JSON.parse(line);
+        } catch {
+          logger.warn('mcp stdio received a line that is not JSON');
+          answer(-32700, 'Parse error: each line must be one JSON-RPC message');
+          continue;
+        }
+        if (!msg || typeof msg !== 'object' || Array.isArray(msg) || (msg as { jsonrpc?: unknown }).jsonrpc !== '2.0') {
+          logger.warn('mcp stdio received a line that is not JSON-RPC');
+          answer(-32600, 'Invalid Request: not a JSON-RPC 2.0 message');
+          continue;
+        }
+        keep.push(line);
+      }
+      done(null, keep.length > 0 ? `${keep.join('\n')}\n` : undefined);
+    },
+  });
 }

@@ -1,5 +1,5 @@
 // MCP tools generated from the operations table, and the one place MCP maps a thrown value to a tool result.
-import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, Tool } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { ERROR_STATUS, toAppError } from '../errors.js';
 import { inputSchema, invokeOperation } from '../operations/invoke.js';
