@@ -116,7 +116,7 @@ describe('fetchMediaUrl: address checks', () => {
     ['http://[::1]:1/', /::1 is a private/],
     ['http://0x7f000001:1/', /127\.0\.0\.1 is a private/],
     ['http://2130706433/', /127\.0\.0\.1 is a private/],
-    ['http://169.254.169.254/latest/meta-data/', /169\.254\.169\.254 is a private/],
+    ['http://169.254.169.254/latest/meta-data/', /169\.254\.169\.254 is a cloud metadata address/],
     ['http://[::ffff:127.0.0.1]/', /::ffff:7f00:1 is a private/],
     ['http://[fe80::1]/', /private/],
     ['http://metadata.google.internal/computeMetadata/v1/', /metadata/],

@@ -225,6 +225,7 @@ export class SandboxEngine implements Engine, SandboxCore {
   inbound(from: string, body: string, opts: { media?: SandboxInboundMedia; replyTo?: string; fromPhone?: string } = {}): Message {
     const me = this.requireReady();
     const chatId = from.includes('@') ? from : chatIdForPhone(from);
+    if (!onWhatsApp(chatId)) throw new AppError('not_on_whatsapp', `+${from} is not on WhatsApp (in the sandbox, numbers ending in 0000 are not): it cannot write to you`);
     if (opts.fromPhone && chatId.endsWith('@lid')) this.contacts?.learn(chatId, opts.fromPhone);
     const chat = this.chatFor(chatId);
     const msg = { ...this.message(false, chat.id, chatId, me.wid, body, null), quoted: quoteOf(this.book, chat.id, opts.replyTo) };

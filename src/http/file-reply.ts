@@ -26,7 +26,7 @@ export async function sendFile(req: IncomingMessage, res: ServerResponse, file: 
     'content-security-policy': "default-src 'none'; sandbox",
   };
   const match = req.headers['if-none-match'];
-  if (match && match.split(',').some((t) => t.trim().replace(/^W\//, '') === etag)) {
+  if (match && (match.trim() === '*' || match.split(',').some((t) => t.trim().replace(/^W\//, '') === etag))) {
     res.writeHead(304, { etag, 'cache-control': headers['cache-control'] as string });
     return void res.end();
   }

@@ -29,7 +29,7 @@ export async function readMultipart(req: IncomingMessage, media: MediaStore, lim
     // fileSize one past the cap: busboy truncates at its limit, the store's meter then sees "more than the cap".
     bb = busboy({ headers: req.headers, limits: { files: 1, fileSize: limits.maxFileBytes + 1, fields: 50, fieldSize: limits.maxFieldBytes, parts: 51 } });
   } catch (err) {
-    throw new AppError('invalid_input', `Malformed multipart request: ${(err as Error).message}`, { hint: 'Send -F file=@photo.jpg -F chat_id=... (curl sets the boundary itself).' });
+    throw new AppError('invalid_input', `Malformed multipart request: ${(err as Error).message}`, { hint: 'Send -F file=@photo.jpg plus the other fields as -F parts, e.g. -F phone_number=... (curl sets the boundary itself).' });
   }
   const fields: Record<string, string> = {};
   let staging: Promise<StagedFile> | null = null;

@@ -30,24 +30,33 @@ export class RouteTable {
     }
   }
 
+  /**
+   * The route for a method and path. The most literal path wins: "/api/groups/join" is that route, not a group called
+   * "join", so GET on it is a 405 naming POST rather than a 400 about a bad group id.
+   */
   match(method: string, pathname: string): RouteMatch {
-    const allow = new Set<string>();
+    let best: Array<{ r: CompiledRoute; m: RegExpExecArray }> = [];
     for (const r of this.routes) {
       const m = r.pattern.exec(pathname);
       if (!m) continue;
-      if (r.route.method !== method) {
+      if (best.length === 0 || r.params.length < best[0]!.r.params.length) best = [{ r, m }];
+      else if (r.params.length === best[0]!.r.params.length) best.push({ r, m });
+    }
+    if (best.length === 0) return { kind: 'not_found' };
+    const hit = best.find(({ r }) => r.route.method === method);
+    if (!hit) {
+      const allow = new Set<string>();
+      for (const { r } of best) {
         allow.add(r.route.method);
         if (r.route.method === 'GET') allow.add('HEAD');
-        continue;
       }
-      const params: Record<string, string> = {};
-      r.params.forEach((name, i) => {
-        params[name] = safeDecode(m[i + 1]!);
-      });
-      return { kind: 'ok', op: r.op, route: r.route, params };
+      return { kind: 'method_not_allowed', allow: [...allow, 'OPTIONS'] };
     }
-    if (allow.size > 0) return { kind: 'method_not_allowed', allow: [...allow, 'OPTIONS'] };
-    return { kind: 'not_found' };
+    const params: Record<string, string> = {};
+    hit.r.params.forEach((name, i) => {
+      params[name] = safeDecode(hit.m[i + 1]!);
+    });
+    return { kind: 'ok', op: hit.r.op, route: hit.r.route, params };
   }
 
   list(): Array<{ method: string; path: string; operation: string }> {

@@ -1,6 +1,7 @@
 // The HTTP door: node:http, one request pipeline. Security checks first, then /health, /qr, MCP, or the REST table.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { parseId } from '../domain.js';
 import { AppError, ERROR_STATUS, type ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { invokeOperation } from '../operations/invoke.js';
@@ -128,6 +129,14 @@ export function createHttpServer({ services, logger, mcp, timeouts, eventStream 
           throw new AppError('invalid_input', 'Body must be a JSON object');
         }
         // Path params are text like the query string: "7" becomes 7 where the schema wants a number.
+        // The path names the thing; a body or query field that names another is a contradiction, not a choice.
+        for (const [name, value] of Object.entries(match.params)) {
+          const given = (body as Record<string, unknown> | undefined)?.[name] ?? url.searchParams.get(name) ?? undefined;
+          if (given !== undefined && String(given) !== value && (parseId(String(given))?.id ?? String(given)) !== (parseId(value)?.id ?? value)) {
+            if (upload) services.media.files.discard(upload.staged);
+            throw new AppError('invalid_input', `${name}: given in the path as ${value} and in the request as ${String(given)}; leave it out of the body`, { details: { field: name } });
+          }
+        }
         const input = { ...coerceQuery(op, url.searchParams), ...(body as object | undefined), ...coerceQuery(op, new URLSearchParams(match.params)) };
         const idempotencyKey = header(req, 'idempotency-key');
         const preferAsync = /(^|[,\s])respond-async\b/i.test(header(req, 'prefer') ?? '');

@@ -70,7 +70,10 @@ export const createGroupOp = defineOperation({
   httpStatus: () => 201,
   handler: async ({ subject, participants: people }, services) => {
     const groups = groupsOf(services);
-    const unique = [...new Set(people)];
+    // You are in the group you create: naming yourself adds nobody.
+    const me = services.engine.status().account?.wid;
+    const unique = [...new Set(people)].filter((p) => p !== me);
+    if (unique.length === 0) throw new AppError('invalid_input', 'participants: name at least one person other than yourself', { details: { field: 'participants' } });
     // Who cannot be added is known before anything is created: a group of nobody is refused, not made.
     const refused = services.engine.contacts ? await notOnWhatsApp(services, unique) : new Map<string, string>();
     if (refused.size === unique.length) {

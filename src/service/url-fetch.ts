@@ -102,6 +102,8 @@ const invalid = (message: string, opts: { hint?: string; details?: unknown; caus
   new AppError('invalid_input', `media.url: ${message}`, opts);
 function refused(host: string, address: string): AppError {
   const what = host === address ? host : `${host} resolves to ${address}, which`;
+  // Cloud metadata stays refused whatever WHATSAPP_MEDIA_URL_ALLOW_PRIVATE says: pointing at that setting would mislead.
+  if (isMetadataAddress(address)) return invalid(`${what} is a cloud metadata address; always refused`, { details: { address } });
   return invalid(`${what} is a private or reserved address; refused`, { hint: PRIVATE_HINT, details: { address } });
 }
 
