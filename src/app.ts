@@ -83,6 +83,7 @@ async function buildServices(config: Readonly<Config>, deps: AppDeps, unlock: ()
     engine,
     outbox: new OutboxStore(store.db),
     media: files,
+    storedHistory: (chatId, limit) => store.lastMessages(chatId, limit),
     limiter: new RateLimiter({ globalPerMinute: config.rateGlobalPerMinute, recipientPerMinute: config.rateRecipientPerMinute }),
     logger: deps.logger.child({ part: 'sender' }),
     jitterMs: config.sendJitterMs,

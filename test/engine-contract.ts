@@ -71,17 +71,17 @@ export function engineContract(name: string, makeHarness: () => Promise<Harness>
       expect(sent.chat_id).toBe(h.group);
       await Promise.resolve();
       expect(seen.filter((m) => m.id === sent.message_id)).toMatchObject([{ from_me: true, chat_id: h.group, body: 'hello group' }]);
-      expect((await h.engine.fetchMessages(h.group, 5)).at(-1)).toMatchObject({ id: sent.message_id, body: 'hello group' });
+      expect((await h.engine.chats!.fetchMessages(h.group, 5)).at(-1)).toMatchObject({ id: sent.message_id, body: 'hello group' });
     });
 
     it('lists chats newest first and respects the limit', async () => {
       await h.link();
       await h.engine.sendText(peer(0), 'first');
       await h.inbound(peer(1), 'second');
-      const all = await h.engine.listChats(100);
+      const all = await h.engine.chats!.listChats(100);
       expect(all.map((c) => c.id)).toEqual(expect.arrayContaining([peer(0), peer(1)]));
       for (let i = 1; i < all.length; i++) expect(all[i - 1]!.timestamp).toBeGreaterThanOrEqual(all[i]!.timestamp);
-      const one = await h.engine.listChats(1);
+      const one = await h.engine.chats!.listChats(1);
       expect(one).toHaveLength(1);
       expect(one[0]!.timestamp).toBe(all[0]!.timestamp);
     });
@@ -90,7 +90,7 @@ export function engineContract(name: string, makeHarness: () => Promise<Harness>
       await h.link();
       const ids: string[] = [];
       for (const body of ['one', 'two', 'three']) ids.push((await h.engine.sendText(peer(0), body)).message_id);
-      const got = await h.engine.fetchMessages(peer(0), 2);
+      const got = await h.engine.chats!.fetchMessages(peer(0), 2);
       expect(got.map((m) => m.id)).toEqual(ids.slice(1));
       expect(got.map((m) => m.body)).toEqual(['two', 'three']);
       expect(got[0]!.timestamp).toBeLessThanOrEqual(got[1]!.timestamp);

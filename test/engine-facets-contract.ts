@@ -135,9 +135,9 @@ export function facetContracts(name: string, makeHarness: () => Promise<FacetHar
       it('marks a chat read and sets presence', async () => {
         await h.link();
         await h.inbound(h.peers[1]!, 'unread one');
-        expect((await engine.getChat(h.peers[1]!))?.unread_count).toBeGreaterThan(0);
+        expect((await engine.chats!.getChat(h.peers[1]!))?.unread_count).toBeGreaterThan(0);
         await engine.messageOps!.markRead(h.peers[1]!);
-        expect((await engine.getChat(h.peers[1]!))?.unread_count).toBe(0);
+        expect((await engine.chats!.getChat(h.peers[1]!))?.unread_count).toBe(0);
         await expect(engine.messageOps!.setPresence(h.peers[1]!, 'typing')).resolves.toBeUndefined();
         await expect(engine.messageOps!.setPresence(h.peers[1]!, 'paused')).resolves.toBeUndefined();
       });

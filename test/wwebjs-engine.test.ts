@@ -274,15 +274,15 @@ describe('wwebjs engine: sending and reading', () => {
     const { engine, world } = setup();
     await engine.start();
     await expect(engine.sendText(ALICE, 'hi')).rejects.toMatchObject({ code: 'not_ready', details: { state: 'qr' } });
-    await expect(engine.listChats(5)).rejects.toMatchObject({ code: 'not_ready' });
-    await expect(engine.fetchMessages(ALICE, 5)).rejects.toMatchObject({ code: 'not_ready' });
+    await expect(engine.chats!.listChats(5)).rejects.toMatchObject({ code: 'not_ready' });
+    await expect(engine.chats!.fetchMessages(ALICE, 5)).rejects.toMatchObject({ code: 'not_ready' });
     expect(world.last.calls.map((c) => c.method)).toEqual(['initialize']);
   });
 
   it('returns null for a chat with a number that is not on WhatsApp', async () => {
     const { engine } = await linked();
-    await expect(engine.getChat(NOBODY)).resolves.toBeNull();
-    await expect(engine.fetchMessages(NOBODY, 5)).rejects.toMatchObject({ code: 'not_on_whatsapp' });
+    await expect(engine.chats!.getChat(NOBODY)).resolves.toBeNull();
+    await expect(engine.chats!.fetchMessages(NOBODY, 5)).rejects.toMatchObject({ code: 'not_on_whatsapp' });
   });
 
   it('wraps library failures as engine_error', async () => {
@@ -290,7 +290,7 @@ describe('wwebjs engine: sending and reading', () => {
     world.last.getChats = async () => {
       throw new Error('Execution context was destroyed');
     };
-    await expect(engine.listChats(5)).rejects.toMatchObject({ code: 'engine_error', httpStatus: 502 });
+    await expect(engine.chats!.listChats(5)).rejects.toMatchObject({ code: 'engine_error', httpStatus: 502 });
   });
 });
 

@@ -183,7 +183,7 @@ describe('wwebjs message-ops facet', () => {
     await ops.edit(ref, 'final');
     expect(client.callsTo('message.edit')).toEqual([[sent.message_id, 'final']]);
     expect(edits).toEqual([{ id: sent.message_id, chat_id: ALICE, body: 'final' }]);
-    expect((await engine.fetchMessages(ALICE, 1))[0]).toMatchObject({ body: 'final', edited: true });
+    expect((await engine.chats!.fetchMessages(ALICE, 1))[0]).toMatchObject({ body: 'final', edited: true });
 
     const theirs = client.inbound(ALICE, 'mine, not yours');
     await expect(ops.edit(refOf(theirs), 'x')).rejects.toMatchObject({ code: 'invalid_input', message: expect.stringMatching(/^message_id: /) });
@@ -298,7 +298,7 @@ describe('wwebjs rich-messages facet', () => {
     const q = client.inbound(ALICE, 'ping');
     await engine.sendText(ALICE, 'pong', { quotedId: q.id._serialized });
     expect(lastSend(client)).toEqual([ALICE, 'pong', { sendSeen: false, quotedMessageId: q.id._serialized }]);
-    expect((await engine.fetchMessages(ALICE, 1))[0]?.quoted).toEqual({ id: q.id._serialized, from: ALICE, body: 'ping' });
+    expect((await engine.chats!.fetchMessages(ALICE, 1))[0]?.quoted).toEqual({ id: q.id._serialized, from: ALICE, body: 'ping' });
   });
 });
 

@@ -43,11 +43,6 @@ export type GroupUpdate =
   | { group_id: string; type: 'updated'; by: string | null; changes: { subject?: string; description?: string | null; announce?: boolean; restrict?: boolean } }
   | { group_id: string; type: 'participants'; by: string | null; action: ParticipantAction | 'join' | 'leave'; participants: string[] };
 
-export interface EngineCapabilities {
-  /** fetchMessages returns history (an engine that only sees live traffic says false). */
-  history: boolean;
-}
-
 export interface SendTextOptions {
   /** Mark the chat as seen after sending. WhatsApp shows it to the contact; off by default. */
   markSeen?: boolean;
@@ -111,6 +106,16 @@ export interface RichMessagesFacet {
   sendPoll(chatId: string, poll: PollDraft, opts: { quotedId?: string }): Promise<SentMessage>;
 }
 
+/** The account's chats, live: what WhatsApp Web shows. */
+export interface ChatsFacet {
+  /** Chats, newest activity first. */
+  listChats(limit: number): Promise<Chat[]>;
+  /** Null when the chat does not exist. */
+  getChat(chatId: string): Promise<Chat | null>;
+  /** The last `limit` messages of a chat, oldest first. */
+  fetchMessages(chatId: string, limit: number): Promise<Message[]>;
+}
+
 export interface GroupPatch {
   subject?: string | undefined;
   description?: string | undefined;
@@ -150,11 +155,12 @@ export interface ContactsFacet {
   listContacts(): Promise<Contact[]>;
 }
 
-export const FACETS = ['media', 'messageOps', 'richMessages', 'groups', 'contacts'] as const;
+export const FACETS = ['chats', 'media', 'messageOps', 'richMessages', 'groups', 'contacts'] as const;
 export type FacetName = (typeof FACETS)[number];
-type Facets = { media: MediaFacet; messageOps: MessageOpsFacet; richMessages: RichMessagesFacet; groups: GroupsFacet; contacts: ContactsFacet };
+type Facets = { chats: ChatsFacet; media: MediaFacet; messageOps: MessageOpsFacet; richMessages: RichMessagesFacet; groups: GroupsFacet; contacts: ContactsFacet };
 
 const FACET_WHAT: Record<FacetName, string> = {
+  chats: 'list chats live',
   media: 'send or download media',
   messageOps: 'react to, edit or delete messages, mark chats read or set presence',
   richMessages: 'send locations or polls',
@@ -174,8 +180,9 @@ export function requireFacet<K extends FacetName>(engine: Engine, facet: K): Fac
 
 export interface Engine {
   readonly name: EngineName;
-  readonly capabilities: EngineCapabilities;
   readonly events: TypedEmitter<EngineEvents>;
+  /** Absent on an engine with no live chat list (Baileys): reads then come from the store, and say so. */
+  readonly chats?: ChatsFacet;
   readonly media?: MediaFacet;
   readonly messageOps?: MessageOpsFacet;
   readonly richMessages?: RichMessagesFacet;
@@ -200,12 +207,6 @@ export interface Engine {
   sendText(chatId: string, text: string, opts?: SendTextOptions): Promise<SentMessage>;
   /** Show "typing…" in the chat for about this long (optional capability). */
   sendTyping?(chatId: string, durationMs: number): Promise<void>;
-  /** Chats, newest activity first. */
-  listChats(limit: number): Promise<Chat[]>;
-  /** Null when the chat does not exist. */
-  getChat(chatId: string): Promise<Chat | null>;
-  /** The last `limit` messages of a chat, oldest first. */
-  fetchMessages(chatId: string, limit: number): Promise<Message[]>;
 
   /** Unlink the device and delete the saved session. */
   logout(): Promise<void>;

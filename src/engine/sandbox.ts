@@ -8,6 +8,7 @@ import { type Account, type Chat, type EngineState, type EngineStatus, type Medi
 import { AppError, notReady } from '../errors.js';
 import type { Logger } from '../logger.js';
 import {
+  type ChatsFacet,
   type Engine,
   type EngineEvents,
   type MediaFacet,
@@ -57,9 +58,13 @@ export interface SandboxInboundMedia {
 
 export class SandboxEngine implements Engine, SandboxCore {
   readonly name = 'sandbox' as const;
-  readonly capabilities = { history: true };
   readonly events = new TypedEmitter<EngineEvents>();
   // Typed as optional so a test can take a facet away (an engine that lacks it) by subclassing.
+  readonly chats: ChatsFacet | undefined = {
+    listChats: (limit) => this.listChats(limit),
+    getChat: (chatId) => this.getChat(chatId),
+    fetchMessages: (chatId, limit) => this.fetchMessages(chatId, limit),
+  };
   readonly media: MediaFacet | undefined;
   readonly messageOps: MessageOpsFacet | undefined;
   readonly richMessages: RichMessagesFacet | undefined;

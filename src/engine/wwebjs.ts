@@ -6,7 +6,7 @@ import { notReady } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { Backoff } from './backoff.js';
 import { findBrowser, runningAsRoot, type BrowserLookup } from './browser.js';
-import { buildStatus, TypedEmitter, type Engine, type EngineEvents, type MediaFacet, type MessageOpsFacet, type RichMessagesFacet, type SendTextOptions } from './engine.js';
+import { buildStatus, TypedEmitter, type ChatsFacet, type Engine, type EngineEvents, type MediaFacet, type MessageOpsFacet, type RichMessagesFacet, type SendTextOptions } from './engine.js';
 import { fetchMessagesVia, getChatVia, listChatsVia, sendTypingVia } from './wwebjs-chats.js';
 import { clientSpec, libraryClientFactory, type WwebjsClientFactory, type WwebjsClientLike } from './wwebjs-client.js';
 import { WwebjsContacts } from './wwebjs-contacts.js';
@@ -28,8 +28,12 @@ export function createWwebjsEngine(opts: WwebjsEngineOptions): Engine {
 
 class WwebjsEngine implements Engine, EngineHooks, WwebjsCore {
   readonly name = 'wwebjs' as const;
-  readonly capabilities = { history: true };
   readonly events = new TypedEmitter<EngineEvents>();
+  readonly chats: ChatsFacet = {
+    listChats: (limit) => this.listChats(limit),
+    getChat: (chatId) => this.getChat(chatId),
+    fetchMessages: (chatId, limit) => this.fetchMessages(chatId, limit),
+  };
   readonly media: MediaFacet;
   readonly messageOps: MessageOpsFacet;
   readonly richMessages: RichMessagesFacet;

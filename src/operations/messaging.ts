@@ -17,10 +17,11 @@ export const listChatsOp = defineOperation({
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   rest: [{ method: 'GET', path: '/api/chats' }],
   handler: async ({ limit }, { engine, store }) => {
-    const live = await whenConnected(engine, () => engine.listChats(limit));
+    const chats = engine.chats;
+    const live = chats ? await whenConnected(engine, () => chats.listChats(limit)) : null;
     if (live) storeChats(store, live);
-    const chats = live ?? store.listChats(limit);
-    return { ok: true as const, count: chats.length, chats, source: live ? ('engine' as const) : ('store' as const) };
+    const list = live ?? store.listChats(limit);
+    return { ok: true as const, count: list.length, chats: list, source: live ? ('engine' as const) : ('store' as const) };
   },
 });
 
@@ -38,10 +39,14 @@ export const readMessagesOp = defineOperation({
   ],
   handler: async ({ phone_number, limit }, { engine, store }) => {
     const chatId = chatIdForPhone(phone_number);
-    const live = await whenConnected(engine, async () => {
-      const chat = await engine.getChat(chatId);
-      return chat ? { chat, messages: await engine.fetchMessages(chatId, limit) } : 'no_chat';
-    });
+    const chats = engine.chats;
+    // An engine without a live chat list (Baileys) keeps reads in the store: answered from there, and said so.
+    const live = chats
+      ? await whenConnected(engine, async () => {
+          const chat = await chats.getChat(chatId);
+          return chat ? { chat, messages: await chats.fetchMessages(chatId, limit) } : ('no_chat' as const);
+        })
+      : null;
     if (live && live !== 'no_chat') {
       storeMessages(store, live.chat, live.messages);
       return { ok: true as const, ...live, count: live.messages.length, source: 'engine' as const };

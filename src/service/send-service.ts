@@ -40,6 +40,8 @@ export interface SendServiceOptions {
   outbox: OutboxStore;
   /** Where the files of media sends are. */
   media: MediaStore;
+  /** A chat's recent messages from the store, for crash reconciliation on an engine with no live history. */
+  storedHistory?: (chatId: string, limit: number) => Message[];
   limiter: RateLimiter;
   logger: Logger;
   /** Random extra delay (ms, up to) between queued sends, so a drained queue does not look like a bot. */
@@ -290,7 +292,8 @@ export class SendService {
       for (const row of stuck) {
         let history: Message[];
         try {
-          history = await this.o.engine.fetchMessages(row.chat_id, 100);
+          // Without a live chat list, the store holds what the engine reported of the chat (our own sends included).
+          history = this.o.engine.chats ? await this.o.engine.chats.fetchMessages(row.chat_id, 100) : (this.o.storedHistory?.(row.chat_id, 100) ?? []);
         } catch (err) {
           const code = toAppError(err).code;
           // Only a chat that does not exist proves the message is not in it; other failures: look again later.

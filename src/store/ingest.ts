@@ -57,14 +57,15 @@ export function storeMessages(store: MessageStore, chat: Chat | null, messages: 
  */
 export async function syncRecent(store: MessageStore, engine: Engine, logger: Logger): Promise<void> {
   try {
-    const chats = await engine.listChats(SYNC_CHATS);
+    // Without a live chat list (Baileys) the engine pushes its history itself (history sync events).
+    const chats = engine.chats ? await engine.chats.listChats(SYNC_CHATS) : [];
     storeChats(store, chats);
     // Names, push names and the numbers behind linked ids, so reads and search know people while offline.
     if (engine.contacts) for (const contact of await engine.contacts.listContacts()) store.enqueue({ kind: 'contact', contact });
-    if (!engine.capabilities.history) return;
+    if (!engine.chats) return;
     for (const chat of chats) {
       if (!engine.status().ready) return;
-      storeMessages(store, null, await engine.fetchMessages(chat.id, SYNC_MESSAGES_PER_CHAT));
+      storeMessages(store, null, await engine.chats.fetchMessages(chat.id, SYNC_MESSAGES_PER_CHAT));
     }
     logger.debug({ chats: chats.length }, 'store synced recent history');
   } catch (err) {
