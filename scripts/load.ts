@@ -18,7 +18,7 @@ try {
         setupRequest: (req) => {
           n++;
           switch (n % 5) {
-            case 0: return { ...req, method: 'POST', path: '/api/send', headers: json, body: JSON.stringify({ phone_number: `1555010${String(n % 1000).padStart(4, '0')}`, message: `load ${n}` }) };
+            case 0: return { ...req, method: 'POST', path: '/api/send', headers: json, body: JSON.stringify({ phone_number: `1555010${String(1 + (n % 999)).padStart(4, '0')}`, message: `load ${n}` }) };
             case 1: return { ...req, method: 'GET', path: '/api/chats?limit=20' };
             case 2: return { ...req, method: 'GET', path: '/api/messages?phone_number=15550001001&limit=10' };
             case 3: return { ...req, method: 'GET', path: '/api/status' };

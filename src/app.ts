@@ -13,7 +13,9 @@ import { recordOutboxOutcome } from './events/recorder.js';
 import { ensurePrivateDir } from './fs-private.js';
 import { acquireDirLock } from './instance-lock.js';
 import type { EventStreamOptions } from './http/events-stream.js';
+import { Metrics } from './http/metrics.js';
 import { createHttpServer, type HttpTimeouts, type McpDoor } from './http/server.js';
+import { observeToolCalls } from './mcp/tools.js';
 import type { Logger } from './logger.js';
 import type { Services } from './operations/index.js';
 import { DB_FILE_NAME, openDatabase } from './store/db.js';
@@ -120,7 +122,9 @@ async function buildServices(config: Readonly<Config>, deps: AppDeps, unlock: ()
 export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise<App> {
   const services = await createServices(config, deps);
   const mcp = deps.mcp?.(services);
-  const server = createHttpServer({ services, logger: deps.logger, ...(mcp ? { mcp } : {}), ...(deps.timeouts ? { timeouts: deps.timeouts } : {}), ...(deps.eventStream ? { eventStream: deps.eventStream } : {}) });
+  const metrics = new Metrics(services);
+  observeToolCalls(services, metrics.toolCall);
+  const server = createHttpServer({ services, logger: deps.logger, metrics, ...(mcp ? { mcp } : {}), ...(deps.timeouts ? { timeouts: deps.timeouts } : {}), ...(deps.eventStream ? { eventStream: deps.eventStream } : {}) });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
@@ -143,6 +147,7 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeAllConnections();
         await closed;
+        metrics.close();
         await services.close();
       })()),
   };

@@ -1,15 +1,24 @@
 #!/usr/bin/env node
-// Entry point: flags and env → Config, then serve HTTP (default) or MCP over stdio.
+// Entry point: a client command (link, status, send: src/cli/commands.ts) talks to a running server; otherwise flags
+// and env → Config, then serve HTTP (default) or MCP over stdio.
 import { ConfigError, flagsToEnv, helpText, loadConfig } from './config.js';
-import { createLogger } from './logger.js';
-import { startApp } from './app.js';
-import { createMcpDoor } from './mcp/http.js';
-import { serveStdio } from './mcp/stdio.js';
+import { COMMANDS, type CommandSpec, commandHelp, commandsHelp, findCommand, runCommand } from './cli/commands.js';
 
 async function main(argv: string[]): Promise<void> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(helpText());
+  const command = findCommand(argv[0]);
+  if (command) return runClientCommand(command, argv.slice(1));
+  if (argv[0] === 'help') {
+    const about = findCommand(argv[1]);
+    process.stdout.write(about ? commandHelp(about) : topHelp());
     return;
+  }
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(topHelp());
+    return;
+  }
+  if (argv[0] !== undefined && !argv[0].startsWith('-')) {
+    process.stderr.write(`whatsapp-mcp-api: unknown command ${JSON.stringify(argv[0])} (commands: ${COMMANDS.map((c) => c.name).join(', ')}; see --help)\n`);
+    process.exit(2);
   }
   let config;
   try {
@@ -21,6 +30,13 @@ async function main(argv: string[]): Promise<void> {
     }
     throw err;
   }
+  // Loaded here, not above: the client commands must not pay for the server (SQLite, Chromium's driver) at start.
+  const [{ createLogger }, { startApp }, { createMcpDoor }, { serveStdio }] = await Promise.all([
+    import('./logger.js'),
+    import('./app.js'),
+    import('./mcp/http.js'),
+    import('./mcp/stdio.js'),
+  ]);
   const logger = createLogger(config.logLevel);
   // A stuck engine must not keep the process alive forever.
   const exitSoon = () => setTimeout(() => process.exit(1), 10_000).unref();
@@ -58,6 +74,22 @@ async function main(argv: string[]): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+/** The server's help (every option) with the client commands listed after its usage lines. */
+function topHelp(): string {
+  const base = helpText();
+  const at = base.indexOf('\nOptions');
+  return at === -1 ? `${base}\n${commandsHelp()}` : `${base.slice(0, at)}\n${commandsHelp()}${base.slice(at)}`;
+}
+
+async function runClientCommand(command: CommandSpec, argv: string[]): Promise<void> {
+  const controller = new AbortController();
+  // Ctrl-C (or a kill) ends the wait cleanly: the command prints why and exits, no stack trace.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => controller.abort());
+  const code = await runCommand(command, argv, { stdout: process.stdout, stderr: process.stderr, env: process.env, signal: controller.signal });
+  // Exit once what was written has gone out; an idle keep-alive socket must not hold the exit back.
+  process.stderr.write('', () => process.stdout.write('', () => process.exit(code)));
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {

@@ -60,11 +60,12 @@ function opt<T>(spec: OptionSpec<T>): OptionSpec<T> {
 export const OPTIONS = [
   opt({ key: 'host', env: 'WHATSAPP_MCP_HOST', flag: '--host', help: 'Address to bind. Non-loopback needs WHATSAPP_API_KEY.', default: '127.0.0.1', schema: text }),
   opt({ key: 'port', env: 'WHATSAPP_MCP_PORT', flag: '--port', help: 'Port to listen on (0 picks a free one).', default: '8790', schema: int(0, 65535) }),
-  opt({ key: 'engine', env: 'WHATSAPP_ENGINE', flag: '--engine', help: `WhatsApp engine: ${ENGINE_NAMES.join(' | ')}.`, default: 'wwebjs', schema: z.enum(ENGINE_NAMES) }),
+  opt({ key: 'engine', env: 'WHATSAPP_ENGINE', flag: '--engine', help: `WhatsApp engine: ${ENGINE_NAMES.join(' | ')} (wwebjs drives WhatsApp Web in Chromium; baileys speaks its WebSocket protocol, no browser; sandbox is a simulated account).`, default: 'wwebjs', schema: z.enum(ENGINE_NAMES) }),
   opt({ key: 'authDir', env: 'WHATSAPP_AUTH_DIR', flag: '--auth-dir', help: 'Where the linked session is saved (session-default/ inside).', default: './.wwebjs_auth', schema: text }),
   opt({ key: 'dataDir', env: 'WHATSAPP_DATA_DIR', flag: '--data-dir', help: 'Where the message store lives.', default: './data', schema: text }),
   opt({ key: 'chromeExecutable', env: 'WHATSAPP_CHROME_EXECUTABLE', flag: '--chrome', help: 'Chromium/Chrome binary for the wwebjs engine (default: detect).', default: undefined, schema: text }),
   opt({ key: 'headless', env: 'WHATSAPP_HEADLESS', flag: '--headless', help: 'Run the browser headless (true/1/yes or false/0/no).', default: 'true', schema: bool }),
+  opt({ key: 'baileysWsUrl', env: 'WHATSAPP_BAILEYS_WS_URL', flag: '--baileys-ws-url', help: 'baileys: the WhatsApp WebSocket to connect to, for wire-level test servers (leave unset for WhatsApp).', default: undefined, schema: z.url({ protocol: /^wss?$/, error: 'must be a ws:// or wss:// URL' }) }),
   opt({ key: 'readyTimeoutSeconds', env: 'WHATSAPP_READY_TIMEOUT_SECONDS', flag: '--ready-timeout', help: 'wwebjs: restart the browser when WhatsApp Web is not ready this many seconds after authenticating.', default: '120', schema: int(10, 3600) }),
   opt({ key: 'apiKey', env: 'WHATSAPP_API_KEY', flag: '--api-key', help: 'Require "Authorization: Bearer <key>" (or X-Api-Key) on /api, /mcp and /qr.', default: undefined, schema: z.string().min(16, 'must be at least 16 characters') }),
   opt({ key: 'allowedHosts', env: 'WHATSAPP_ALLOWED_HOSTS', flag: '--allowed-hosts', help: 'Extra Host header names accepted besides loopback (comma list).', default: '', schema: list }),
@@ -102,6 +103,7 @@ export interface Config {
   chromeExecutable: string | undefined;
   headless: boolean;
   readyTimeoutSeconds: number;
+  baileysWsUrl: string | undefined;
   apiKey: string | undefined;
   allowedHosts: string[];
   corsOrigins: string[];

@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 // Domain types shared by every engine, the store and both doors. Library types never leave an engine adapter.
 
-export const ENGINE_NAMES = ['wwebjs', 'sandbox'] as const;
+export const ENGINE_NAMES = ['wwebjs', 'baileys', 'sandbox'] as const;
 export type EngineName = (typeof ENGINE_NAMES)[number];
 
 export const ENGINE_STATES = [

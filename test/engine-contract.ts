@@ -71,29 +71,6 @@ export function engineContract(name: string, makeHarness: () => Promise<Harness>
       expect(sent.chat_id).toBe(h.group);
       await Promise.resolve();
       expect(seen.filter((m) => m.id === sent.message_id)).toMatchObject([{ from_me: true, chat_id: h.group, body: 'hello group' }]);
-      expect((await h.engine.chats!.fetchMessages(h.group, 5)).at(-1)).toMatchObject({ id: sent.message_id, body: 'hello group' });
-    });
-
-    it('lists chats newest first and respects the limit', async () => {
-      await h.link();
-      await h.engine.sendText(peer(0), 'first');
-      await h.inbound(peer(1), 'second');
-      const all = await h.engine.chats!.listChats(100);
-      expect(all.map((c) => c.id)).toEqual(expect.arrayContaining([peer(0), peer(1)]));
-      for (let i = 1; i < all.length; i++) expect(all[i - 1]!.timestamp).toBeGreaterThanOrEqual(all[i]!.timestamp);
-      const one = await h.engine.chats!.listChats(1);
-      expect(one).toHaveLength(1);
-      expect(one[0]!.timestamp).toBe(all[0]!.timestamp);
-    });
-
-    it('fetches the last messages of a chat, oldest first, within the limit', async () => {
-      await h.link();
-      const ids: string[] = [];
-      for (const body of ['one', 'two', 'three']) ids.push((await h.engine.sendText(peer(0), body)).message_id);
-      const got = await h.engine.chats!.fetchMessages(peer(0), 2);
-      expect(got.map((m) => m.id)).toEqual(ids.slice(1));
-      expect(got.map((m) => m.body)).toEqual(['two', 'three']);
-      expect(got[0]!.timestamp).toBeLessThanOrEqual(got[1]!.timestamp);
     });
 
     it('reports an inbound message as not from_me', async () => {
@@ -113,6 +90,44 @@ export function engineContract(name: string, makeHarness: () => Promise<Harness>
       expect(h.engine.status()).toMatchObject({ state: 'stopped', ready: false, account: null });
       expect(h.engine.hasSavedSession()).toBe(false);
       await expect(h.engine.sendText(peer(0), 'after logout')).rejects.toMatchObject({ code: 'not_ready' });
+    });
+
+    // The live chat list is a facet: an engine without it (Baileys) answers chat reads from the store, so these
+    // cases are reported as skipped for it, never as passed.
+    describe('chats (live chat list)', () => {
+      const needsChats = (ctx: { skip: (condition: boolean, note?: string) => void }) =>
+        ctx.skip(!h.engine.chats, `the ${h.engine.name} engine has no live chat list (reads come from the store)`);
+
+      it('lists chats newest first and respects the limit', async (ctx) => {
+        needsChats(ctx);
+        await h.link();
+        await h.engine.sendText(peer(0), 'first');
+        await h.inbound(peer(1), 'second');
+        const all = await h.engine.chats!.listChats(100);
+        expect(all.map((c) => c.id)).toEqual(expect.arrayContaining([peer(0), peer(1)]));
+        for (let i = 1; i < all.length; i++) expect(all[i - 1]!.timestamp).toBeGreaterThanOrEqual(all[i]!.timestamp);
+        const one = await h.engine.chats!.listChats(1);
+        expect(one).toHaveLength(1);
+        expect(one[0]!.timestamp).toBe(all[0]!.timestamp);
+      });
+
+      it('fetches the last messages of a chat, oldest first, within the limit', async (ctx) => {
+        needsChats(ctx);
+        await h.link();
+        const ids: string[] = [];
+        for (const body of ['one', 'two', 'three']) ids.push((await h.engine.sendText(peer(0), body)).message_id);
+        const got = await h.engine.chats!.fetchMessages(peer(0), 2);
+        expect(got.map((m) => m.id)).toEqual(ids.slice(1));
+        expect(got.map((m) => m.body)).toEqual(['two', 'three']);
+        expect(got[0]!.timestamp).toBeLessThanOrEqual(got[1]!.timestamp);
+      });
+
+      it('fetches a message sent to a group from that chat', async (ctx) => {
+        needsChats(ctx);
+        await h.link();
+        const sent = await h.engine.sendText(h.group, 'hello group');
+        expect((await h.engine.chats!.fetchMessages(h.group, 5)).at(-1)).toMatchObject({ id: sent.message_id, body: 'hello group' });
+      });
     });
   });
 }

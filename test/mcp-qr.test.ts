@@ -50,7 +50,7 @@ it('whatsapp_get_qr starts WhatsApp and returns the QR as a PNG image with instr
   expect(image.mimeType).toBe('image/png');
   expect(Buffer.from(image.data, 'base64').subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))).toBe(true);
   // The simulated phone scans a QR once it has been shown.
-  await waitFor(async () => structured(await c.callTool({ name: 'whatsapp_status', arguments: {} })).ready, 'linked by scanning');
+  await waitFor(async () => structured(await c.callTool({ name: 'whatsapp_status', arguments: {} })).ready, 'linked by scanning', 15_000);
   const after = structured((await c.callTool({ name: 'whatsapp_get_qr', arguments: {} })) as CallToolResult);
   expect(after).toMatchObject({ linked: true, qr: null });
   expect(after.instructions).toMatch(/Already linked/);

@@ -35,3 +35,22 @@ it('a 429 leaves no file; the same send queued keeps it', async () => {
   expect(mediaFiles(srv).length).toBe(before.length + 1);
   expect(tmpFiles(srv)).toEqual([]);
 });
+
+it('the sandbox takes an inbound file as a multipart part too, and a malformed form with an extra part does not take the server down', async () => {
+  srv = await startTestServer();
+  await srv.call('POST', '/api/sandbox/link', {});
+  const form = new FormData();
+  form.set('from', '15550001002');
+  form.set('body', 'a picture');
+  form.set('file', new Blob([new Uint8Array(png(1, 1, [3, 3, 3, 255]))], { type: 'image/png' }), 'p.png');
+  const r = await fetch(`${srv.url}/api/sandbox/inbound`, { method: 'POST', body: form });
+  expect(r.status).toBe(200);
+  const { message } = (await r.json()) as { message: { has_media: boolean; media: { kind: string } } };
+  expect(message).toMatchObject({ has_media: true, media: { kind: 'image' } });
+  // A part not named "file", cut off mid-way: once this crashed the process.
+  const cut = '--B\r\nContent-Disposition: form-data; name="phone_number"\r\n\r\n15550001001\r\n--B\r\nContent-Disposition: form-data; name="media"; filename="x"\r\n\r\nxxxx';
+  const bad = await fetch(`${srv.url}/api/send`, { method: 'POST', headers: { 'content-type': 'multipart/form-data; boundary=B' }, body: cut });
+  expect(bad.status).toBeGreaterThanOrEqual(400);
+  expect(bad.status).toBeLessThan(500);
+  expect((await srv.call('GET', '/api/status')).status).toBe(200);
+});

@@ -12,5 +12,10 @@ export async function createEngine(config: Readonly<Config>, logger: Logger): Pr
       const { createWwebjsEngine } = await import('./wwebjs.js');
       return createWwebjsEngine({ config, logger });  // it names itself in its log lines
     }
+    case 'baileys': {
+      // Loaded lazily too: Baileys and its protobufs cost ~100 MB and half a second to load.
+      const { createBaileysEngine } = await import('./baileys.js');
+      return createBaileysEngine({ config, logger });
+    }
   }
 }

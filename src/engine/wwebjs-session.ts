@@ -22,8 +22,24 @@ export function hasSavedSession(authDir: string): boolean {
   }
 }
 
+// The Baileys engine's auth store (BAILEYS_AUTH_FILE in baileys-auth.ts; not imported, so this engine never loads
+// Baileys). One device cannot be driven by both engines, and LocalAuth would mix its profile into that directory.
+const BAILEYS_STORE = 'baileys-auth.db';
+
+/** Why this session directory is not ours to use, or null. */
+export function baileysSessionIn(authDir: string): string | null {
+  const file = path.join(sessionDir(authDir), BAILEYS_STORE);
+  if (!fs.existsSync(file)) return null;
+  return (
+    `${sessionDir(authDir)} holds a session of the Baileys engine (${BAILEYS_STORE}); one device cannot be driven by both engines. ` +
+    'Start with WHATSAPP_ENGINE=baileys to keep using it, or log out with it (POST /api/logout) or delete that file, then link again with WHATSAPP_ENGINE=wwebjs (the message store is kept)'
+  );
+}
+
 /** The session holds device keys: owner-only, like ~/.ssh, also when an older run created it 0755. */
 export function ensureSessionDirs(authDir: string): void {
+  const foreign = baileysSessionIn(authDir);
+  if (foreign) throw new Error(foreign);
   fs.mkdirSync(authDir, { recursive: true, mode: 0o700 });
   fs.mkdirSync(sessionDir(authDir), { recursive: true, mode: 0o700 });
   fs.chmodSync(sessionDir(authDir), 0o700);

@@ -65,6 +65,8 @@ export async function readMultipart(req: IncomingMessage, media: MediaStore, lim
     });
     bb.on('file', (name, stream, info) => {
       if (name !== 'file' || staging) {
+        // Drained, not read; its error (the form cut short) is the form's error, reported once by busboy itself.
+        stream.on('error', () => undefined);
         stream.resume();
         return fail(new AppError('invalid_input', `${name}: only one file part, named "file", is accepted`));
       }

@@ -1,16 +1,35 @@
-// The REST route table, generated from the operations table.
+// The REST route table, generated from the operations table. Each route's plan (which input field comes from the
+// path, the query string or the body, and as what type) is what the server reads by and what OpenAPI documents.
 import type { z } from 'zod';
 import type { Operation, RestRoute } from '../operations/operation.js';
 
-interface CompiledRoute {
+/** What a query string or path segment is turned into before zod sees it (see coerceQuery). */
+export type TextBase = 'number' | 'boolean' | 'text';
+
+export interface FieldPlan {
+  name: string;
+  /** Path params are in the path; the other fields in the query string for GET/DELETE and in the body for POST/PATCH. */
+  in: 'path' | 'query' | 'body';
+  schema: z.ZodType;
+  required: boolean;
+  /** How the server coerces it when it arrives as text (path, query, form field). */
+  base: TextBase;
+}
+
+export interface RoutePlan {
   route: RestRoute;
   op: Operation;
-  pattern: RegExp;
+  /** Path param names in the order they appear. */
   params: string[];
+  fields: FieldPlan[];
+}
+
+interface CompiledRoute extends RoutePlan {
+  pattern: RegExp;
 }
 
 export type RouteMatch =
-  | { kind: 'ok'; op: Operation; route: RestRoute; params: Record<string, string> }
+  | { kind: 'ok'; op: Operation; route: RestRoute; plan: RoutePlan; params: Record<string, string> }
   | { kind: 'method_not_allowed'; allow: string[] }
   | { kind: 'not_found' };
 
@@ -25,7 +44,7 @@ export class RouteTable {
           params.push(name);
           return '([^/]+)';
         });
-        this.routes.push({ route, op, pattern: new RegExp(`^${source}/?$`), params });
+        this.routes.push({ route, op, params, fields: planFields(op, route, params), pattern: new RegExp(`^${source}/?$`) });
       }
     }
   }
@@ -56,12 +75,30 @@ export class RouteTable {
     hit.r.params.forEach((name, i) => {
       params[name] = safeDecode(hit.m[i + 1]!);
     });
-    return { kind: 'ok', op: hit.r.op, route: hit.r.route, params };
+    return { kind: 'ok', op: hit.r.op, route: hit.r.route, plan: hit.r, params };
   }
 
   list(): Array<{ method: string; path: string; operation: string }> {
     return this.routes.map((r) => ({ method: r.route.method, path: r.route.path, operation: r.op.name }));
   }
+
+  /** Every route with its plan, in table order (OpenAPI is generated from this). */
+  plans(): readonly RoutePlan[] {
+    return this.routes;
+  }
+}
+
+function planFields(op: Operation, route: RestRoute, params: string[]): FieldPlan[] {
+  const shape = op.input.shape as Record<string, z.ZodType>;
+  const rest = route.method === 'GET' || route.method === 'DELETE' ? 'query' : 'body';
+  const bases = textBases(op);
+  return Object.entries(shape).map(([name, schema]) => ({
+    name,
+    in: params.includes(name) ? 'path' : rest,
+    schema,
+    required: params.includes(name) || !schema.safeParse(undefined).success,
+    base: bases.get(name) ?? 'text',
+  }));
 }
 
 function safeDecode(s: string): string {
@@ -80,16 +117,32 @@ const BOOL_TEXT = new Map([['true', true], ['1', true], ['yes', true], ['false',
 
 export function coerceQuery(op: Operation, query: URLSearchParams): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  const shape = op.input.shape as Record<string, z.ZodType>;
+  const bases = textBases(op);
   for (const [key, value] of query) {
     if (key in out) continue;
-    const kind = shape[key] ? baseType(shape[key]) : 'string';
+    const kind = bases.get(key);
     if (kind === 'number' && /^-?\d+(\.\d+)?$/.test(value)) out[key] = Number(value);
     // The same spellings the command line takes for a boolean.
     else if (kind === 'boolean' && BOOL_TEXT.has(value.toLowerCase())) out[key] = BOOL_TEXT.get(value.toLowerCase());
     else out[key] = value;
   }
   return out;
+}
+
+const basesOf = new WeakMap<Operation, Map<string, TextBase>>();
+
+/** Per input field: what its text is coerced to. Computed once per operation (it runs on every request). */
+function textBases(op: Operation): Map<string, TextBase> {
+  let bases = basesOf.get(op);
+  if (!bases) {
+    bases = new Map();
+    for (const [name, schema] of Object.entries(op.input.shape as Record<string, z.ZodType>)) {
+      const t = baseType(schema);
+      bases.set(name, t === 'number' || t === 'boolean' ? t : 'text');
+    }
+    basesOf.set(op, bases);
+  }
+  return bases;
 }
 
 function baseType(schema: z.ZodType): string {

@@ -1,4 +1,5 @@
-// The HTTP door: node:http, one request pipeline. Security checks first, then /health, /qr, MCP, or the REST table.
+// The HTTP door: node:http, one request pipeline. Security checks first, then the page table (pages.ts), MCP, the
+// event stream, or the REST table.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseId } from '../domain.js';
@@ -8,10 +9,11 @@ import { invokeOperation } from '../operations/invoke.js';
 import { availableOperations, type Operation, type Services } from '../operations/index.js';
 import type { Upload } from '../service/media-intake.js';
 import { BODY_IDLE_MS, readJsonBody } from './body.js';
-import { type EventStreamOptions, serveEventStream, wantsEventStream } from './events-stream.js';
+import { EVENTS_PATH, type EventStreamOptions, serveEventStream, wantsEventStream } from './events-stream.js';
 import { sendFile } from './file-reply.js';
+import { Metrics, UNMATCHED_ROUTE } from './metrics.js';
 import { isMultipart, readMultipart } from './multipart.js';
-import { renderQrPage } from './qr-page.js';
+import { PageTable, buildPages } from './pages.js';
 import { sendError, sendJson } from './respond.js';
 import { RouteTable, coerceQuery } from './routes.js';
 import { RequestGuard } from './security.js';
@@ -29,6 +31,8 @@ export interface HttpServerOptions {
   mcp?: McpDoor;
   timeouts?: Partial<HttpTimeouts>;
   eventStream?: EventStreamOptions;
+  /** Shared with the MCP door (app.ts counts tool calls into it); made here when absent. */
+  metrics?: Metrics;
 }
 
 /** Slow or idle sockets must not pin the server: bound headers, whole requests and idle keep-alives. */
@@ -41,11 +45,26 @@ export interface HttpTimeouts {
 }
 const DEFAULT_TIMEOUTS: HttpTimeouts = { headersMs: 15_000, bodyIdleMs: BODY_IDLE_MS, requestMs: 60_000, keepAliveMs: 5_000 };
 
-export function createHttpServer({ services, logger, mcp, timeouts, eventStream }: HttpServerOptions): http.Server {
+export function createHttpServer({ services, logger, mcp, timeouts, eventStream, metrics: given }: HttpServerOptions): http.Server {
   const t = { ...DEFAULT_TIMEOUTS, ...timeouts };
   const { config, engine } = services;
   const guard = new RequestGuard(config);
   const routes = new RouteTable(availableOperations(services));
+  const metrics = given ?? new Metrics(services);
+  const pages = new PageTable(
+    buildPages({
+      engine,
+      guard,
+      routes,
+      metrics,
+      config,
+      mcpUrl: () => {
+        const port = (server.address() as AddressInfo | null)?.port ?? config.port;
+        const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+        return `http://${host}:${port}/mcp`;
+      },
+    }),
+  );
 
   const server = http.createServer(
     {
@@ -62,6 +81,15 @@ export function createHttpServer({ services, logger, mcp, timeouts, eventStream 
           logger.debug({ method: req.method, url: req.url, status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6 }, 'request');
         });
       }
+      // One 'close' listener per request: it records the request's metrics and aborts a long-poll whose client left.
+      // The route label is a template or page path, set once the request is matched; never the raw URL.
+      const started = performance.now();
+      let route = UNMATCHED_ROUTE;
+      let gone: AbortController | null = null;
+      res.once('close', () => {
+        if (gone && !res.writableFinished) gone.abort();
+        metrics.observeRequest(route, req.method, res.statusCode, (performance.now() - started) / 1000);
+      });
       try {
         const url = requestUrl(req.url ?? '/');
         guard.checkHostAndOrigin(req);
@@ -69,31 +97,24 @@ export function createHttpServer({ services, logger, mcp, timeouts, eventStream 
         if (req.method === 'OPTIONS') return guard.preflight(req, res);
         const path = url.pathname;
 
-        if (path === '/' || path === '/health') {
-          if (req.method !== 'GET' && req.method !== 'HEAD') throw methodNotAllowed(['GET', 'HEAD']);
-          const status = engine.status();
-          const port = (server.address() as AddressInfo | null)?.port ?? config.port;
-          const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-          // With an API key set, /health stays open for probes but shows account data only to key holders.
-          const visible = guard.hasValidKey(req) ? status : { state: status.state, ready: status.ready };
-          return sendJson(res, 200, { ok: true, name: 'whatsapp-mcp-api', mcp: `http://${host}:${port}/mcp`, status: visible });
+        const page = pages.get(path);
+        if (page) {
+          route = path;
+          if (!page.methods.includes(req.method ?? '')) throw methodNotAllowed([...page.methods]);
+          if (page.auth !== 'open') guard.checkApiKey(req, page.auth === 'key-or-basic');
+          return await page.handle(req, res, url);
         }
 
+        // The MCP transports keep their own routing (Streamable HTTP, legacy SSE and its message endpoint).
         if (mcp?.handles(path)) {
+          route = path;
           guard.checkApiKey(req);
           return await mcp.handle(req, res, url);
         }
 
-        if (path === '/qr') {
-          if (req.method !== 'GET') throw methodNotAllowed(['GET']);
-          guard.checkApiKey(req, true);
-          const html = await renderQrPage(engine);
-          res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
-          return void res.end(html);
-        }
-
         // A streaming response the operation pipeline cannot give; same checks, before the route table.
         if (wantsEventStream(req, path)) {
+          route = EVENTS_PATH;
           guard.checkApiKey(req);
           return serveEventStream(req, res, url, services.events, eventStream);
         }
@@ -102,6 +123,7 @@ export function createHttpServer({ services, logger, mcp, timeouts, eventStream 
         const match = routes.match(req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET'), path);
         if (match.kind === 'not_found') throw new AppError('not_found', `No route ${req.method} ${path}`, { hint: 'See README for the list of endpoints.' });
         if (match.kind === 'method_not_allowed') throw methodNotAllowed(match.allow);
+        route = match.route.path;
         guard.checkApiKey(req);
 
         const op = match.op;
@@ -141,11 +163,8 @@ export function createHttpServer({ services, logger, mcp, timeouts, eventStream 
         const idempotencyKey = header(req, 'idempotency-key');
         const preferAsync = /(^|[,\s])respond-async\b/i.test(header(req, 'prefer') ?? '');
         // A long-poll whose client hung up should stop waiting. The controller is made only for operations that
-        // look at the signal, and aborted only on a real hang-up: both cost measurable time on every request.
-        let gone: AbortController | null = null;
-        res.once('close', () => {
-          if (gone && !res.writableFinished) gone.abort();
-        });
+        // look at the signal, and aborted only on a real hang-up (the 'close' listener above): both cost measurable
+        // time on every request.
         const call = {
           ...(idempotencyKey ? { idempotencyKey } : {}),
           ...(upload ? { upload } : {}),

@@ -65,6 +65,19 @@ export function toolDefinition(op: Operation): Tool {
  * sees what was wrong and can correct itself. Only malformed requests (unknown tool, bad params) are JSON-RPC errors.
  */
 export async function callOperation(op: Operation, args: unknown, services: Services, call: CallOptions = {}): Promise<CallToolResult> {
+  const result = await runTool(op, args, services, call);
+  toolCallObservers.get(services)?.(op.name, result.isError !== true);
+  return result;
+}
+
+/** Told of every tool call's outcome (metrics). Per Services, so two servers in one process count apart. */
+const toolCallObservers = new WeakMap<Services, (tool: string, ok: boolean) => void>();
+
+export function observeToolCalls(services: Services, observer: (tool: string, ok: boolean) => void): void {
+  toolCallObservers.set(services, observer);
+}
+
+async function runTool(op: Operation, args: unknown, services: Services, call: CallOptions): Promise<CallToolResult> {
   try {
     const raw = await invokeOperation(op, args ?? {}, services, call);
     // Parsing through the output schema strips fields the advertised (additionalProperties: false) schema does not

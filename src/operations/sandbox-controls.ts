@@ -1,4 +1,5 @@
 // Sandbox-only controls (REST only): drive the simulated account from tests and agent experiments.
+import fs from 'node:fs';
 import { z } from 'zod';
 import { MessageSchema } from '../domain.js';
 import { SandboxEngine } from '../engine/sandbox.js';
@@ -39,7 +40,7 @@ export const sandboxInboundOp = defineOperation({
     body: messageText.optional().describe('The text; with media, its caption'),
     media: z
       .strictObject({
-        data: z.string().min(1).describe('The file, base64'),
+        data: z.string().min(1).optional().describe('The file, base64 (or send it as a multipart file part)'),
         mimetype: z.string().max(255).optional(),
         filename: z.string().min(1).max(255).optional(),
         kind: z.enum(MEDIA_KINDS).optional(),
@@ -53,15 +54,17 @@ export const sandboxInboundOp = defineOperation({
   mcp: false,
   available: isSandbox,
   acceptsMedia: true,
-  handler: async ({ from, from_phone, body, media, reply_to }, services) => {
+  handler: async ({ from, from_phone, body, media, reply_to }, services, call) => {
     if (from_phone && !from.endsWith('@lid')) throw new AppError('invalid_input', 'from_phone: only with a linked id (@lid) in from', { details: { field: 'from_phone' } });
-    if (body === undefined && !media) throw new AppError('invalid_input', 'body: is required (or send media)', { details: { field: 'body' } });
+    if (body === undefined && !media && !call.upload) throw new AppError('invalid_input', 'body: is required (or send media)', { details: { field: 'body' } });
     let file;
-    if (media) {
-      const data = decodeBase64(media.data, 'media.data', services.config.maxMediaBytes).bytes;
+    if (media || call.upload) {
+      if (!media?.data && !call.upload) throw new AppError('invalid_input', 'media.data: is required (or send the file as a multipart part)', { details: { field: 'media.data' } });
+      // A multipart file part is as good as base64: the sandbox keeps the bytes (a simulated phone's file is small).
+      const data = media?.data ? decodeBase64(media.data, 'media.data', services.config.maxMediaBytes).bytes : await fs.promises.readFile(call.upload!.staged.tmp);
       if (data.length === 0) throw new AppError('invalid_input', 'media.data: the file is empty', { details: { field: 'media.data' } });
-      const { kind, mimetype } = await classify(data.subarray(0, 4100), media.mimetype ?? null, media.kind);
-      file = { data, mimetype, kind, filename: media.filename ?? null };
+      const { kind, mimetype } = await classify(data.subarray(0, 4100), media?.mimetype ?? call.upload?.mimetype ?? null, media?.kind);
+      file = { data, mimetype, kind, filename: media?.filename ?? call.upload?.filename ?? null };
     }
     const sender = from.endsWith('@lid') ? from : from.replace(/@c\.us$/, '');
     const opts = { ...(file ? { media: file } : {}), ...(reply_to ? { replyTo: reply_to } : {}), ...(from_phone ? { fromPhone: from_phone } : {}) };

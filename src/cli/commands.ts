@@ -1,0 +1,152 @@
+// The client commands (they talk to a running server over HTTP): one table drives dispatch, each command's --help
+// and the command list in the top-level --help.
+import { type FlagSpec, type ParsedArgs, UsageError, parseArgs, stringFlag } from './args.js';
+import { ApiError, Cancelled, CliError, ServerClient, resolveTarget } from './client.js';
+import { runLink } from './link.js';
+import { runSend } from './send.js';
+import { runStatus } from './status.js';
+import { type Stream, Terminal } from './terminal.js';
+
+export interface CommandContext {
+  args: ParsedArgs;
+  client: ServerClient;
+  term: Terminal;
+  json: boolean;
+  signal: AbortSignal;
+}
+
+export interface CommandSpec {
+  name: string;
+  /** After the command name in the usage line. */
+  usage: string;
+  summary: string;
+  /** More lines for its --help. */
+  details: string[];
+  flags: FlagSpec[];
+  run(ctx: CommandContext): Promise<number>;
+}
+
+const CONNECTION_FLAGS: FlagSpec[] = [
+  { name: 'url', value: 'url', help: 'The server (env WHATSAPP_URL; default http://<WHATSAPP_MCP_HOST>:<WHATSAPP_MCP_PORT>, i.e. http://127.0.0.1:8790).' },
+  { name: 'api-key', value: 'key', help: 'The server\'s API key, sent as "Authorization: Bearer <key>" (env WHATSAPP_API_KEY).' },
+  { name: 'json', help: 'Print the server\'s answers as JSON (one per line) instead of text.' },
+  { name: 'help', help: 'Show this help.' },
+];
+
+const DEFAULT_LINK_TIMEOUT_S = 300;
+
+export const COMMANDS: readonly CommandSpec[] = [
+  {
+    name: 'link',
+    usage: '[--phone <number>]',
+    summary: 'link WhatsApp from the terminal: a QR code, or a pairing code with --phone',
+    details: [
+      'Starts WhatsApp on the server and prints the QR code to scan (redrawn when it changes), or with --phone a',
+      'pairing code to type on the phone. Waits until the account is linked, then exits 0; exits 1 with the reason',
+      'when linking fails or times out, 130 on Ctrl-C (the server keeps the link attempt going).',
+      'On the phone: WhatsApp > Settings > Linked devices > Link a device (> "Link with phone number instead").',
+    ],
+    flags: [
+      { name: 'phone', value: 'number', help: 'Link with a pairing code for this phone number (with country code) instead of a QR code.' },
+      { name: 'timeout', value: 'seconds', help: `Give up after this many seconds (default ${DEFAULT_LINK_TIMEOUT_S}).` },
+    ],
+    run: ({ args, client, term, json, signal }) => {
+      const raw = stringFlag(args, 'timeout') ?? String(DEFAULT_LINK_TIMEOUT_S);
+      if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > 86_400) throw new UsageError(`--timeout must be a whole number of seconds from 1 to 86400, not ${JSON.stringify(raw)}`);
+      noPositionals(args, 'link');
+      return runLink(client, term, { phone: stringFlag(args, 'phone'), timeoutMs: Number(raw) * 1000, json, signal });
+    },
+  },
+  {
+    name: 'status',
+    usage: '',
+    summary: 'the connection state, account and last error (exit 0 when ready, else 1)',
+    details: ['Prints where the server\'s WhatsApp stands. Exits 0 when it is linked and connected, 1 otherwise.'],
+    flags: [],
+    run: ({ args, client, term, json }) => {
+      noPositionals(args, 'status');
+      return runStatus(client, term, { json });
+    },
+  },
+  {
+    name: 'send',
+    usage: '<number or chat id> <text...>',
+    summary: 'send a text message; prints its message id',
+    details: [
+      'Sends the words after the recipient as one message (quote it, or put -- before text that starts with a dash).',
+      'The recipient is a phone number with country code (+1 555 010 2030, 15550102030) or a chat id',
+      '(15550102030@c.us, 120363000000000001@g.us for a group). Prints the WhatsApp message id; exits 1 with the',
+      'server\'s reason (not linked, not on WhatsApp, paced...) when it is not sent.',
+    ],
+    flags: [{ name: 'queue', help: 'If it cannot go now (not linked, paced), keep it in the outbox and send it later; prints the outbox id.' }],
+    run: ({ args, client, term, json }) => {
+      const [to, ...words] = args.positionals;
+      if (!to || words.length === 0) throw new UsageError('send needs a recipient and a text: whatsapp-mcp-api send <number or chat id> <text...>');
+      return runSend(client, term, { to, text: words.join(' '), queue: args.flags.queue === true, json });
+    },
+  },
+];
+
+function noPositionals(args: ParsedArgs, command: string): void {
+  if (args.positionals.length > 0) throw new UsageError(`${command} takes no arguments, got ${JSON.stringify(args.positionals[0])} (see whatsapp-mcp-api ${command} --help)`);
+}
+
+export function findCommand(name: string | undefined): CommandSpec | undefined {
+  return COMMANDS.find((c) => c.name === name);
+}
+
+/** The lines the top-level --help lists the commands with. */
+export function commandsHelp(): string {
+  const rows = COMMANDS.map((c) => `  ${`whatsapp-mcp-api ${c.name} ${c.usage}`.padEnd(51)} ${c.summary}`);
+  return ['Commands (they talk to a running server; whatsapp-mcp-api <command> --help for each):', ...rows, ''].join('\n');
+}
+
+export function commandHelp(c: CommandSpec): string {
+  const flags = [...c.flags, ...CONNECTION_FLAGS].map((f) => `  ${`--${f.name}${f.value ? ` <${f.value}>` : ''}`.padEnd(22)} ${f.help}`);
+  return [`Usage: whatsapp-mcp-api ${c.name}${c.usage ? ` ${c.usage}` : ''} [options]`, '', `${c.summary[0]!.toUpperCase()}${c.summary.slice(1)}.`, '', ...c.details, '', 'Options:', ...flags, ''].join(
+    '\n',
+  );
+}
+
+export interface RunIo {
+  stdout: Stream;
+  stderr: Stream;
+  env: Record<string, string | undefined>;
+  signal: AbortSignal;
+  fetch?: typeof fetch;
+}
+
+/** Run one command; resolves to the exit code, never rejects. */
+export async function runCommand(c: CommandSpec, argv: readonly string[], io: RunIo): Promise<number> {
+  const term = new Terminal(io.stdout, io.stderr);
+  let json = false;
+  try {
+    const args = parseArgs(argv, [...c.flags, ...CONNECTION_FLAGS], c.name);
+    if (args.flags.help) {
+      io.stdout.write(commandHelp(c));
+      return 0;
+    }
+    json = args.flags.json === true;
+    const target = resolveTarget(io.env, { url: stringFlag(args, 'url'), apiKey: stringFlag(args, 'api-key') });
+    const client = new ServerClient(target, io.signal, io.fetch);
+    return await c.run({ args, client, term, json, signal: io.signal });
+  } catch (err) {
+    if (err instanceof Cancelled) {
+      term.error(
+        c.name === 'link' ? '\nCancelled. The server goes on with the link attempt: `whatsapp-mcp-api status` shows where it stands.' : '\nCancelled.',
+      );
+      return 130;
+    }
+    if (err instanceof UsageError) {
+      term.error(`whatsapp-mcp-api ${c.name}: ${err.message}`);
+      return 2;
+    }
+    if (err instanceof ApiError && json) term.json(err.body);
+    if (err instanceof CliError) {
+      term.error(`whatsapp-mcp-api ${c.name}: ${err.message}`);
+      return err.exitCode;
+    }
+    term.error(`whatsapp-mcp-api ${c.name}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    return 1;
+  }
+}

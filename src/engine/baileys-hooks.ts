@@ -1,0 +1,37 @@
+// What the Baileys event wiring (baileys-events.ts, baileys-history.ts) may touch on the engine, and the one way a
+// library message becomes a `message` event.
+import type { ConnectionState, WAMessage } from 'baileys';
+import type { Message } from '../domain.js';
+import type { Logger } from '../logger.js';
+import type { EngineEvents, TypedEmitter } from './engine.js';
+import type { BaileysContacts } from './baileys-contacts.js';
+import type { BaileysGroups } from './baileys-groups.js';
+import { lidPairsOf, parseLibraryMessage, toMessage } from './baileys-map.js';
+import type { OwnEchoes, RecentMessages } from './baileys-recent.js';
+
+export interface BaileysHooks {
+  readonly log: Logger;
+  readonly events: TypedEmitter<EngineEvents>;
+  readonly generation: number;
+  readonly recent: RecentMessages;
+  readonly echoes: OwnEchoes;
+  readonly contacts: BaileysContacts;
+  readonly groups: BaileysGroups;
+  self(): string | null;
+  nowMs(): number;
+  emitMessageOnce(msg: Message): void;
+  onConnection(update: Partial<ConnectionState>, gen: number): void;
+  onCreds(gen: number): void;
+}
+
+/** Map, remember and report one message (once per id); learns the linked ids its key reveals. Null when skipped. */
+export function reportMessage(engine: BaileysHooks, raw: WAMessage, opts: { remember?: boolean } = {}): Message | null {
+  const parsed = parseLibraryMessage(raw);
+  if (!parsed) return null;
+  for (const { lid, phone } of lidPairsOf(parsed.key)) engine.contacts.learn(lid, phone);
+  const msg = toMessage(raw, engine.self());
+  if (!msg) return null;
+  if (opts.remember !== false) engine.recent.remember(raw, msg.chat_id, msg.timestamp);
+  engine.emitMessageOnce(msg);
+  return msg;
+}

@@ -1,0 +1,118 @@
+// The special pages: what the server answers outside the REST table (health, the QR page, the API document and its
+// viewer, metrics). One table; server.ts walks it before the REST routes. Each page says who may open it.
+import fs from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Engine } from '../engine/engine.js';
+import { DOCS_ASSET_PATHS, DOCS_PATH, serveDocsAsset, serveDocsPage } from './docs-page.js';
+import type { Metrics } from './metrics.js';
+import { type PageDoc, buildOpenApi } from './openapi.js';
+import { renderQrPage } from './qr-page.js';
+import { sendJson } from './respond.js';
+import type { RouteTable } from './routes.js';
+import type { RequestGuard } from './security.js';
+
+/** open: anyone; key: the API key when one is set; key-or-basic: the same, and a browser is offered Basic auth. */
+export type PageAuth = 'open' | 'key' | 'key-or-basic';
+
+export interface Page {
+  methods: readonly string[];
+  path: string;
+  auth: PageAuth;
+  /** Listed in /openapi.json under "pages" when present. */
+  doc?: Omit<PageDoc, 'path' | 'auth'>;
+  handle(req: IncomingMessage, res: ServerResponse, url: URL): void | Promise<void>;
+}
+
+export interface PageContext {
+  engine: Engine;
+  guard: RequestGuard;
+  routes: RouteTable;
+  metrics: Metrics;
+  config: { maxBodyBytes: number; maxMediaBytes: number };
+  /** The MCP endpoint's URL as /health reports it (the bound port is known only once listening). */
+  mcpUrl(): string;
+}
+
+export const OPENAPI_PATH = '/openapi.json';
+
+export function buildPages(ctx: PageContext): Page[] {
+  const { engine, guard } = ctx;
+  const health: Page['handle'] = (req, res) => {
+    const status = engine.status();
+    // With an API key set, /health stays open for probes but shows account data only to key holders.
+    const visible = guard.hasValidKey(req) ? status : { state: status.state, ready: status.ready };
+    sendJson(res, 200, { ok: true, name: 'whatsapp-mcp-api', mcp: ctx.mcpUrl(), status: visible });
+  };
+  const healthDoc = { contentType: 'application/json', description: '{ok, name, mcp, status}; without the key (when one is set) status is only {state, ready}.' };
+  let openapi: string | null = null;
+
+  const pages: Page[] = [
+    { methods: ['GET', 'HEAD'], path: '/', auth: 'open', doc: { summary: 'Server and connection state', ...healthDoc }, handle: health },
+    { methods: ['GET', 'HEAD'], path: '/health', auth: 'open', doc: { summary: 'Health probe', ...healthDoc }, handle: health },
+    {
+      methods: ['GET'],
+      path: '/qr',
+      auth: 'key-or-basic',
+      doc: { summary: 'Link by QR code (HTML page)', contentType: 'text/html', description: 'Starts a stopped engine and shows the current QR code; refreshes itself every 5 s.' },
+      handle: async (_req, res) => {
+        const html = await renderQrPage(engine);
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+        res.end(html);
+      },
+    },
+    {
+      methods: ['GET', 'HEAD'],
+      path: OPENAPI_PATH,
+      // Open, so the docs page loads it before anyone types a key; it describes routes, never data.
+      auth: 'open',
+      doc: { summary: 'This document', contentType: 'application/json', description: 'OpenAPI 3.1, generated from the operations table.' },
+      handle: (_req, res) => {
+        openapi ??= JSON.stringify(
+          buildOpenApi(ctx.routes.plans(), { version: packageVersion(), requiresKey: guard.requiresKey, ...ctx.config, pages: pages.filter((p) => p.doc).map((p) => ({ path: p.path, auth: p.auth, ...p.doc! })) }),
+        );
+        res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(openapi), 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' });
+        res.end(openapi);
+      },
+    },
+    {
+      methods: ['GET', 'HEAD'],
+      path: DOCS_PATH,
+      auth: 'open',
+      doc: { summary: 'API docs (Swagger UI)', contentType: 'text/html', description: 'This document in Swagger UI; "Try it out" calls this server. With an API key set, enter it under Authorize.' },
+      handle: serveDocsPage,
+    },
+    ...DOCS_ASSET_PATHS.map((path): Page => ({ methods: ['GET', 'HEAD'], path, auth: 'open', handle: serveDocsAsset })),
+    {
+      methods: ['GET'],
+      path: '/metrics',
+      auth: 'key',
+      doc: { summary: 'Prometheus metrics', contentType: 'text/plain', description: 'Prometheus text format: HTTP, MCP, sends, outbox, webhooks, engine state, store, process.' },
+      handle: async (_req, res) => {
+        const body = await ctx.metrics.scrape();
+        res.writeHead(200, { 'content-type': ctx.metrics.contentType, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+        res.end(body);
+      },
+    },
+  ];
+  return pages;
+}
+
+/** Exact paths only: a page is one resource (the docs' assets are listed one by one). */
+export class PageTable {
+  private readonly byPath: Map<string, Page>;
+
+  constructor(pages: readonly Page[]) {
+    this.byPath = new Map(pages.map((p) => [p.path, p]));
+  }
+
+  get(pathname: string): Page | undefined {
+    return this.byPath.get(pathname);
+  }
+}
+
+let version: string | null = null;
+function packageVersion(): string {
+  // src/http/ and dist/http/ are both two levels below package.json.
+  version ??= (JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  return version;
+}
