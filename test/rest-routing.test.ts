@@ -48,3 +48,20 @@ it('a group of only yourself is a 400; a sandbox number ending in 0000 cannot wr
   expect(ghost.status).toBe(404);
   expect(ghost.json.error.code).toBe('not_on_whatsapp');
 });
+
+it('an Expect header other than 100-continue is a 417 in the JSON error shape', async () => {
+  srv = await startTestServer();
+  const http = await import('node:http');
+  const { port } = new URL(srv.url);
+  const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path: '/api/status', headers: { expect: 'nonsense' } }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  expect(answer.status).toBe(417);
+  expect(JSON.parse(answer.body)).toMatchObject({ ok: false, error: { code: 'expectation_failed' } });
+});

@@ -102,6 +102,7 @@ export class Metrics {
   private readonly unsubscribe: () => void;
 
   constructor(private readonly sources: MetricsSources) {
+    processMetrics(); // from the start, so GC and event-loop lag cover the time before the first scrape
     const registers = [this.registry];
     for (const metric of this.requests.metrics()) this.registry.registerMetric(metric);
     this.toolCalls = new Counter({ name: 'whatsapp_mcp_tool_calls_total', help: 'MCP tools/call by tool and outcome (ok, error)', labelNames: ['tool', 'outcome'], registers });

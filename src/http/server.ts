@@ -191,6 +191,11 @@ export function createHttpServer({ services, logger, mcp, timeouts, eventStream,
     },
   );
   server.on('clientError', answerClientError);
+  // Node answers an Expect it does not know with an empty 417; the same answer in our JSON error shape.
+  server.on('checkExpectation', (req, res) => {
+    const expect = String(req.headers.expect ?? '');
+    sendError(res, new AppError('expectation_failed', `Expect: ${expect.slice(0, 100)} is not supported (only 100-continue)`, { hint: 'Leave the Expect header out.' }), logger);
+  });
   return server;
 }
 
