@@ -16,7 +16,9 @@
 //               initialized before the load, request k goes to session k mod 50 (not pinned to a connection:
 //               autocannon has no per-connection state that outlives one request)
 // Every answer is checked: HTTP 200, a JSON-RPC result for the id sent, not isError, and (ours) state "ready". Any
-// failure fails the bench (exit 1).
+// failure, connection error or timeout fails the bench (exit 1). Besides calls/s, each line shows the server process's
+// CPU per call (/proc/<pid>/stat) and the load generator's: on 2 shared cores throughput swings with other work, CPU
+// per call much less. Memory: a fresh server per run, RSS after the first 10k calls and at the end.
 //
 // Knobs: MCP_BENCH_SECONDS (5), MCP_BENCH_ROUNDS (2), MCP_BENCH_CONNECTIONS (50), MCP_BENCH_MEMORY_CALLS (200000),
 // MCP_BENCH_LEGACY_MEMORY_CALLS (100000), MCP_BENCH_MEMORY = both (default: legacy only if time is left) | none |
@@ -129,8 +131,10 @@ function driver(url: string, headers: (id: number) => Record<string, string>, bo
 
 interface Line {
   name: string;
+  /** The server process, whose CPU time per call is read from /proc. */
+  pid: number;
   opts: (tally: Tally) => autocannon.Options;
-  runs: (LoadResult & { bad: number })[];
+  runs: (LoadResult & { bad: number; cpuUs: number })[];
   target?: number;
 }
 
@@ -152,31 +156,45 @@ async function main(): Promise<number> {
     try {
       const sessions = await openSessions(ours.url, connections);
       const lines: Line[] = [
-        { name: 'raw node:http JSON POST', opts: (t) => driver(`${base.url}/mcp`, () => modernHeaders, modernBody, rawCheck, t), runs: [] },
-        { name: 'hand-rolled door (reconstruction)', opts: (t) => driver(`${door.url}/mcp`, () => modernHeaders, modernBody, toolCheck(false, false), t), runs: [] },
-        { name: `modern ${MODERN} stateless`, opts: (t) => modernLoad(ours.url, t), runs: [], target: 0.5 },
-        { name: `legacy ${LEGACY} session (SSE)`, opts: (t) => legacyLoad(ours.url, sessions, t), runs: [], target: 0.4 },
+        { name: 'raw node:http JSON POST', pid: base.child.pid!, opts: (t) => driver(`${base.url}/mcp`, () => modernHeaders, modernBody, rawCheck, t), runs: [] },
+        { name: 'hand-rolled door (reconstruction)', pid: door.child.pid!, opts: (t) => driver(`${door.url}/mcp`, () => modernHeaders, modernBody, toolCheck(false, false), t), runs: [] },
+        { name: `modern ${MODERN} stateless`, pid: ours.pid, opts: (t) => modernLoad(ours.url, t), runs: [], target: 0.5 },
+        { name: `legacy ${LEGACY} session (SSE)`, pid: ours.pid, opts: (t) => legacyLoad(ours.url, sessions, t), runs: [], target: 0.4 },
       ];
       console.log(`\nMCP tools/call ${TOOL}, ${connections} connections, ${seconds} s per line, ${rounds} alternating rounds`);
       console.log(`(ratio = line / raw node:http of the same round; our server's RSS idle after linking ${mb(ours.idleRss)})`);
-      // Warm-up, not counted: JIT, the SDK's lazy paths, socket pools.
-      for (const line of lines) await load({ ...line.opts({ ok: 0, bad: 0 }), duration: 1 });
+      // Warm-up, not counted: JIT, the SDK's lazy paths, socket pools. By count, not time: after 1 s (~500 calls) the
+      // modern path still cost ~2x what it costs after a few thousand.
+      for (const line of lines) await load({ ...line.opts({ ok: 0, bad: 0 }), amount: 3000 });
       for (let r = 1; r <= rounds; r++) {
         for (const line of lines) {
           const tally: Tally = { ok: 0, bad: 0 };
+          const cpu0 = cpuUs(line.pid);
+          const client0 = process.cpuUsage();
           const res = await load({ ...line.opts(tally), duration: seconds });
-          line.runs.push({ ...res, bad: tally.bad });
-          console.log(fmtRun(`r${r} ${line.name}`, res, tally, lines[0]!.runs[r - 1]!));
+          const calls = Math.max(1, tally.ok + tally.bad);
+          const cpu = (cpuUs(line.pid) - cpu0) / calls;
+          const client = process.cpuUsage(client0);
+          line.runs.push({ ...res, bad: tally.bad, cpuUs: cpu });
+          console.log(fmtRun(`r${r} ${line.name}`, res, tally, lines[0]!.runs[r - 1]!, cpu, (client.user + client.system) / calls));
           fail(`${line.name} round ${r}`, tally, res);
         }
       }
-      console.log(`\nsummary: mean calls/s over the rounds; ratio to the same round's raw, median [min–max]`);
+      // Throughput ratios swing with whatever else runs on the 2 cores; server CPU per call much less (it is what the
+      // throughput ratio would be if each server had a core to itself and the load generator kept up).
+      console.log(`\nsummary: mean calls/s over the rounds; ratio to the same round's raw, median [min–max]; server CPU per call (median) and raw's / this line's`);
+      const median = (xs: number[]) => {
+        const v = [...xs].sort((a, b) => a - b);
+        return v.length % 2 ? v[(v.length - 1) / 2]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2;
+      };
+      const rawCpu = median(lines[0]!.runs.map((x) => x.cpuUs));
       for (const line of lines) {
         const ratios = line.runs.map((run, i) => run.rps / lines[0]!.runs[i]!.rps).sort((a, b) => a - b);
-        const median = ratios.length % 2 ? ratios[(ratios.length - 1) / 2]! : (ratios[ratios.length / 2 - 1]! + ratios[ratios.length / 2]!) / 2;
+        const m = median(ratios);
         const mean = line.runs.reduce((sum, x) => sum + x.rps, 0) / line.runs.length;
-        const target = line.target === undefined ? '' : `  target ≥ ${line.target}x: ${median >= line.target ? 'met' : 'MISSED'}`;
-        console.log(`  ${line.name.padEnd(36)} ${fmtNum(mean).padStart(7)} calls/s  ${median.toFixed(2)}x [${ratios[0]!.toFixed(2)}–${ratios.at(-1)!.toFixed(2)}]${target}`);
+        const cpu = median(line.runs.map((x) => x.cpuUs));
+        const target = line.target === undefined ? '' : `  target ≥ ${line.target}x: ${m >= line.target ? 'met' : 'MISSED'}`;
+        console.log(`  ${line.name.padEnd(36)} ${fmtNum(mean).padStart(7)} calls/s  ${m.toFixed(2)}x [${ratios[0]!.toFixed(2)}–${ratios.at(-1)!.toFixed(2)}]  ${cpu.toFixed(0).padStart(4)} µs CPU/call = ${(rawCpu / cpu).toFixed(2)}x${target}`);
       }
     } finally {
       await ours.stop();
@@ -187,7 +205,7 @@ async function main(): Promise<number> {
 
   if (memory !== 'none') {
     // Each on a fresh server, so "after the first 10k" is what it says. ~175 s budget for the whole bench (dist/ build
-    // not counted): the modern run is capped at 120 s; the legacy one runs in what is left, if 20 s or more.
+    // not counted): the modern run is capped at 120 s; the legacy one runs in what is left, if 15 s or more.
     console.log('\nmemory: our server\'s RSS (VmRSS in /proc/<pid>/status; no forced GC), a fresh server per run');
     if (memory !== 'only-legacy') {
       const ours = await startOurs();
@@ -201,7 +219,7 @@ async function main(): Promise<number> {
     }
     if (memory !== 'only-modern') {
       const left = memory === 'only-legacy' ? 120_000 : started + 175_000 - Date.now();
-      if (left < 20_000) console.log(`  legacy: skipped, ${Math.max(0, left / 1000).toFixed(0)} s left of the ~3 min budget (MCP_BENCH_MEMORY=only-legacy runs it alone)`);
+      if (left < 15_000) console.log(`  legacy: skipped, ${Math.max(0, left / 1000).toFixed(0)} s left of the ~3 min budget (MCP_BENCH_MEMORY=only-legacy runs it alone)`);
       else {
         const ours = await startOurs();
         try {
@@ -336,9 +354,16 @@ function fmtNum(n: number): string {
   return Math.round(n).toLocaleString('en-US');
 }
 
-function fmtRun(name: string, r: LoadResult, t: Tally, raw: LoadResult): string {
+function fmtRun(name: string, r: LoadResult, t: Tally, raw: LoadResult, cpu: number, client: number): string {
   const ratio = `${(r.rps / raw.rps).toFixed(2)}x`;
-  return `${name.padEnd(40)} ${fmtNum(r.rps).padStart(7)} calls/s  p50 ${String(r.p50).padStart(3)} ms  p99 ${String(r.p99).padStart(3)} ms  ${ratio.padStart(6)}  checked ${fmtNum(t.ok)} ok, ${t.bad} bad, ${r.errors} errors, ${r.non2xx} non-2xx`;
+  return `${name.padEnd(40)} ${fmtNum(r.rps).padStart(7)} calls/s  p50 ${String(r.p50).padStart(3)} ms  p99 ${String(r.p99).padStart(4)} ms  ${ratio.padStart(6)}  server ${cpu.toFixed(0).padStart(4)} µs CPU/call (client ${client.toFixed(0)})  checked ${fmtNum(t.ok)} ok, ${t.bad} bad, ${r.errors} errors, ${r.non2xx} non-2xx`;
+}
+
+/** User + system CPU time of a process so far, in µs (/proc/<pid>/stat, clock ticks of 10 ms). */
+function cpuUs(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -423,7 +448,7 @@ async function profile(dir: string, which: string): Promise<void> {
     await waitReady(ours.url);
     const sessions = which === 'legacy' ? await openSessions(ours.url, Number(process.env.MCP_BENCH_CONNECTIONS ?? 50)) : [];
     const make = (t: Tally) => (which === 'legacy' ? legacyLoad(ours.url, sessions, t) : modernLoad(ours.url, t));
-    await load({ ...make({ ok: 0, bad: 0 }), duration: 1 });
+    await load({ ...make({ ok: 0, bad: 0 }), amount: 3000 });
     // Startup, linking and the warm-up are left out of the summary.
     skipMs = Date.now() - spawnedAt;
     const tally: Tally = { ok: 0, bad: 0 };
@@ -612,7 +637,7 @@ async function breakdown(n: number): Promise<void> {
   const { availableOperations } = await import('../src/operations/index.js');
   const { readJsonBody } = await import('../src/http/body.js');
   const { toWebRequest } = await import('@modelcontextprotocol/node');
-  const { McpServer, createMcpHandler, isLegacyRequest } = await import('@modelcontextprotocol/server');
+  const { McpServer, createMcpHandler, isInitializeRequest, isLegacyRequest } = await import('@modelcontextprotocol/server');
   const { z } = await import('zod');
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wa-bench-'));
@@ -667,6 +692,7 @@ async function breakdown(n: number): Promise<void> {
     }],
     ['toWebRequest(req, parsedBody) (done twice per call)', () => webReq()],
     ['isLegacyRequest(webRequest, body) (http.ts probe)', async () => isLegacyRequest(await webReq(), body)],
+    ['isInitializeRequest(body) (http.ts, a failing zod parse)', async () => isInitializeRequest(body)],
     ['createMcpHandler.fetch, bare server, + text() (SDK floor)', async () => check(await bareHandler.fetch(await webReq(), { parsedBody: body }))],
     ['  the same, the tool via registerTool (zod input schema)', async () => check(await registeredHandler.fetch(await webReq(), { parsedBody: body }))],
     ['createMcpHandler.fetch, our factory, + text()', async () => check(await handler.fetch(await webReq(), { parsedBody: body }))],
@@ -697,17 +723,25 @@ async function breakdown(n: number): Promise<void> {
       await check(res);
     }],
   ];
-  console.log(`modern tools/call ${TOOL}, in process, one call at a time, ${n} calls per step after ${Math.min(500, n)} warm-up; CPU µs per call (user+sys)`);
   const only = process.env.MCP_BENCH_STEP ? new RegExp(process.env.MCP_BENCH_STEP) : null;
-  for (const [name, fn] of steps) {
-    if (only && !only.test(name)) continue;
-    for (let i = 0; i < Math.min(500, n); i++) await fn();
-    const c0 = process.cpuUsage();
-    const t0 = performance.now();
-    for (let i = 0; i < n; i++) await fn();
-    const wall = ((performance.now() - t0) * 1000) / n;
-    const cpu = process.cpuUsage(c0);
-    console.log(`  ${name.padEnd(66)} ${((cpu.user + cpu.system) / n).toFixed(1).padStart(7)} µs  (wall ${wall.toFixed(1)} µs)`);
+  const chosen = steps.filter(([name]) => !only || only.test(name));
+  const rounds = 5;
+  const per = Math.max(100, Math.round(n / rounds));
+  console.log(`modern tools/call ${TOOL}, in process (src/), one call at a time; every step warmed up (1000 calls), then ${rounds} interleaved rounds of ${per} calls; CPU µs per call (user+sys), median of the rounds [min]`);
+  // All steps share SDK code: warming every one before measuring any keeps the first ones from paying for the JIT.
+  for (const [, fn] of chosen) for (let i = 0; i < 1000; i++) await fn();
+  const cpu = new Map<string, number[]>();
+  for (let r = 0; r < rounds; r++) {
+    for (const [name, fn] of chosen) {
+      const c0 = process.cpuUsage();
+      for (let i = 0; i < per; i++) await fn();
+      const c = process.cpuUsage(c0);
+      cpu.set(name, [...(cpu.get(name) ?? []), (c.user + c.system) / per]);
+    }
+  }
+  for (const [name] of chosen) {
+    const xs = cpu.get(name)!.sort((a, b) => a - b);
+    console.log(`  ${name.padEnd(76)} ${xs[Math.floor(xs.length / 2)]!.toFixed(1).padStart(6)} µs  [${xs[0]!.toFixed(1)}]`);
   }
   await door.close();
   await modern.close();
