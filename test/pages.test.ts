@@ -95,6 +95,8 @@ describe.skipIf(!browser.ok)('/docs in Chromium', () => {
     const chrome = await puppeteer.launch({ executablePath: browser.ok ? browser.path : undefined, args: ['--no-sandbox'] });
     try {
       const page = await chrome.newPage();
+      // The whole suite runs in parallel on two cores beside this browser: give each step room, not a fixed pace.
+      page.setDefaultTimeout(80_000);
       const problems: string[] = [];
       page.on('console', (m) => {
         if (m.type() === 'error') problems.push(m.text());
@@ -126,5 +128,5 @@ describe.skipIf(!browser.ok)('/docs in Chromium', () => {
     } finally {
       await chrome.close();
     }
-  }, 60_000);
+  }, 120_000);
 });
