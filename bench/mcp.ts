@@ -38,7 +38,6 @@ const MODERN = '2026-07-28';
 const LEGACY = '2025-11-25';
 const TOOL = 'whatsapp_status';
 
-
 // ---------------------------------------------------------------------------------------------------------------------
 // Requests and answer checks
 
@@ -443,6 +442,7 @@ async function profile(dir: string, which: string): Promise<void> {
   const spawnedAt = Date.now();
   const ours = await spawnProfiled(dir);
   let skipMs = 0;
+  let untilMs = Infinity;
   try {
     await fetch(`${ours.url}/api/sandbox/link`, { method: 'POST' });
     await waitReady(ours.url);
@@ -453,6 +453,7 @@ async function profile(dir: string, which: string): Promise<void> {
     skipMs = Date.now() - spawnedAt;
     const tally: Tally = { ok: 0, bad: 0 };
     const r = await load({ ...make(tally), duration: seconds });
+    untilMs = Date.now() - spawnedAt; // and shutdown (the store's close) too
     console.log(`${which} tools/call under --cpu-prof: ${fmtNum(r.rps)} calls/s (${tally.ok} ok, ${tally.bad} bad)`);
   } finally {
     await ours.stop();
@@ -460,20 +461,26 @@ async function profile(dir: string, which: string): Promise<void> {
   }
   const file = fs.readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).map((f) => path.join(dir, f)).sort((x, y) => fs.statSync(y).mtimeMs - fs.statSync(x).mtimeMs)[0];
   if (!file) throw new Error(`no .cpuprofile in ${dir}`);
-  summarizeProfile(file, skipMs * 1000);
+  summarizeProfile(file, skipMs * 1000, untilMs * 1000);
 }
 
 /** Self time by module and by function, and inclusive time of a few functions worth knowing about. */
-function summarizeProfile(file: string, skipUs = 0): void {
+function summarizeProfile(file: string, skipUs = 0, untilUs = Infinity): void {
   const prof = JSON.parse(fs.readFileSync(file, 'utf8')) as { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] };
-  if (skipUs > 0) {
-    // Drop the samples of the first skipUs of the timeline (startup, warm-up).
-    let t = 0;
-    let from = 0;
-    while (from < prof.samples.length && t < skipUs) t += prof.timeDeltas[from++] ?? 0;
-    prof.samples = prof.samples.slice(from);
-    prof.timeDeltas = prof.timeDeltas.slice(from);
+  // Keep the samples between skipUs and untilUs of the timeline (not startup, warm-up or shutdown).
+  let t = 0;
+  let from = -1;
+  let to = prof.samples.length;
+  for (let i = 0; i < prof.samples.length; i++) {
+    t += prof.timeDeltas[i] ?? 0;
+    if (from < 0 && t >= skipUs) from = i;
+    if (t > untilUs) {
+      to = i;
+      break;
+    }
   }
+  prof.samples = prof.samples.slice(Math.max(0, from), to);
+  prof.timeDeltas = prof.timeDeltas.slice(Math.max(0, from), to);
   // Self time per node from the samples (hitCount is per node too, but timeDeltas are what the samples cost).
   const self = new Map<number, number>();
   prof.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (prof.timeDeltas[i] ?? 0)));
