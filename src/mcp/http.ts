@@ -137,8 +137,9 @@ export function createMcpDoor(services: Services, logger: Logger, opts: McpHttpD
     if (closed) return sendJsonRpcError(res, 503, -32000, 'Server is shutting down', requestIdOf(body));
     if (!(await makeRoom())) return sendJsonRpcError(res, 503, -32000, `Too many open MCP sessions (${maxSessions}); close one with DELETE /mcp`, requestIdOf(body));
     const server = newServer(req.headers.host, 'legacy');
-    // Default SSE response mode on purpose: enableJsonResponse leaked one stream-map entry per POST in stateful
-    // mode (typescript-sdk #2559, SDK 1.x; the v2 transport is the same code).
+    // Default SSE response mode: in SDK 1.x enableJsonResponse leaked one stream-map entry per POST in stateful mode
+    // (typescript-sdk #2559). bench:mcp found v2 2.4 no longer leaks and answers 7-33% faster that way; switching is
+    // left for the direct-route work on this door (bench/README.md, MCP).
     const transport: NodeStreamableHTTPServerTransport = new NodeStreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (id) => {
