@@ -48,6 +48,16 @@ export type AckState = (typeof ACK_STATES)[number];
 export const MEDIA_KINDS = ['image', 'video', 'audio', 'voice', 'document', 'sticker'] as const;
 export type MediaKind = (typeof MEDIA_KINDS)[number];
 
+/** What a file of each kind usually is, for a payload that left its type out. */
+export const DEFAULT_MIMETYPES: Record<MediaKind, string> = {
+  image: 'image/jpeg',
+  video: 'video/mp4',
+  audio: 'audio/mpeg',
+  voice: 'audio/ogg; codecs=opus',
+  document: 'application/octet-stream',
+  sticker: 'image/webp',
+};
+
 export const MediaInfoSchema = z.object({
   kind: z.enum(MEDIA_KINDS),
   mimetype: z.string(),

@@ -13,6 +13,7 @@ import {
   mediaUrl,
   parseId,
   plainExtras,
+  DEFAULT_MIMETYPES,
 } from '../domain.js';
 
 // Baileys hands over proto.Message class instances, which zod 4's record() refuses (it wants plain objects): any
@@ -112,14 +113,6 @@ const MEDIA: Record<string, { type: string; kind: MediaKind }> = {
   audioMessage: { type: 'audio', kind: 'audio' },
   documentMessage: { type: 'document', kind: 'document' },
   stickerMessage: { type: 'sticker', kind: 'sticker' },
-};
-const DEFAULT_MIMETYPES: Record<MediaKind, string> = {
-  image: 'image/jpeg',
-  video: 'video/mp4',
-  audio: 'audio/mpeg',
-  voice: 'audio/ogg; codecs=opus',
-  document: 'application/octet-stream',
-  sticker: 'image/webp',
 };
 const POLLS = ['pollCreationMessage', 'pollCreationMessageV2', 'pollCreationMessageV3'];
 // Type names as whatsapp-web.js reports them, so stored messages read the same whichever engine wrote them.

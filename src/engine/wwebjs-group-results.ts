@@ -1,49 +1,13 @@
-// What WhatsApp answered about group changes, as our codes: the per-participant status codes of addParticipants
-// and createGroup, and the status of a refusal the library lets through as an exception.
+// What WhatsApp Web answered about group changes: the per-participant status codes of addParticipants and
+// createGroup (their meaning is WhatsApp's, in group-results.ts), and the status of a refusal the library lets
+// through as an exception.
 import { z } from 'zod';
 import type { ParticipantResult } from '../domain.js';
 import { AppError } from '../errors.js';
+import { failed, ok, participantOutcome } from './group-results.js';
 import { describeError } from './wwebjs-events.js';
 
-type Outcome = { code: string | null; message: string | null };
-
-/**
- * Per-participant codes. The meanings are the library's own (errorCodes in GroupChat.addParticipants,
- * addParticipantResultCodes in Client.createGroup); 400 is what the library reports when its own request threw;
- * 401 is WhatsApp's "not-authorized". Everything WhatsApp will not let us do is not_admin, with the reason.
- *
- * | WhatsApp | meaning                                                   | ours            |
- * |----------|-----------------------------------------------------------|-----------------|
- * | 200      | added                                                     | ok              |
- * | 400      | the library's request failed                              | engine_error    |
- * | 401      | we may not add people to this group                       | not_admin       |
- * | 403      | their privacy settings allow an invitation only           | not_admin       |
- * | 404      | the number is not on WhatsApp                             | not_on_whatsapp |
- * | 408      | they left recently; WhatsApp refuses to add them back yet | not_admin       |
- * | 409      | already a member                                          | already_member  |
- * | 417      | cannot be added to a community's group; invite them       | not_admin       |
- * | 419      | the group is full                                         | not_admin       |
- * | other    | unknown                                                   | engine_error    |
- */
-const ADD_CODES: Record<number, Outcome> = {
-  200: { code: null, message: null },
-  400: { code: 'engine_error', message: 'WhatsApp Web could not send the request' },
-  401: { code: 'not_admin', message: 'WhatsApp does not let you add participants to this group' },
-  403: { code: 'not_admin', message: "Their privacy settings only allow an invitation: send them the group's invite link" },
-  404: { code: 'not_on_whatsapp', message: 'This number is not on WhatsApp' },
-  408: { code: 'not_admin', message: 'They left the group recently; WhatsApp does not let anyone add them back yet' },
-  409: { code: 'already_member', message: 'Already in the group' },
-  417: { code: 'not_admin', message: "They cannot be added to this community group: send them the group's invite link" },
-  419: { code: 'not_admin', message: 'The group is full' },
-};
-
-export function ok(participant: string): ParticipantResult {
-  return { participant, ok: true, code: null, message: null };
-}
-
-export function failed(participant: string, code: string, message: string): ParticipantResult {
-  return { participant, ok: false, code, message };
-}
+export { failed, ok };
 
 // addParticipants names the number `code`, createGroup `statusCode`; either may be missing from a broken answer.
 const libraryEntry = z.object({ code: z.number().optional().catch(undefined), statusCode: z.number().optional().catch(undefined) });
@@ -52,10 +16,7 @@ const libraryEntry = z.object({ code: z.number().optional().catch(undefined), st
 export function addOutcome(participant: string, entry: unknown): ParticipantResult {
   const parsed = libraryEntry.safeParse(entry);
   const status = parsed.success ? (parsed.data.code ?? parsed.data.statusCode) : undefined;
-  if (status === undefined) return failed(participant, 'engine_error', 'WhatsApp Web did not report this participant');
-  const known = ADD_CODES[status];
-  if (!known) return failed(participant, 'engine_error', `WhatsApp answered ${status}`);
-  return known.code === null ? ok(participant) : failed(participant, known.code, known.message ?? '');
+  return participantOutcome(participant, 'add', status);
 }
 
 /** The per-participant answers keyed by id, or null when the answer is not such a map. */

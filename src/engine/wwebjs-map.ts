@@ -14,6 +14,7 @@ import {
   type Poll,
   type Quoted,
   mediaUrl,
+  DEFAULT_MIMETYPES,
 } from '../domain.js';
 import type { EngineEvents } from './engine.js';
 
@@ -121,15 +122,6 @@ const MEDIA_TYPES = new Map<string, MediaKind>([
   ['document', 'document'],
   ['sticker', 'sticker'],
 ]);
-// WhatsApp Web usually knows the type; these stand in when a payload left it out.
-const DEFAULT_MIMETYPES: Record<MediaKind, string> = {
-  image: 'image/jpeg',
-  video: 'video/mp4',
-  audio: 'audio/mpeg',
-  voice: 'audio/ogg; codecs=opus',
-  document: 'application/octet-stream',
-  sticker: 'image/webp',
-};
 const BASE64_SHA256 = /^[A-Za-z0-9+/]{43}=$/;
 
 function fromMeOf(m: LibraryMessage): boolean {
