@@ -105,6 +105,8 @@ async function main(): Promise<void> {
   console.log(`node, after failure settled           1 ${mb(nodeAfter)}        -`);
   console.log('');
   console.log(leftover === 0 ? 'after stop(): no Chromium process left' : `after stop(): ${leftover} Chromium processes LEFT RUNNING`);
+  // For bench/baileys-memory.ts: the whole engine (node + browser), read by the caller from the last line.
+  if (process.env.BENCH_JSON) console.log(JSON.stringify({ node_rss_mb: nodeWhileUp / 1024, browser_pss_mb: peak.pssKb / 1024, browser_procs: peak.procs, total_mb: (nodeWhileUp + peak.pssKb) / 1024 }));
   if (peak.procs === 0 || leftover > 0) process.exitCode = 1;
 }
 

@@ -3,7 +3,7 @@
 import type { WAMessage } from 'baileys';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HISTORY_CHUNK } from '../src/engine/baileys-history.js';
-import { ADMIN_GROUP, linkedBaileys, PEERS, record, settle } from './fakes/fake-baileys-engine.js';
+import { ADMIN_GROUP, linkedBaileys, PEERS, record, settle, until } from './fakes/fake-baileys-engine.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -163,10 +163,12 @@ describe('baileys events: history sync', () => {
     const chats = record(engine, 'chat');
     const contacts = record(engine, 'contact');
     const lids = record(engine, 'lid_mapping');
-    const seen = record(engine, 'message');
+    const chunks = record(engine, 'history_messages');
+    const synced = record(engine, 'history_synced');
+    const live = record(engine, 'message');
     const total = HISTORY_CHUNK * 2 + 100;
-    let seenAtFirstTurn = -1;
-    setImmediate(() => (seenAtFirstTurn = seen.length));
+    let chunksAtFirstTurn = -1;
+    setImmediate(() => (chunksAtFirstTurn = chunks.length));
     sock.ev.emit('messaging-history.set', {
       chats: [{ id: '15550100001@s.whatsapp.net', unreadCount: 2, conversationTimestamp: 1_700_000_999, archived: true }, { id: ADMIN_GROUP, name: 'Harness admins', conversationTimestamp: 1_700_000_500 }],
       contacts: [{ id: '15550100001@s.whatsapp.net', name: 'Alice' }],
@@ -182,20 +184,32 @@ describe('baileys events: history sync', () => {
     ]);
     expect(contacts).toMatchObject([{ id: PEERS[0], name: 'Alice' }]);
     expect(lids).toEqual([{ lid: LID, phone: '15550100002' }]);
-    expect(seen).toHaveLength(HISTORY_CHUNK);
-    await settle(10);
-    expect(seenAtFirstTurn).toBe(HISTORY_CHUNK);
-    expect(seen).toHaveLength(total);
-    expect(seen[1]).toMatchObject({ id: 'H1', chat_id: PEERS[0], body: 'old 1', timestamp: 1_700_000_001 });
-    expect(seen[0]).toMatchObject({ id: 'H0', chat_id: ADMIN_GROUP, from_me: true });
+    // The first turn took one chunk at most, the rest came on later turns, none over HISTORY_CHUNK.
+    expect(chunks).toHaveLength(1);
+    expect(synced).toEqual([]);
+    await until(() => synced.length === 1);
+    expect(chunksAtFirstTurn).toBeLessThanOrEqual(1);
+    expect(chunks.length).toBeGreaterThanOrEqual(3);
+    expect(Math.max(...chunks.map((c) => c.length))).toBeLessThanOrEqual(HISTORY_CHUNK);
+    expect(chunks.flat()).toHaveLength(total);
+    const all = chunks.flat();
+    expect(all[1]).toMatchObject({ id: 'H1', chat_id: PEERS[0], body: 'old 1', timestamp: 1_700_000_001 });
+    expect(all[0]).toMatchObject({ id: 'H0', chat_id: ADMIN_GROUP, from_me: true });
+    // Stored, not announced: history is never a message event, and the batch ends with one summary.
+    expect(live).toEqual([]);
+    expect(synced).toEqual([{ count: total, chats: 2, progress: 100, is_latest: true, sync_type: 'RECENT' }]);
   });
 
-  it('a history batch still running when its socket is retired stops', async () => {
+  it('a history batch still running when its socket is retired stops, with no summary', async () => {
     const { engine, sock } = await linked();
-    const seen = record(engine, 'message');
+    const chunks = record(engine, 'history_messages');
+    const synced = record(engine, 'history_synced');
     sock.ev.emit('messaging-history.set', { chats: [], contacts: [], messages: history(HISTORY_CHUNK * 3), isLatest: false });
+    const firstTurn = chunks.flat().length;
     await engine.stop();
     await settle(10);
-    expect(seen).toHaveLength(HISTORY_CHUNK);
+    expect(firstTurn).toBeGreaterThan(0);
+    expect(chunks.flat()).toHaveLength(firstTurn);
+    expect(synced).toEqual([]);
   });
 });

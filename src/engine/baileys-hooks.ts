@@ -1,11 +1,12 @@
 // What the Baileys event wiring (baileys-events.ts, baileys-history.ts) may touch on the engine, and the one way a
-// library message becomes a `message` event.
+// library message becomes a `message` event (or, from history, a stored message that is not announced).
 import type { ConnectionState, WAMessage } from 'baileys';
 import type { Message } from '../domain.js';
 import type { Logger } from '../logger.js';
 import type { EngineEvents, TypedEmitter } from './engine.js';
 import type { BaileysContacts } from './baileys-contacts.js';
 import type { BaileysGroups } from './baileys-groups.js';
+import type { BaileysOlderHistory } from './baileys-history-demand.js';
 import { lidPairsOf, parseLibraryMessage, toMessage } from './baileys-map.js';
 import type { OwnEchoes, RecentMessages } from './baileys-recent.js';
 
@@ -17,6 +18,7 @@ export interface BaileysHooks {
   readonly echoes: OwnEchoes;
   readonly contacts: BaileysContacts;
   readonly groups: BaileysGroups;
+  readonly older: BaileysOlderHistory;
   self(): string | null;
   nowMs(): number;
   emitMessageOnce(msg: Message): void;
@@ -26,12 +28,18 @@ export interface BaileysHooks {
 
 /** Map, remember and report one message (once per id); learns the linked ids its key reveals. Null when skipped. */
 export function reportMessage(engine: BaileysHooks, raw: WAMessage, opts: { remember?: boolean } = {}): Message | null {
+  const msg = historyMessage(engine, raw, opts);
+  if (msg) engine.emitMessageOnce(msg);
+  return msg;
+}
+
+/** Map and remember one message without reporting it (history: the caller hands it to the store in bulk). */
+export function historyMessage(engine: BaileysHooks, raw: WAMessage, opts: { remember?: boolean } = {}): Message | null {
   const parsed = parseLibraryMessage(raw);
   if (!parsed) return null;
   for (const { lid, phone } of lidPairsOf(parsed.key)) engine.contacts.learn(lid, phone);
   const msg = toMessage(raw, engine.self());
   if (!msg) return null;
   if (opts.remember !== false) engine.recent.remember(raw, msg.chat_id, msg.timestamp);
-  engine.emitMessageOnce(msg);
   return msg;
 }

@@ -23,6 +23,8 @@ export interface BaileysEngineOptions {
   /** How long requestPairingCode waits for the socket to show its first QR. */
   pairingWaitMs?: number;
   now?: () => number;
+  /** How long a page of older history waits for the phone's answer (default 5 s). */
+  olderHistoryWaitMs?: number;
   /** How many raw messages to keep for quotes, downloads and retries. */
   recentMessages?: number;
 }

@@ -54,6 +54,11 @@ export interface BaileysSocketLike {
   groupAcceptInvite(code: string): Promise<string | undefined>;
   groupGetInviteInfo(code: string): Promise<GroupMetadata>;
   groupLeave(jid: string): Promise<void>;
+  /**
+   * Ask the phone for `count` messages older than this one (timestamp in ms); resolves with the request's message id.
+   * The messages come later, if at all, as a messaging-history.set with syncType ON_DEMAND.
+   */
+  fetchMessageHistory(count: number, oldestMsgKey: WAMessageKey, oldestMsgTimestamp: number): Promise<string>;
   /** downloadMediaMessage bound to this socket (an expired file is re-requested through it). */
   downloadMedia(message: WAMessage): Promise<Buffer>;
 }

@@ -12,6 +12,7 @@ import { BaileysContacts } from './baileys-contacts.js';
 import { listenToSocket } from './baileys-events.js';
 import { type TextSender, baileysFacets } from './baileys-facets.js';
 import { BaileysGroups } from './baileys-groups.js';
+import { BaileysOlderHistory } from './baileys-history-demand.js';
 import type { BaileysHooks } from './baileys-hooks.js';
 import { toAccount } from './baileys-map-people.js';
 import { toOurId } from './baileys-map.js';
@@ -22,7 +23,7 @@ import { type BaileysSendCore, describeError, statusOf } from './baileys-send.js
 import { type OpenAuthStore, authFile, defaultOpenAuthStore, deleteStore, foreignSession, savedAndLinked } from './baileys-session.js';
 import { type BaileysSocketLike, endQuietly, librarySocketFactory, withTimeout } from './baileys-socket.js';
 import { Backoff } from './backoff.js';
-import { buildStatus, type Engine, type EngineEvents, type MediaFacet, type MessageOpsFacet, type RichMessagesFacet, type SendTextOptions, TypedEmitter } from './engine.js';
+import { buildStatus, type Engine, type EngineEvents, type HistoryFacet, type MediaFacet, type MessageOpsFacet, type RichMessagesFacet, type SendTextOptions, TypedEmitter } from './engine.js';
 
 export type { BaileysEngineOptions } from './baileys-options.js';
 
@@ -39,6 +40,9 @@ export class BaileysEngine implements Engine, BaileysHooks, BaileysSendCore {
   private readonly texts: TextSender;
   readonly groups: BaileysGroups;
   readonly contacts: BaileysContacts;
+  /** Older history asked of the phone (the store's page of a chat ran out). */
+  readonly older: BaileysOlderHistory;
+  readonly history: HistoryFacet;
   readonly recent: RecentMessages;
   readonly echoes = new OwnEchoes();
   readonly numbers = new Map<string, string>();
@@ -66,6 +70,7 @@ export class BaileysEngine implements Engine, BaileysHooks, BaileysSendCore {
     this.recent = new RecentMessages(opts.recentMessages);
     this.contacts = new BaileysContacts(this);
     this.groups = new BaileysGroups(this);
+    this.history = this.older = new BaileysOlderHistory(this, opts.olderHistoryWaitMs);
     ({ media: this.media, messageOps: this.messageOps, richMessages: this.richMessages, texts: this.texts } = baileysFacets(this));
   }
 
@@ -262,6 +267,7 @@ export class BaileysEngine implements Engine, BaileysHooks, BaileysSendCore {
     this.numbers.clear();
     this.contacts.clear();
     this.groups.clear();
+    this.older.clear();
     this.seen.clear();
   }
 

@@ -36,6 +36,26 @@ export interface EngineEvents {
   contact: [Contact];
   /** WhatsApp revealed the phone number behind a linked id. Never guessed: only what the engine was told. */
   lid_mapping: [{ lid: string; phone: string }];
+  /**
+   * Old messages WhatsApp sent in bulk (history sync after linking, on reconnects, or asked for): stored, never
+   * announced one by one (a first sync can carry hundreds of thousands). Chunks of one sync, in order.
+   */
+  history_messages: [Message[]];
+  /** A history sync batch is done (all its history_messages emitted): one summary per batch. */
+  history_synced: [HistorySyncSummary];
+}
+
+export interface HistorySyncSummary {
+  /** Messages in this batch. */
+  count: number;
+  /** Chats in this batch. */
+  chats: number;
+  /** 0–100 as the phone reports it; null when it did not say. */
+  progress: number | null;
+  /** The last batch of the initial sync; null when the engine does not know (on-demand batches). */
+  is_latest: boolean | null;
+  /** WhatsApp's name for the kind of sync (INITIAL_BOOTSTRAP, RECENT, FULL, ON_DEMAND, ...); null when unknown. */
+  sync_type: string | null;
 }
 
 export type GroupUpdate =
@@ -155,9 +175,26 @@ export interface ContactsFacet {
   listContacts(): Promise<Contact[]>;
 }
 
-export const FACETS = ['chats', 'media', 'messageOps', 'richMessages', 'groups', 'contacts'] as const;
+/** What came back from asking the phone for older messages of a chat. */
+export interface OlderHistory {
+  /** Messages of the chat that arrived (and were stored) in answer. */
+  received: number;
+  /** False when the phone did not answer within the wait: the messages may still arrive later. */
+  answered: boolean;
+}
+
+/**
+ * Older history on demand: an engine whose store can be filled from the phone beyond what it synced (Baileys'
+ * fetchMessageHistory). The answer arrives as history_messages (so it lands in the store) before this resolves.
+ */
+export interface HistoryFacet {
+  /** Ask for up to `count` messages older than `oldest` (the oldest one stored); waits at most `waitMs`. */
+  fetchOlder(oldest: MessageRef & { timestamp: number }, count: number, opts?: { waitMs?: number; signal?: AbortSignal }): Promise<OlderHistory>;
+}
+
+export const FACETS = ['chats', 'media', 'messageOps', 'richMessages', 'groups', 'contacts', 'history'] as const;
 export type FacetName = (typeof FACETS)[number];
-type Facets = { chats: ChatsFacet; media: MediaFacet; messageOps: MessageOpsFacet; richMessages: RichMessagesFacet; groups: GroupsFacet; contacts: ContactsFacet };
+type Facets = { chats: ChatsFacet; media: MediaFacet; messageOps: MessageOpsFacet; richMessages: RichMessagesFacet; groups: GroupsFacet; contacts: ContactsFacet; history: HistoryFacet };
 
 const FACET_WHAT: Record<FacetName, string> = {
   chats: 'list chats live',
@@ -166,6 +203,7 @@ const FACET_WHAT: Record<FacetName, string> = {
   richMessages: 'send locations or polls',
   groups: 'manage groups',
   contacts: 'look up contacts or check numbers',
+  history: 'fetch older history from the phone',
 };
 
 /** The facet, or the 501 every door shows when this engine lacks it. */
@@ -188,6 +226,7 @@ export interface Engine {
   readonly richMessages?: RichMessagesFacet;
   readonly groups?: GroupsFacet;
   readonly contacts?: ContactsFacet;
+  readonly history?: HistoryFacet;
 
   status(): EngineStatus;
   /** The current QR payload while state is `qr`. */

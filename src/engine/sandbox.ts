@@ -24,6 +24,7 @@ import { SandboxContacts } from './sandbox-contacts.js';
 import { SandboxGroups, onWhatsApp } from './sandbox-groups.js';
 import { type Amendment, DeliveryLog } from './sandbox-deliveries.js';
 import { SandboxChats } from './sandbox-chats.js';
+import { simulateHistorySync } from './sandbox-history.js';
 import { ensurePrivateDir, writePrivateFile } from '../fs-private.js';
 
 const QR_ROTATE_MS = 20_000;
@@ -256,6 +257,13 @@ export class SandboxEngine implements Engine, SandboxCore {
     m.reactions = m.reactions.filter((r) => r.from !== from);
     if (emoji !== '') m.reactions.push({ emoji, from, timestamp });
     this.events.emit('message_reaction', { id: m.id, chat_id: m.chat_id, emoji, from, timestamp });
+  }
+
+  /** The phone sends a batch of old messages (history sync): stored, summarised once (sandbox-history.ts). */
+  syncHistory(opts: { messages: number; chats: number }) {
+    const generation = this.generation;
+    const core = { events: this.events, book: this.book, me: () => this.requireReady().wid, nowSeconds: () => this.nowSeconds() };
+    return simulateHistorySync({ ...core, stillLinked: () => this.generation === generation && this.state === 'ready' }, opts);
   }
 
   /** Drop the connection; the engine reconnects by itself. */

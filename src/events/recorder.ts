@@ -27,6 +27,8 @@ export function recordEngineEvents(log: EventLog, engine: Engine, db: Database, 
       void log.append(type === 'created' ? 'group.created' : type === 'updated' ? 'group.updated' : 'group.participants', group_id, { group_id, ...data });
     }),
     engine.events.on('contact', (contact) => void log.append('contact.updated', null, { contact })),
+    // History is stored, not announced message by message (a first sync can carry 100k+): one summary per batch.
+    engine.events.on('history_synced', (s) => void log.append('history.synced', null, { ...s })),
     // The engine reports every status change (a QR rotation too); the log records state transitions only.
     engine.events.on('status', (s) => {
       if (s.state === lastState) return;

@@ -13,6 +13,7 @@ export const EVENT_TYPES = [
   'group.updated',
   'group.participants',
   'contact.updated',
+  'history.synced',
   'connection.state',
   'auth.qr',
   'auth.pairing_code',

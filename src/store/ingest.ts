@@ -25,6 +25,15 @@ export function connectStoreToEngine(store: MessageStore, engine: Engine, logger
     engine.events.on('chat', (chat) => store.enqueue({ kind: 'chat', chat })),
     engine.events.on('contact', (contact) => store.enqueue({ kind: 'contact', contact })),
     engine.events.on('lid_mapping', (e) => store.learnLid(e.lid, e.phone)),
+    // History comes in chunks the engine already spaced out over event-loop turns: each is written at once, in one
+    // transaction, so a chunk costs one commit and the queue never holds a whole sync.
+    engine.events.on('history_messages', (messages) => {
+      try {
+        store.write(messages.map((message) => ({ kind: 'message' as const, message })));
+      } catch (err) {
+        logger.error({ err: err instanceof Error ? err.message : String(err), messages: messages.length }, 'storing history failed');
+      }
+    }),
   ];
   let wasReady = engine.status().ready;
   if (opts.syncOnReady !== false) {

@@ -51,6 +51,10 @@ export class FakeBaileysWorld {
   readonly lids = new Map<string, string>();
   readonly groups = new FakeGroups(() => `${this.me.phone}@s.whatsapp.net`, (d) => this.onWhatsApp(d));
   pairingCode = 'K7QX2M9P';
+  /** What the phone holds beyond what it synced, per jid, oldest first: fetchMessageHistory answers from it. */
+  readonly phoneHistory = new Map<string, WAMessage[]>();
+  /** never: the phone is offline and on-demand history requests go unanswered. */
+  historyAnswers: 'yes' | 'never' = 'yes';
   /** When each socket was made (Date.now(), faked or not). */
   readonly madeAt: number[] = [];
   readonly factory: BaileysSocketFactory = (spec) => {
@@ -230,6 +234,19 @@ export class FakeBaileysSocket implements BaileysSocketLike {
     const p = m.protocolMessage;
     if (p?.type === 0) this.ev.emit('messages.update', [{ key: { ...full.key, id: p.key!.id }, update: { message: null, messageStubType: 1, key: full.key } }]);
     if (p?.type === 14) this.ev.emit('messages.update', [{ key: { ...full.key, id: p.key!.id }, update: { message: { editedMessage: { message: p.editedMessage } }, messageTimestamp: full.messageTimestamp } }]);
+  }
+
+  /** As the phone does: the `count` messages before the oldest one named, as an ON_DEMAND history set, later. */
+  async fetchMessageHistory(count: number, oldestMsgKey: WAMessageKey, oldestMsgTimestamp: number): Promise<string> {
+    this.record('fetchMessageHistory', count, oldestMsgKey, oldestMsgTimestamp);
+    this.connected();
+    const requestId = messageId();
+    if (this.world.historyAnswers === 'never') return requestId;
+    const jid = oldestMsgKey.remoteJid!;
+    const older = (this.world.phoneHistory.get(jid) ?? []).filter((m) => Number(m.messageTimestamp) * 1000 < oldestMsgTimestamp).slice(-count);
+    // processHistoryMessage: the conversation as a chat (its messages taken out), the messages newest first.
+    later(() => this.ev.emit('messaging-history.set', { chats: [{ id: jid }], contacts: [], messages: [...older].reverse(), syncType: 6, progress: null, isLatest: undefined, peerDataRequestSessionId: requestId }));
+    return requestId;
   }
 
   async readMessages(keys: WAMessageKey[]): Promise<void> {

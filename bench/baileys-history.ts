@@ -1,0 +1,59 @@
+// A 200k-message history sync on the Baileys engine while 50 connections hit GET /api/status: the sync's msg/s and
+// the door's latency during it, against the same door with no sync, measured in the same run.
+// Run: npm run bench:history   (BENCH_HISTORY_MESSAGES, BENCH_HISTORY_BATCH to change the size)
+// The server (bench/baileys-history-server.ts) runs in a child process so autocannon does not share its loop.
+import { spawn } from 'node:child_process';
+import readline from 'node:readline';
+import autocannon from 'autocannon';
+
+const TARGET_P99_MS = 20;
+const MAX_SYNC_S = 300;
+
+const child = spawn(process.execPath, ['--import', 'tsx', 'bench/baileys-history-server.ts'], { stdio: ['pipe', 'pipe', 'inherit'], env: process.env });
+const lines = readline.createInterface({ input: child.stdout! });
+const next = () => new Promise<Record<string, number | string>>((resolve) => lines.once('line', (l) => resolve(JSON.parse(l))));
+
+interface Latency {
+  rps: number;
+  p50: number;
+  p99: number;
+  max: number;
+  requests: number;
+  errors: number;
+}
+
+/** autocannon on /api/status for `seconds`, or until `until` settles (then stopped). */
+function hammer(url: string, seconds: number, until?: Promise<unknown>): Promise<Latency> {
+  return new Promise((resolve, reject) => {
+    const inst = autocannon({ url: `${url}/api/status`, connections: 50, duration: seconds }, (err, r) => {
+      if (err) return reject(err);
+      resolve({ rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, max: r.latency.max, requests: r.requests.total, errors: r.errors + r.timeouts + r.non2xx });
+    });
+    void until?.then(() => inst.stop());
+  });
+}
+
+const fmt = (name: string, l: Latency) =>
+  `${name.padEnd(26)} ${l.rps.toFixed(0).padStart(7)} req/s  p50 ${String(l.p50).padStart(3)} ms  p99 ${String(l.p99).padStart(4)} ms  max ${String(l.max).padStart(5)} ms  requests ${l.requests}  errors ${l.errors}`;
+
+const ready = await next();
+console.log(`history bench: ${ready.messages} messages in ${ready.batches} batches (${ready.countable} are chat messages; the rest reactions and edits)`);
+const url = String(ready.url);
+await hammer(url, 2); // warm-up
+const baseline = await hammer(url, 5);
+const synced = next();
+child.stdin!.write('sync\n');
+const during = await hammer(url, MAX_SYNC_S, synced);
+const s = await synced;
+child.stdin!.write('quit\n');
+
+console.log(fmt('GET /api/status, idle', baseline));
+console.log(fmt('GET /api/status, in sync', during));
+const msgs = Number(s.synced);
+console.log(`sync: ${msgs} messages stored in ${(Number(s.ms) / 1000).toFixed(2)} s = ${Math.round(msgs / (Number(s.ms) / 1000))} msg/s; searchable (indexed) after ${(Number(s.indexed_ms) / 1000).toFixed(2)} s; rows ${s.stored}; heap ${s.heap_mb} MB`);
+console.log(`server event loop during sync: delay p99 ${Number(s.loop_p99_ms).toFixed(1)} ms, max ${Number(s.loop_max_ms).toFixed(1)} ms`);
+for (const [name, b] of Object.entries(s.blocks as unknown as Record<string, { max: number; total: number; calls: number }>)) {
+  console.log(`  store.${name}: ${b.calls} calls, ${b.total.toFixed(0)} ms in all, longest ${b.max.toFixed(1)} ms`);
+}
+console.log(`p99 during sync ${during.p99} ms (idle ${baseline.p99} ms), target <= ${TARGET_P99_MS} ms: ${during.p99 <= TARGET_P99_MS ? 'met' : 'NOT met'}`);
+await new Promise((resolve) => child.once('exit', resolve));
