@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config.js';
 import { SendService } from './service/send-service.js';
+import { RecipientPolicy, storeRecipientFacts } from './service/recipient-policy.js';
 import { RateLimiter } from './service/rate-limiter.js';
 import { OutboxStore } from './store/outbox-store.js';
 import { createEngine } from './engine/create-engine.js';
@@ -23,6 +24,9 @@ import { connectStoreToEngine } from './store/ingest.js';
 import { MediaService } from './service/media-service.js';
 import { MediaStore } from './store/media-store.js';
 import { MessageStore } from './store/message-store.js';
+import { ACCESS_DB_FILE, openAccessDb } from './store/access-db.js';
+import { AuditService } from './service/audit.js';
+import { KeyService } from './service/keys.js';
 
 export interface App {
   server: http.Server;
@@ -81,6 +85,10 @@ async function buildServices(config: Readonly<Config>, deps: AppDeps, unlock: ()
     roots: config.mediaRoots,
     pathOverHttp: config.mediaPathOverHttp,
   });
+  // Keys and the audit trail are server-wide (one file beside the account's store), read by the `keys` CLI too.
+  const access = openAccessDb(path.join(config.dataDir, ACCESS_DB_FILE));
+  const keys = new KeyService(access);
+  const audit = new AuditService(access, { bodies: config.auditBodies, retentionDays: config.auditRetentionDays, logger: deps.logger.child({ part: 'audit' }) });
   const sender = new SendService({
     engine,
     outbox: new OutboxStore(store.db),
@@ -91,7 +99,11 @@ async function buildServices(config: Readonly<Config>, deps: AppDeps, unlock: ()
     jitterMs: config.sendJitterMs,
     typingIndicator: config.typingIndicator,
     queueMaxAgeMs: config.queueMaxAgeSeconds * 1000,
-    onOutcome: (outcome) => recordOutboxOutcome(events.log, outcome),
+    recipients: new RecipientPolicy({ allow: config.sendAllow, confirmNew: config.confirmNewRecipients, facts: storeRecipientFacts(store) }),
+    onOutcome: (outcome) => {
+      recordOutboxOutcome(events.log, outcome);
+      audit.outboxOutcome(outcome);
+    },
   });
   const services: Services = {
     engine,
@@ -101,6 +113,8 @@ async function buildServices(config: Readonly<Config>, deps: AppDeps, unlock: ()
     media,
     sender,
     events,
+    keys,
+    audit,
     close: async () => {
       await sender.stop();
       await engine.stop();
@@ -108,11 +122,15 @@ async function buildServices(config: Readonly<Config>, deps: AppDeps, unlock: ()
       await events.stop();
       // Last: flushes queued engine events into the file before closing it.
       store.close();
+      // After the sender: a queued send's last outcome gets its audit row.
+      audit.stop();
+      access.close();
       unlock();
     },
     start: () => {
       // A saved session reconnects by itself: nobody should have to call /api/auth/start after a restart.
       if (engine.hasSavedSession()) void engine.start();
+      audit.start();
     },
   };
   engine.events.on('status', (s) => deps.logger.info({ state: s.state, last_error: s.last_error ?? undefined }, 'whatsapp state'));

@@ -1,7 +1,7 @@
 // Configuration: one table of options drives env parsing, CLI flags and --help.
 import path from 'node:path';
 import { z } from 'zod';
-import { ENGINE_NAMES, type EngineName } from './domain.js';
+import { ENGINE_NAMES, type EngineName, parseId } from './domain.js';
 import { parseTypeFilter } from './events/types.js';
 
 const bool = z
@@ -43,6 +43,21 @@ const typeList = list.check((ctx) => {
   }
 });
 
+// WHATSAPP_SEND_ALLOW: each entry normalised by the one id rule (parseId), or one of the words.
+const RECIPIENT_WORDS = ['contacts', 'known'];
+const recipientList = list.pipe(
+  z.array(
+    z.string().transform((raw, ctx) => {
+      const word = raw.toLowerCase();
+      if (RECIPIENT_WORDS.includes(word)) return word;
+      const id = parseId(raw);
+      if (id && id.kind !== 'other') return id.id;
+      ctx.addIssue({ code: 'custom', message: `${JSON.stringify(raw)} is not a phone number with country code, a chat id (…@c.us, …@g.us, …@lid), contacts or known` });
+      return z.NEVER;
+    }),
+  ),
+);
+
 interface OptionSpec<T> {
   key: keyof Config;
   env: string;
@@ -68,6 +83,9 @@ export const OPTIONS = [
   opt({ key: 'baileysWsUrl', env: 'WHATSAPP_BAILEYS_WS_URL', flag: '--baileys-ws-url', help: 'baileys: the WhatsApp WebSocket to connect to, for wire-level test servers (leave unset for WhatsApp).', default: undefined, schema: z.url({ protocol: /^wss?$/, error: 'must be a ws:// or wss:// URL' }) }),
   opt({ key: 'readyTimeoutSeconds', env: 'WHATSAPP_READY_TIMEOUT_SECONDS', flag: '--ready-timeout', help: 'wwebjs: restart the browser when WhatsApp Web is not ready this many seconds after authenticating.', default: '120', schema: int(10, 3600) }),
   opt({ key: 'apiKey', env: 'WHATSAPP_API_KEY', flag: '--api-key', help: 'Require "Authorization: Bearer <key>" (or X-Api-Key) on /api, /mcp and /qr.', default: undefined, schema: z.string().min(16, 'must be at least 16 characters') }),
+  // The audit trail of state-changing calls (GET /api/audit; src/service/audit.ts).
+  opt({ key: 'auditBodies', env: 'WHATSAPP_AUDIT_BODIES', flag: '--audit-bodies', help: 'Keep the text of sends and edits in the audit trail (off: only its sha256 and length).', default: 'false', schema: bool }),
+  opt({ key: 'auditRetentionDays', env: 'WHATSAPP_AUDIT_RETENTION_DAYS', flag: '--audit-retention-days', help: 'Audit rows are kept this many days, then pruned.', default: '90', schema: int(1, 3650) }),
   opt({ key: 'allowedHosts', env: 'WHATSAPP_ALLOWED_HOSTS', flag: '--allowed-hosts', help: 'Extra Host header names accepted besides loopback (comma list).', default: '', schema: list }),
   opt({ key: 'corsOrigins', env: 'WHATSAPP_CORS_ORIGINS', flag: '--cors-origins', help: 'Browser origins allowed to call the API (comma list; no wildcard).', default: '', schema: origins }),
   opt({ key: 'maxBodyBytes', env: 'WHATSAPP_MAX_BODY_BYTES', flag: '--max-body-bytes', help: 'Largest request body accepted.', default: String(1024 * 1024), schema: int(1024, 64 * 1024 * 1024) }),
@@ -80,6 +98,8 @@ export const OPTIONS = [
   opt({ key: 'rateRecipientPerMinute', env: 'WHATSAPP_RATE_RECIPIENT_PER_MIN', flag: '--rate-recipient', help: 'Pacing: messages per minute to one chat (bursts of a third); 0 = no limit.', default: '6', schema: int(0, 100_000) }),
   opt({ key: 'sendJitterMs', env: 'WHATSAPP_SEND_JITTER_MS', flag: '--send-jitter', help: 'Pacing: up to this many random ms added between queued sends.', default: '2000', schema: int(0, 600_000) }),
   opt({ key: 'queueMaxAgeSeconds', env: 'WHATSAPP_QUEUE_MAX_AGE_SECONDS', flag: '--queue-max-age', help: 'A queued send not sent this many seconds after it was accepted fails with "expired" and is never sent (a send may ask for less: expires_in).', default: '86400', schema: int(1, 365 * 24 * 3600) }),
+  opt({ key: 'sendAllow', env: 'WHATSAPP_SEND_ALLOW', flag: '--send-allow', help: 'Send only to these (REST, MCP, queued, groups, replies, media, reactions; also who a group may add): comma list of phone numbers, chat ids (…@c.us, …@g.us, …@lid), contacts (people saved on the phone), known (chats with messages in the store). Empty: anyone.', default: '', schema: recipientList }),
+  opt({ key: 'confirmNewRecipients', env: 'WHATSAPP_CONFIRM_NEW_RECIPIENTS', flag: '--confirm-new-recipients', help: 'A first message to a chat this account never wrote to needs a person to confirm it (REST: "confirm": true; MCP: the client asks the user).', default: 'false', schema: bool }),
   opt({ key: 'typingIndicator', env: 'WHATSAPP_TYPING_INDICATOR', flag: '--typing', help: 'Show "typing…" before each send, for a time in proportion to the text.', default: 'false', schema: bool }),
   opt({ key: 'mcpSessionIdleSeconds', env: 'WHATSAPP_MCP_SESSION_IDLE_SECONDS', flag: '--mcp-session-idle', help: 'Idle MCP sessions are closed after this many seconds.', default: '1800', schema: int(5, 7 * 24 * 3600) }),
   opt({ key: 'eventRetentionHours', env: 'WHATSAPP_EVENT_RETENTION_HOURS', flag: '--event-retention-hours', help: 'Events (GET /api/events, webhooks) are kept this many hours.', default: '168', schema: int(1, 24 * 365) }),
@@ -105,6 +125,8 @@ export interface Config {
   readyTimeoutSeconds: number;
   baileysWsUrl: string | undefined;
   apiKey: string | undefined;
+  auditBodies: boolean;
+  auditRetentionDays: number;
   allowedHosts: string[];
   corsOrigins: string[];
   maxBodyBytes: number;
@@ -118,6 +140,9 @@ export interface Config {
   rateRecipientPerMinute: number;
   sendJitterMs: number;
   queueMaxAgeSeconds: number;
+  /** Normalised chat ids and the words contacts / known; empty: no limit. */
+  sendAllow: string[];
+  confirmNewRecipients: boolean;
   typingIndicator: boolean;
   sandboxLinkDelayMs: number;
   eventRetentionHours: number;
@@ -153,11 +178,20 @@ export function flagsToEnv(argv: readonly string[]): Record<string, string> {
   return out;
 }
 
+/**
+ * The variable's value, or undefined when it is unset, empty or only blanks: compose files and .env templates write
+ * `NAME=` for "not set", so every option reads an empty value as its default (WHATSAPP_API_KEY= is no key).
+ */
+export function readEnv(env: Record<string, string | undefined>, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value.trim() === '' ? undefined : value;
+}
+
 /** Env (plus flag overrides) → frozen Config. Throws ConfigError with one line naming the variable. */
 export function loadConfig(env: Record<string, string | undefined>, overrides: Record<string, string> = {}): Readonly<Config> {
   const cfg: Record<string, unknown> = {};
   for (const o of OPTIONS) {
-    const raw = overrides[o.env] ?? env[o.env] ?? o.default;
+    const raw = overrides[o.env] ?? readEnv(env, o.env) ?? o.default;
     if (raw === undefined || (raw === '' && o.default === undefined)) {
       cfg[o.key] = undefined;
       continue;
@@ -204,7 +238,7 @@ export function helpText(): string {
     '  whatsapp-mcp-api --stdio [options]  serve MCP over stdin/stdout (logs on stderr)',
     '  whatsapp-mcp-api --help',
     '',
-    'Options (each also read from the environment variable shown):',
+    'Options (each also read from the environment variable shown; an empty value means unset):',
     ...rows,
     '',
   ].join('\n');

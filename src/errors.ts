@@ -4,12 +4,19 @@ export const ERROR_STATUS = {
   invalid_input: 400,
   unauthorized: 401,
   forbidden_origin: 403,
+  // The API key lacks the scope an operation needs, or names a chat outside the key's chats (--chats).
+  forbidden: 403,
   not_admin: 403,
+  // WHATSAPP_SEND_ALLOW does not list this recipient (src/service/recipient-policy.ts).
+  recipient_not_allowed: 403,
   not_found: 404,
   not_on_whatsapp: 404,
   method_not_allowed: 405,
   request_timeout: 408,
   conflict: 409,
+  // A first message to a chat this account never wrote to, with WHATSAPP_CONFIRM_NEW_RECIPIENTS: repeat it confirmed.
+  // 409, not 428: 428 asks for a conditional request (If-Match), which no header here could satisfy.
+  confirmation_required: 409,
   // A queued send past its deadline (WHATSAPP_QUEUE_MAX_AGE_SECONDS or its expires_in): gone for good, never sent.
   // 410, not 408: 408 means the request itself was slow, and clients resend a 408 by themselves.
   expired: 410,

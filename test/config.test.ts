@@ -1,4 +1,8 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, OPTIONS, flagsToEnv, helpText, loadConfig } from '../src/config.js';
 
@@ -56,6 +60,64 @@ describe('config', () => {
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/WHATSAPP_MCP_PORT/);
   });
+});
+
+/** Every variable loadConfig looks up, recorded as it reads them, so a variable added anywhere in config is covered. */
+function variablesRead(): string[] {
+  const names = new Set<string>();
+  const env = new Proxy({} as Record<string, string | undefined>, {
+    get: (_t, name) => {
+      if (typeof name === 'string') names.add(name);
+      return undefined;
+    },
+  });
+  loadConfig(env);
+  return [...names];
+}
+
+describe('an empty variable means unset (compose files write NAME=)', () => {
+  const VARS = variablesRead();
+  const unset = loadConfig({});
+
+  it('reads at least every variable of the options table', () => {
+    expect(VARS).toEqual(expect.arrayContaining(OPTIONS.map((o) => o.env)));
+  });
+
+  it.each(VARS)('%s set to "" or blanks gives the config it gives unset', (name) => {
+    expect(loadConfig({ [name]: '' })).toEqual(unset);
+    expect(loadConfig({ [name]: ' \t ' })).toEqual(unset);
+  });
+
+  it('all of them empty at once is the default config', () => {
+    expect(loadConfig(Object.fromEntries(VARS.map((v) => [v, ''])))).toEqual(unset);
+  });
+
+  it('an empty key is no key: a non-loopback bind is still refused, an empty webhook secret still required', () => {
+    expect(() => loadConfig({ WHATSAPP_MCP_HOST: '0.0.0.0', WHATSAPP_API_KEY: '' })).toThrow(/^Refusing to bind WHATSAPP_MCP_HOST=0.0.0.0 without WHATSAPP_API_KEY/);
+    expect(() => loadConfig({ WHATSAPP_MCP_HOST: '0.0.0.0', WHATSAPP_API_KEY: '  ' })).toThrow(/^Refusing to bind/);
+    expect(() => loadConfig({ WHATSAPP_WEBHOOK_URL: 'https://hooks.example/in', WHATSAPP_WEBHOOK_SECRET: '' })).toThrow(/without WHATSAPP_WEBHOOK_SECRET/);
+    expect(loadConfig({ WHATSAPP_MCP_HOST: '', WHATSAPP_CORS_ORIGINS: '', WHATSAPP_ENGINE: '' })).toMatchObject({ host: '127.0.0.1', corsOrigins: [], engine: 'wwebjs' });
+  });
+
+  it('the CLI with WHATSAPP_ENGINE= starts the default engine', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wa-empty-env-'));
+    const env = { ...process.env, WHATSAPP_ENGINE: '', WHATSAPP_MCP_HOST: '', WHATSAPP_HEADLESS: '', LOG_LEVEL: '', WHATSAPP_MCP_PORT: '0', WHATSAPP_AUTH_DIR: path.join(dir, 'auth'), WHATSAPP_DATA_DIR: path.join(dir, 'data') };
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    try {
+      const listening = await new Promise<{ url: string; engine: string }>((resolve, reject) => {
+        const lines: string[] = [];
+        readline.createInterface({ input: child.stderr }).on('line', (line) => {
+          lines.push(line);
+          if (line.includes('"url"')) resolve(JSON.parse(line));
+        });
+        child.once('exit', (code) => reject(new Error(`exited with ${code}: ${lines.join('\n')}`)));
+      });
+      expect(listening.engine).toBe('wwebjs');
+      expect((await fetch(`${listening.url}/health`)).status).toBe(200);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  }, 30_000);
 });
 
 describe('docs', () => {

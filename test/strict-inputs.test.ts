@@ -44,7 +44,7 @@ describe('unknown fields over REST', () => {
     expect(r.status).toBe(400);
     expect(r.json.error.message).toBe('mesage: unknown field; did you mean message?');
     const far = await srv.call('POST', '/api/send', { phone_number: '15550102030', message: 'hi', urgent: true });
-    expect(far.json.error.message).toMatch(/^urgent: unknown field \(accepted: phone_number, message, .*expires_in\)$/);
+    expect(far.json.error.message).toMatch(/^urgent: unknown field \(accepted: phone_number, message, .*expires_in, confirm\)$/);
     expect(deliveries(srv)).toEqual([]);
   });
 

@@ -1,7 +1,8 @@
-// The client commands (they talk to a running server over HTTP): one table drives dispatch, each command's --help
-// and the command list in the top-level --help.
+// The commands: clients of a running server over HTTP (link, status, send) and `keys`, which works on the local data
+// directory. One table drives dispatch, each command's --help and the command list in the top-level --help.
 import { type FlagSpec, type ParsedArgs, UsageError, parseArgs, stringFlag } from './args.js';
 import { ApiError, Cancelled, CliError, ServerClient, resolveTarget } from './client.js';
+import { KEYS_DETAILS, KEYS_FLAGS, runKeys } from './keys.js';
 import { runLink } from './link.js';
 import { runSend } from './send.js';
 import { runStatus } from './status.js';
@@ -9,7 +10,9 @@ import { type Stream, Terminal } from './terminal.js';
 
 export interface CommandContext {
   args: ParsedArgs;
+  /** The running server; a local command (keys) has none. */
   client: ServerClient;
+  env: Record<string, string | undefined>;
   term: Terminal;
   json: boolean;
   signal: AbortSignal;
@@ -23,6 +26,8 @@ export interface CommandSpec {
   /** More lines for its --help. */
   details: string[];
   flags: FlagSpec[];
+  /** Works on this machine's files instead of talking to a server: no --url / --api-key. */
+  local?: boolean;
   run(ctx: CommandContext): Promise<number>;
 }
 
@@ -30,6 +35,10 @@ const CONNECTION_FLAGS: FlagSpec[] = [
   { name: 'url', value: 'url', help: 'The server (env WHATSAPP_URL; default http://<WHATSAPP_MCP_HOST>:<WHATSAPP_MCP_PORT>, i.e. http://127.0.0.1:8790).' },
   { name: 'api-key', value: 'key', help: 'The server\'s API key, sent as "Authorization: Bearer <key>" (env WHATSAPP_API_KEY).' },
   { name: 'json', help: 'Print the server\'s answers as JSON (one per line) instead of text.' },
+  { name: 'help', help: 'Show this help.' },
+];
+const LOCAL_FLAGS: FlagSpec[] = [
+  { name: 'json', help: 'Print the answer as JSON instead of text.' },
   { name: 'help', help: 'Show this help.' },
 ];
 
@@ -85,6 +94,15 @@ export const COMMANDS: readonly CommandSpec[] = [
       return runSend(client, term, { to, text: words.join(' '), queue: args.flags.queue === true, json });
     },
   },
+  {
+    name: 'keys',
+    usage: 'add --name <name> --scopes <list> [--chats <list>] [--rate <n>] | list | revoke <name>',
+    summary: 'API keys for agents: add (prints the key once), list, revoke; on this machine, no server needed',
+    details: KEYS_DETAILS,
+    flags: KEYS_FLAGS,
+    local: true,
+    run: ({ args, term, json, env }) => runKeys({ args, term, json, env }),
+  },
 ];
 
 function noPositionals(args: ParsedArgs, command: string): void {
@@ -98,11 +116,11 @@ export function findCommand(name: string | undefined): CommandSpec | undefined {
 /** The lines the top-level --help lists the commands with. */
 export function commandsHelp(): string {
   const rows = COMMANDS.map((c) => `  ${`whatsapp-mcp-api ${c.name} ${c.usage}`.padEnd(51)} ${c.summary}`);
-  return ['Commands (they talk to a running server; whatsapp-mcp-api <command> --help for each):', ...rows, ''].join('\n');
+  return ['Commands (keys works on the data directory, the others talk to a running server; whatsapp-mcp-api <command> --help for each):', ...rows, ''].join('\n');
 }
 
 export function commandHelp(c: CommandSpec): string {
-  const flags = [...c.flags, ...CONNECTION_FLAGS].map((f) => `  ${`--${f.name}${f.value ? ` <${f.value}>` : ''}`.padEnd(22)} ${f.help}`);
+  const flags = [...c.flags, ...(c.local ? LOCAL_FLAGS : CONNECTION_FLAGS)].map((f) => `  ${`--${f.name}${f.value ? ` <${f.value}>` : ''}`.padEnd(22)} ${f.help}`);
   return [`Usage: whatsapp-mcp-api ${c.name}${c.usage ? ` ${c.usage}` : ''} [options]`, '', `${c.summary[0]!.toUpperCase()}${c.summary.slice(1)}.`, '', ...c.details, '', 'Options:', ...flags, ''].join(
     '\n',
   );
@@ -121,15 +139,19 @@ export async function runCommand(c: CommandSpec, argv: readonly string[], io: Ru
   const term = new Terminal(io.stdout, io.stderr);
   let json = false;
   try {
-    const args = parseArgs(argv, [...c.flags, ...CONNECTION_FLAGS], c.name);
+    const args = parseArgs(argv, [...c.flags, ...(c.local ? LOCAL_FLAGS : CONNECTION_FLAGS)], c.name);
     if (args.flags.help) {
       io.stdout.write(commandHelp(c));
       return 0;
     }
     json = args.flags.json === true;
+    if (c.local) {
+      const noClient = new Proxy({}, { get: () => { throw new Error(`${c.name} works locally and has no server client`); } }) as ServerClient;
+      return await c.run({ args, client: noClient, env: io.env, term, json, signal: io.signal });
+    }
     const target = resolveTarget(io.env, { url: stringFlag(args, 'url'), apiKey: stringFlag(args, 'api-key') });
     const client = new ServerClient(target, io.signal, io.fetch);
-    return await c.run({ args, client, term, json, signal: io.signal });
+    return await c.run({ args, client, env: io.env, term, json, signal: io.signal });
   } catch (err) {
     if (err instanceof Cancelled) {
       term.error(

@@ -5,6 +5,7 @@ import { AppError } from '../errors.js';
 import type { EventService } from '../events/event-service.js';
 import { EventFollower } from '../events/follow.js';
 import { type TypeFilter, parseTypeFilter, splitList } from '../events/types.js';
+import { eventAllowed } from '../operations/access.js';
 import { refuseUnknownFields } from '../operations/invoke.js';
 
 export const EVENTS_PATH = '/api/events';
@@ -12,6 +13,8 @@ export const EVENTS_PATH = '/api/events';
 export interface EventStreamOptions {
   /** Comment line sent this often so proxies and clients see a live connection (default 15 s). */
   heartbeatMs?: number;
+  /** A chat-limited key's test (--chats): other chats' events are left out. */
+  chatAllowed?: (chatId: string | null) => boolean;
 }
 
 /** True for a request this route answers: GET /api/events that accepts text/event-stream. */
@@ -43,8 +46,9 @@ export function serveEventStream(req: IncomingMessage, res: ServerResponse, url:
   // listener, crash the process), so every write goes through here.
   const write = (chunk: string): boolean => (res.writableEnded || res.destroyed ? true : res.write(chunk));
   write(`retry: 3000\n: cursor ${start}\n\n`);
+  const allowed = opts.chatAllowed;
   const follower = new EventFollower(events.log, events.bus, { after: start, ...(filter ? { filter } : {}) }, (event) =>
-    write(`id: ${event.cursor}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`),
+    allowed && !eventAllowed(event, allowed) ? true : write(`id: ${event.cursor}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`),
   );
   res.on('drain', () => follower.resume());
   const heartbeat = setInterval(() => write(': ping\n\n'), opts.heartbeatMs ?? 15_000);

@@ -1,14 +1,19 @@
-// The special pages: what the server answers outside the REST table (health, the QR page, the API document and its
-// viewer, metrics). One table; server.ts walks it before the REST routes. Each page says who may open it.
+// The special pages: what the server answers outside the REST table (health, the dashboard, the QR page, the API
+// document and its viewer, metrics). One table; server.ts walks it before the REST routes. Each page says who may
+// open it.
 import fs from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import QRCode from 'qrcode';
 import type { Engine } from '../engine/engine.js';
+import { AppError } from '../errors.js';
+import { DASHBOARD_PATH, DashboardAssets, prefersHtml } from './dashboard-page.js';
 import { DOCS_ASSET_PATHS, DOCS_PATH, serveDocsAsset, serveDocsPage } from './docs-page.js';
 import type { Metrics } from './metrics.js';
 import { type PageDoc, buildOpenApi } from './openapi.js';
 import { renderQrPage } from './qr-page.js';
 import { sendJson } from './respond.js';
 import type { RouteTable } from './routes.js';
+import type { Scope } from '../service/keys.js';
 import type { RequestGuard } from './security.js';
 
 /** open: anyone; key: the API key when one is set; key-or-basic: the same, and a browser is offered Basic auth. */
@@ -18,6 +23,8 @@ export interface Page {
   methods: readonly string[];
   path: string;
   auth: PageAuth;
+  /** The scope a stored key needs to open it (when auth is not open); default admin. */
+  scope?: Scope;
   /** Listed in /openapi.json under "pages" when present. */
   doc?: Omit<PageDoc, 'path' | 'auth'>;
   handle(req: IncomingMessage, res: ServerResponse, url: URL): void | Promise<void>;
@@ -45,10 +52,43 @@ export function buildPages(ctx: PageContext): Page[] {
   };
   const healthDoc = { contentType: 'application/json', description: '{ok, name, mcp, status}; without the key (when one is set) status is only {state, ready}.' };
   let openapi: string | null = null;
+  const dashboard = new DashboardAssets();
 
   const pages: Page[] = [
-    { methods: ['GET', 'HEAD'], path: '/', auth: 'open', doc: { summary: 'Server and connection state', ...healthDoc }, handle: health },
+    {
+      methods: ['GET', 'HEAD'],
+      path: '/',
+      auth: 'open',
+      doc: { summary: 'Server and connection state; the dashboard for browsers', ...healthDoc, description: `${healthDoc.description} A browser (Accept: text/html) gets the dashboard instead.` },
+      // A browser's navigation gets the dashboard; fetch, curl and probes (*/*, application/json) keep the JSON.
+      handle: (req, res, url) => {
+        res.setHeader('vary', 'Accept');
+        return prefersHtml(req) ? dashboard.servePage(req, res) : health(req, res, url);
+      },
+    },
     { methods: ['GET', 'HEAD'], path: '/health', auth: 'open', doc: { summary: 'Health probe', ...healthDoc }, handle: health },
+    {
+      methods: ['GET', 'HEAD'],
+      path: DASHBOARD_PATH,
+      // Open like /docs: the page holds no data, and asks for the key itself (a login form, kept in sessionStorage).
+      auth: 'open',
+      doc: { summary: 'Dashboard (HTML page)', contentType: 'text/html', description: 'Account and connection state, linking, chats, sending, outbox, webhook dead letters, live events. Also at / for browsers.' },
+      handle: (req, res) => dashboard.servePage(req, res),
+    },
+    ...dashboard.paths().map((path): Page => ({ methods: ['GET', 'HEAD'], path, auth: 'open', handle: (req, res, url) => dashboard.serveAsset(req, res, url) })),
+    {
+      methods: ['GET'],
+      path: '/qr.svg',
+      auth: 'key',
+      doc: { summary: 'The current QR code (SVG image)', contentType: 'image/svg+xml', description: 'The QR to scan while the state is qr; 404 not_found otherwise. Does not start the engine (POST /api/auth/start does).' },
+      handle: async (_req, res) => {
+        const qr = engine.currentQr();
+        if (!qr) throw new AppError('not_found', `No QR code to show (state: ${engine.status().state})`, { hint: 'POST /api/auth/start, then wait for the state qr.' });
+        const svg = await QRCode.toString(qr, { type: 'svg', margin: 2 });
+        res.writeHead(200, { 'content-type': 'image/svg+xml', 'content-length': Buffer.byteLength(svg), 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+        res.end(svg);
+      },
+    },
     {
       methods: ['GET'],
       path: '/qr',
@@ -86,6 +126,8 @@ export function buildPages(ctx: PageContext): Page[] {
       methods: ['GET'],
       path: '/metrics',
       auth: 'key',
+      // Counts and timings, no message content: any key that may read.
+      scope: 'read',
       doc: { summary: 'Prometheus metrics', contentType: 'text/plain', description: 'Prometheus text format: HTTP, MCP, sends, outbox, webhooks, engine state, store, process.' },
       handle: async (_req, res) => {
         const body = await ctx.metrics.scrape();

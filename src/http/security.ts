@@ -1,8 +1,10 @@
-// Request checks shared by every route (REST, MCP, /qr): DNS-rebinding (Host), cross-site (Origin), API key, CORS.
-import { createHash, timingSafeEqual } from 'node:crypto';
+// Request checks shared by every route (REST, MCP, /qr): DNS-rebinding (Host), cross-site (Origin), who the API key
+// is (a Principal: WHATSAPP_API_KEY, a stored key, or anonymous on a server with no key at all), CORS.
+import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type Config, isLoopbackHost } from '../config.js';
 import { AppError } from '../errors.js';
+import { type Door, type KeyService, type Principal, type Scope, adminPrincipal, digest } from '../service/keys.js';
 
 export type SecurityConfig = Pick<Config, 'apiKey' | 'allowedHosts' | 'corsOrigins'>;
 
@@ -20,14 +22,18 @@ export class RequestGuard {
   private readonly corsOrigins: Set<string>;
   private readonly keyDigest: Buffer | null;
 
-  constructor(cfg: SecurityConfig) {
+  constructor(
+    cfg: SecurityConfig,
+    private readonly keys?: Pick<KeyService, 'verify' | 'hasKeys'>,
+  ) {
     this.allowedHosts = new Set(cfg.allowedHosts.map((h) => h.toLowerCase()));
     this.corsOrigins = new Set(cfg.corsOrigins.map((o) => o.replace(/\/$/, '').toLowerCase()));
     this.keyDigest = cfg.apiKey ? digest(cfg.apiKey) : null;
   }
 
+  /** A key is needed once WHATSAPP_API_KEY is set or any key was added (`keys add`); before that, loopback is open. */
   get requiresKey(): boolean {
-    return this.keyDigest !== null;
+    return this.keyDigest !== null || (this.keys?.hasKeys ?? false);
   }
 
   /** Host and Origin: a web page must not reach this server through a rebound DNS name or a cross-site request. */
@@ -44,24 +50,52 @@ export class RequestGuard {
     }
   }
 
-  /** `browser`: also offer Basic auth, so a browser prompts for the key (the /qr page); any user name works. */
-  checkApiKey(req: IncomingMessage, browser = false): void {
-    if (!this.keyDigest) return;
-    if (!this.hasValidKey(req)) {
+  /**
+   * Who sends this request; 401 when it needs a key and carries no valid one. `browser`: also offer Basic auth, so a
+   * browser prompts for the key (the /qr page); any user name works. Also sets `req.auth` (the key's name, never the
+   * key), which the MCP SDK's node transport hands to tool handlers as `authInfo`.
+   */
+  authenticate(req: IncomingMessage, door: Door = 'rest', browser = false): Principal {
+    let p: Principal | null = null;
+    if (!this.requiresKey) p = adminPrincipal('anonymous', door);
+    else {
+      const presented = presentedKey(req);
+      if (typeof presented === 'string' && presented !== '') {
+        // Digests, so the comparison is constant-time whatever the presented length.
+        if (this.keyDigest && timingSafeEqual(digest(presented), this.keyDigest)) p = adminPrincipal('env', door);
+        else p = this.keys?.verify(presented, door) ?? null;
+      }
+    }
+    if (!p) {
       const challenge = 'Bearer realm="whatsapp-mcp-api"';
       throw new AppError('unauthorized', 'Missing or wrong API key', {
-        hint: browser ? 'Enter the WHATSAPP_API_KEY as the password (any user name).' : 'Send Authorization: Bearer <WHATSAPP_API_KEY> (or X-Api-Key).',
+        hint: browser ? 'Enter the API key as the password (any user name).' : 'Send Authorization: Bearer <key> (or X-Api-Key): WHATSAPP_API_KEY, or a key from whatsapp-mcp-api keys add.',
         headers: { 'www-authenticate': browser ? `${challenge}, Basic realm="whatsapp-mcp-api", charset="UTF-8"` : challenge },
       });
     }
+    principals.set(req, p);
+    (req as IncomingMessage & { auth?: McpAuthInfo }).auth = { token: p.name, clientId: p.name, scopes: [...p.scopes], extra: { principal: p } };
+    return p;
+  }
+
+  /** authenticate, and 403 forbidden when the key lacks `scope` (pages and the event stream, which no operation serves). */
+  authorize(req: IncomingMessage, scope: Scope, door: Door = 'rest', browser = false): Principal {
+    const p = this.authenticate(req, door, browser);
+    if (!p.scopes.has(scope)) throw new AppError('forbidden', `This key lacks the ${scope} scope`, { details: { scope, key: p.name } });
+    return p;
+  }
+
+  checkApiKey(req: IncomingMessage, browser = false): void {
+    this.authenticate(req, 'rest', browser);
   }
 
   hasValidKey(req: IncomingMessage): boolean {
-    if (!this.keyDigest) return true;
-    const presented = presentedKey(req);
-    if (typeof presented !== 'string' || presented === '') return false;
-    // Compare digests so the comparison is constant-time whatever the presented length.
-    return timingSafeEqual(digest(presented), this.keyDigest);
+    try {
+      this.authenticate(req);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** CORS headers for an opted-in origin; nothing (no wildcard) otherwise. */
@@ -116,6 +150,22 @@ function presentedKey(req: IncomingMessage): string | undefined {
   return typeof x === 'string' ? x : undefined;
 }
 
-function digest(s: string): Buffer {
-  return createHash('sha256').update(s).digest();
+/** The shape of the MCP SDK's AuthInfo (kept structural: this layer does not import the SDK). */
+export interface McpAuthInfo {
+  token: string;
+  clientId: string;
+  scopes: string[];
+  extra: { principal: Principal };
+}
+
+const principals = new WeakMap<IncomingMessage, Principal>();
+
+/** The principal `authenticate` found for this request (the MCP door asks this); undefined before it ran. */
+export function principalOf(req: IncomingMessage): Principal | undefined {
+  return principals.get(req);
+}
+
+/** The principal inside the `authInfo` the MCP SDK passes to handlers (from req.auth above). */
+export function principalOfAuthInfo(authInfo: unknown): Principal | undefined {
+  return (authInfo as Partial<McpAuthInfo> | undefined)?.extra?.principal;
 }

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { parseId } from '../domain.js';
 import { AppError, ERROR_STATUS, type ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { chatPredicate, runAs } from '../operations/access.js';
 import { invokeOperation } from '../operations/invoke.js';
 import { availableOperations, type Operation, type Services } from '../operations/index.js';
 import type { Upload } from '../service/media-intake.js';
@@ -13,6 +14,7 @@ import { EVENTS_PATH, type EventStreamOptions, serveEventStream, wantsEventStrea
 import { sendFile } from './file-reply.js';
 import { Metrics, UNMATCHED_ROUTE } from './metrics.js';
 import { isMultipart, readMultipart } from './multipart.js';
+import { prefersHtml, sendNotFoundPage } from './dashboard-page.js';
 import { PageTable, buildPages } from './pages.js';
 import { sendError, sendJson } from './respond.js';
 import { RouteTable, coerceQuery } from './routes.js';
@@ -48,7 +50,7 @@ const DEFAULT_TIMEOUTS: HttpTimeouts = { headersMs: 15_000, bodyIdleMs: BODY_IDL
 export function createHttpServer({ services, logger, mcp, timeouts, eventStream, metrics: given }: HttpServerOptions): http.Server {
   const t = { ...DEFAULT_TIMEOUTS, ...timeouts };
   const { config, engine } = services;
-  const guard = new RequestGuard(config);
+  const guard = new RequestGuard(config, services.keys);
   const routes = new RouteTable(availableOperations(services));
   const metrics = given ?? new Metrics(services);
   const pages = new PageTable(
@@ -101,30 +103,32 @@ export function createHttpServer({ services, logger, mcp, timeouts, eventStream,
         if (page) {
           route = path;
           if (!page.methods.includes(req.method ?? '')) throw methodNotAllowed([...page.methods]);
-          if (page.auth !== 'open') guard.checkApiKey(req, page.auth === 'key-or-basic');
+          if (page.auth !== 'open') guard.authorize(req, page.scope ?? 'admin', 'rest', page.auth === 'key-or-basic');
           return await page.handle(req, res, url);
         }
 
         // The MCP transports keep their own routing (Streamable HTTP, legacy SSE and its message endpoint).
         if (mcp?.handles(path)) {
           route = path;
-          guard.checkApiKey(req);
-          return await mcp.handle(req, res, url);
+          // runAs: a tool call is checked against this request's key even where the MCP door passes no principal.
+          const principal = guard.authenticate(req, 'mcp');
+          return await runAs(principal, () => mcp.handle(req, res, url));
         }
 
         // A streaming response the operation pipeline cannot give; same checks, before the route table.
         if (wantsEventStream(req, path)) {
           route = EVENTS_PATH;
-          guard.checkApiKey(req);
-          return serveEventStream(req, res, url, services.events, eventStream);
+          const chatAllowed = chatPredicate(guard.authorize(req, 'read'), services);
+          return serveEventStream(req, res, url, services.events, chatAllowed ? { ...eventStream, chatAllowed } : eventStream);
         }
 
         // HEAD is GET without the body (node:http leaves the body out of a HEAD response by itself).
         const match = routes.match(req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET'), path);
+        if (match.kind === 'not_found' && prefersHtml(req)) return sendNotFoundPage(res, path);
         if (match.kind === 'not_found') throw new AppError('not_found', `No route ${req.method} ${path}`, { hint: 'See README for the list of endpoints.' });
         if (match.kind === 'method_not_allowed') throw methodNotAllowed(match.allow);
         route = match.route.path;
-        guard.checkApiKey(req);
+        const principal = guard.authenticate(req);
 
         const op = match.op;
         let body: unknown;
@@ -166,6 +170,7 @@ export function createHttpServer({ services, logger, mcp, timeouts, eventStream,
         // look at the signal, and aborted only on a real hang-up (the 'close' listener above): both cost measurable
         // time on every request.
         const call = {
+          principal,
           ...(idempotencyKey ? { idempotencyKey } : {}),
           ...(upload ? { upload } : {}),
           preferAsync,

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { requireFacet } from '../engine/engine.js';
 import { AppError, notReady } from '../errors.js';
+import { sendPreview } from '../service/recipient-policy.js';
 import type { SendRequest } from '../service/send-service.js';
 import type { OutboxContent } from '../store/outbox-store.js';
 import { locationInput, mediaInput, messageText, pollInput, replyTo } from './inputs.js';
@@ -27,6 +28,17 @@ export const sendOptions = {
     .describe('Seconds: if still queued this long after it was accepted, the send fails with "expired" and is never sent (default and maximum: WHATSAPP_QUEUE_MAX_AGE_SECONDS, 24 h)'),
 };
 
+/**
+ * REST only (never in an MCP schema: a model must not confirm for the human; over MCP the door asks the user and
+ * passes CallOptions.confirmed).
+ */
+export const confirmField = {
+  confirm: z
+    .boolean()
+    .optional()
+    .describe('With WHATSAPP_CONFIRM_NEW_RECIPIENTS: a person checked the recipient of this first message to a chat never written to'),
+};
+
 /** The content fields of the generic send routes: text, or media (with message as its caption), or a location or poll. */
 export const contentFields = {
   message: messageText.optional().describe('Text to send (up to 65,536 characters); with media, its caption'),
@@ -44,6 +56,7 @@ export interface ContentInput {
   queue: boolean;
   idempotency_key?: string | undefined;
   expires_in?: number | undefined;
+  confirm?: boolean | undefined;
 }
 
 /** Check the content against the rules and the store, take in any file, and say what the outbox should send. */
@@ -60,6 +73,10 @@ export async function composeSend(chatId: string, f: ContentInput, services: Ser
   }
   const maxAge = services.config.queueMaxAgeSeconds;
   if (f.expires_in !== undefined && f.expires_in > maxAge) throw bad('expires_in', `at most ${maxAge} seconds (WHATSAPP_QUEUE_MAX_AGE_SECONDS)`);
+  const confirmed = f.confirm === true || call.confirmed === true;
+  // Before any file is fetched or staged: a refused recipient costs nothing (the send service checks again).
+  const early: OutboxContent | undefined = f.poll ? { kind: 'poll', poll: f.poll } : f.location ? { kind: 'location', location: { ...f.location, name: f.location.name ?? null, address: f.location.address ?? null } } : undefined;
+  services.sender.recipients.admit(chatId, { confirmed, preview: sendPreview(f.message ?? '', early) });
   const queue = f.queue || call.preferAsync === true;
   // Before any work (a download, a copy): an answer that will be 503 anyway should not cost a fetch.
   const status = engine.status();
@@ -80,7 +97,7 @@ export async function composeSend(chatId: string, f: ContentInput, services: Ser
     requireFacet(engine, 'richMessages');
     content = { kind: 'poll', poll: f.poll, ...reply };
   }
-  return { chat_id: chatId, body: f.message ?? '', content, queue, idempotency_key: f.idempotency_key ?? call.idempotencyKey, expires_in: f.expires_in, ...files };
+  return { chat_id: chatId, body: f.message ?? '', content, queue, idempotency_key: f.idempotency_key ?? call.idempotencyKey, expires_in: f.expires_in, confirmed, ...files };
 }
 
 function bad(field: string, why: string): AppError {

@@ -7,6 +7,7 @@ import { EventRecordSchema, UNTRUSTED_CONTENT_NOTICE, parseTypeFilter, splitList
 import { waitForEvent } from '../events/wait.js';
 import { DeadLetterSchema } from '../events/webhook-store.js';
 import { chatId } from './inputs.js';
+import { narrowEvents } from './access.js';
 import { defineOperation } from './operation.js';
 
 const localRead = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false };
@@ -28,6 +29,9 @@ const typesInput = z
 
 export const getUpdatesOp = defineOperation({
   name: 'whatsapp_get_updates',
+  scope: 'read',
+  chats: { kind: 'filter', filter: (out, ok) => narrowEvents(out, ok) },
+  untrusted: true,
   title: 'Get updates (events)',
   description:
     'Events after a cursor, oldest first: message.received, message.sent, message.ack, message.edited, message.revoked, chat.created, connection.state, auth.qr, auth.pairing_code, outbox.queued/sent/failed. Pass next_cursor back as after_cursor to get only what is new. Events are kept for WHATSAPP_EVENT_RETENTION_HOURS. ' +
@@ -73,6 +77,9 @@ const receivedOnly = parseTypeFilter(['message.received']);
 
 export const waitForMessageOp = defineOperation({
   name: 'whatsapp_wait_for_message',
+  scope: 'read',
+  chats: { kind: 'handler', of: (i) => i.chat_id },
+  untrusted: true,
   title: 'Wait for a message',
   description:
     'Wait until someone writes to you (optionally in one chat) and return that message, or {timed_out: true} after timeout_s. Without after_cursor it waits for a message that arrives after the call; pass the returned cursor as after_cursor next time so nothing that arrived in between is missed. Many MCP clients give up on a request after 60 s: keep timeout_s below that unless yours allows more. ' +
@@ -97,7 +104,8 @@ export const waitForMessageOp = defineOperation({
     const { event, position } = await waitForEvent(events.log, events.bus, {
       after: input.after_cursor ?? events.log.latestCursor(),
       filter: receivedOnly,
-      ...(input.chat_id ? { match: (e) => e.chat_id === input.chat_id } : {}),
+      // A chat-limited key waits only on its own chats (chatAllowed is absent for a key with every chat).
+      ...(input.chat_id || call.chatAllowed ? { match: (e) => (input.chat_id ? e.chat_id === input.chat_id : true) && (call.chatAllowed?.(e.chat_id) ?? true) } : {}),
       timeoutMs: input.timeout_s * 1000,
       ...(call.signal ? { signal: call.signal } : {}),
     });
@@ -110,6 +118,8 @@ const admin = { readOnlyHint: true, destructiveHint: false, idempotentHint: true
 
 export const listDeadLettersOp = defineOperation({
   name: 'webhooks_list_dead_letters',
+  scope: 'admin',
+  chats: { kind: 'none' },
   title: 'Webhook dead letters',
   description: 'Events a webhook URL did not accept after every try (or refused with a 4xx), oldest first.',
   input: z.object({
@@ -128,6 +138,8 @@ export const listDeadLettersOp = defineOperation({
 
 export const redeliverDeadLetterOp = defineOperation({
   name: 'webhooks_redeliver_dead_letter',
+  scope: 'admin',
+  chats: { kind: 'none' },
   title: 'Redeliver a webhook dead letter',
   description: 'POST a dead-lettered event to its URL once more, now (same X-Webhook-Id). Delivered: it leaves the dead-letter list.',
   input: z.object({ id: z.number().int().min(1).describe('Dead-letter id') }),

@@ -1,5 +1,7 @@
 // The operations table: every capability, once. REST routes and MCP tools are generated from this list.
 import type { Operation, Services } from './operation.js';
+import { listAuditOp } from './audit.js';
+import { createKeyOp, listKeysOp, revokeKeyOp } from './keys.js';
 import { getUpdatesOp, listDeadLettersOp, redeliverDeadLetterOp, waitForMessageOp } from './events.js';
 import { getChatMessagesOp, getChatOp, getMessageContextOp } from './history.js';
 import { listChatsOp, readMessagesOp } from './messaging.js';
@@ -8,8 +10,9 @@ import { createGroupOp, getGroupOp, getInviteOp, joinGroupOp, leaveGroupOp, list
 import { getMediaOp } from './media.js';
 import { deleteOp, editOp, markReadOp, presenceOp, reactOp } from './message-ops.js';
 import { sendLocationOp, sendMediaOp, sendPollOp } from './rich-sends.js';
+import { listOutboxOp, retrySendOp } from './outbox.js';
 import { sendMessageOp, sendStatusOp, sendToChatOp } from './sending.js';
-import { sandboxDisconnectOp, sandboxGroupEventOp, sandboxInboundOp, sandboxLinkOp, sandboxReactOp } from './sandbox-controls.js';
+import { sandboxDisconnectOp, sandboxGroupEventOp, sandboxHistoryOp, sandboxInboundOp, sandboxLinkOp, sandboxReactOp } from './sandbox-controls.js';
 import { searchContactsOp, searchMessagesOp } from './search.js';
 import { getQrOp, logoutOp, pairingCodeOp, startAuthOp, statusOp } from './session.js';
 
@@ -49,13 +52,20 @@ export const OPERATIONS: readonly Operation[] = [
   leaveGroupOp,
   logoutOp,
   sendStatusOp,
+  listOutboxOp,
+  retrySendOp,
   getUpdatesOp,
   waitForMessageOp,
   listDeadLettersOp,
+  listKeysOp,
+  createKeyOp,
+  revokeKeyOp,
+  listAuditOp,
   redeliverDeadLetterOp,
   sandboxLinkOp,
   sandboxInboundOp,
   sandboxDisconnectOp,
+  sandboxHistoryOp,
   sandboxReactOp,
   sandboxGroupEventOp,
 ];

@@ -1,17 +1,43 @@
-// The one way a door runs an operation: strict input validation with errors that name the field, then the handler.
+// The one way a door runs an operation: who may (scope, chats, rate), strict input validation with errors that name
+// the field, then the handler; every state-changing call and every refusal leaves an audit row.
 import { z } from 'zod';
 import { requireFacet } from '../engine/engine.js';
 import { AppError } from '../errors.js';
+import { audited, auditOfError, auditOfResult, callerOf, chatOf, chatPredicate, requireChat, requireRate, requireScope } from './access.js';
 import type { CallOptions, InputSchema, Operation, Services } from './operation.js';
 
-/** Validate the input against the operation's schema, then run it. Both doors call this and nothing else. */
+/** Check access, validate the input against the operation's schema, then run it. Both doors call this and nothing else. */
 export async function invokeOperation(op: Operation, rawInput: unknown, services: Services, call: CallOptions = {}): Promise<unknown> {
+  const principal = callerOf(call);
   const input = rawInput ?? {};
-  const schema = inputSchema(op, call.transport);
-  const parsed = schema.safeParse(input);
-  if (!parsed.success) throw invalidInput(parsed.error, schema, input);
-  if (op.facet) requireFacet(services.engine, op.facet);
-  return op.handler(parsed.data, services, call);
+  let parsedInput: unknown;
+  let chat: string | null = null;
+  try {
+    // Scope and rate first: a key that may not call this learns nothing from how its input would have been checked.
+    requireScope(op, principal);
+    requireRate(principal, services);
+    const schema = inputSchema(op, call.transport);
+    const parsed = schema.safeParse(input);
+    if (!parsed.success) throw invalidInput(parsed.error, schema, input);
+    parsedInput = parsed.data;
+    const allowed = chatPredicate(principal, services);
+    // The chat may cost a lookup (a message id's chat): only for a chat-limited key or an audit row.
+    if (allowed || audited(op)) chat = chatOf(op, parsed.data, services);
+    if (allowed) {
+      requireChat(op, chat, allowed, principal);
+      // On the caller's object, not a copy: the REST door's `signal` is a getter that must stay lazy.
+      call.chatAllowed = allowed;
+    }
+    if (op.facet) requireFacet(services.engine, op.facet);
+    const out = await op.handler(parsed.data, services, call);
+    const result = allowed && op.chats.kind === 'filter' ? op.chats.filter(out, allowed) : out;
+    if (audited(op)) services.audit.record(auditOfResult(op, principal, chat, parsed.data, result));
+    return result;
+  } catch (err) {
+    const code = err instanceof AppError ? err.code : 'internal';
+    if (audited(op, code)) services.audit.record(auditOfError(op, principal, chat, parsedInput ?? input, code));
+    throw err;
+  }
 }
 
 const strictVersions = new WeakMap<InputSchema, InputSchema>();

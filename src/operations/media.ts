@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { MediaInfoSchema } from '../domain.js';
 import { UNTRUSTED_CONTENT_NOTICE } from '../events/types.js';
 import { messageId } from './inputs.js';
+import { messageChat } from './access.js';
 import { defineOperation } from './operation.js';
 
 export const MEDIA_URI_PREFIX = 'whatsapp://media/';
@@ -28,6 +29,9 @@ type MediaAnswer = z.infer<typeof MediaOutput> & { file: string };
 
 export const getMediaOp = defineOperation({
   name: 'whatsapp_get_media',
+  scope: 'read',
+  chats: { kind: 'chat', of: (i, s) => messageChat(s, i.message_id) },
+  untrusted: true,
   title: 'Get the file of a message',
   description:
     'The image, voice note, audio, video, document or sticker of a message. Images and stickers come back as image content, voice notes and audio as audio content, ' +

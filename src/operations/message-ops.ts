@@ -5,7 +5,9 @@ import { EDIT_WINDOW_SECONDS, type Message, REVOKE_WINDOW_SECONDS } from '../dom
 import { PRESENCE_STATES, requireFacet } from '../engine/engine.js';
 import { AppError } from '../errors.js';
 import type { OutboxContent } from '../store/outbox-store.js';
+import { confirmField } from './compose.js';
 import { chatId, emoji, messageId, messageText } from './inputs.js';
+import { messageChat } from './access.js';
 import { type CallOptions, defineOperation, type Services } from './operation.js';
 
 const ActOutput = z.object({
@@ -25,29 +27,37 @@ function stored({ store }: Services, id: string): Message {
   return m;
 }
 
-async function perform(m: Message, body: string, content: OutboxContent, key: string | undefined, services: Services, call: CallOptions) {
-  const r = await services.sender.send({ chat_id: m.chat_id, body, content, queue: call.preferAsync === true, idempotency_key: key ?? call.idempotencyKey });
+async function perform(m: Message, body: string, content: OutboxContent, key: string | undefined, services: Services, call: CallOptions, confirm = false) {
+  // The recipient rules (WHATSAPP_SEND_ALLOW, first-contact confirmation) are the send service's: it checks them.
+  const confirmed = confirm || call.confirmed === true;
+  const r = await services.sender.send({ chat_id: m.chat_id, body, content, queue: call.preferAsync === true, idempotency_key: key ?? call.idempotencyKey, confirmed });
   return { ok: true as const, status: r.state, message_id: m.id, chat_id: m.chat_id, outbox_id: r.outbox_id, ...(r.replayed ? { replayed: true as const } : {}) };
 }
 
 export const reactOp = defineOperation({
   name: 'whatsapp_react',
+  scope: 'send',
+  chats: { kind: 'chat', of: (i, s) => messageChat(s, i.message_id) },
   title: 'React to a message',
   description: 'React to a message with one emoji; "" takes your reaction back. Everyone in the chat sees it.',
-  input: z.object({ message_id: messageId, emoji, ...idem }),
+  // A reaction in a chat never written to is a first contact: REST confirms it with "confirm", MCP by asking the user.
+  input: z.object({ message_id: messageId, emoji, ...idem, ...confirmField }),
+  mcpInput: z.strictObject({ message_id: messageId, emoji, ...idem }),
   output: ActOutput,
   annotations: act,
   rest: [{ method: 'POST', path: '/api/messages/{message_id}/reaction' }],
   facet: 'messageOps',
-  handler: async ({ message_id, emoji, idempotency_key }, services, call) => {
+  handler: async ({ message_id, emoji, idempotency_key, confirm }, services, call) => {
     const m = stored(services, message_id);
     if (m.revoked) throw new AppError('invalid_input', 'message_id: this message was deleted', { details: { field: 'message_id' } });
-    return perform(m, '', { kind: 'reaction', message_id: m.id, from_me: m.from_me, emoji }, idempotency_key, services, call);
+    return perform(m, '', { kind: 'reaction', message_id: m.id, from_me: m.from_me, emoji }, idempotency_key, services, call, confirm === true);
   },
 });
 
 export const editOp = defineOperation({
   name: 'whatsapp_edit_message',
+  scope: 'send',
+  chats: { kind: 'chat', of: (i, s) => messageChat(s, i.message_id) },
   title: 'Edit a message',
   description: 'Change the text of a message you sent, within 15 minutes of sending it (WhatsApp\'s limit). The chat shows it as edited.',
   input: z.object({ message_id: messageId, message: messageText.describe('The new text'), ...idem }),
@@ -69,6 +79,8 @@ export const editOp = defineOperation({
 
 export const deleteOp = defineOperation({
   name: 'whatsapp_delete_message',
+  scope: 'send',
+  chats: { kind: 'chat', of: (i, s) => messageChat(s, i.message_id) },
   title: 'Delete a message',
   description:
     'Delete a message: for "everyone" (your own messages, within about 60 hours) or for "me" (only from this account\'s devices). Cannot be undone.',
@@ -94,6 +106,8 @@ const ChatActOutput = z.object({ ok: z.literal(true), chat_id: z.string() });
 
 export const markReadOp = defineOperation({
   name: 'whatsapp_mark_read',
+  scope: 'send',
+  chats: { kind: 'chat', of: (i) => i.chat_id },
   title: 'Mark a chat read',
   description: 'Mark every message of a chat as read; the sender sees blue ticks if they have read receipts on.',
   input: z.object({ chat_id: chatId }),
@@ -109,6 +123,8 @@ export const markReadOp = defineOperation({
 
 export const presenceOp = defineOperation({
   name: 'whatsapp_set_presence',
+  scope: 'send',
+  chats: { kind: 'chat', of: (i) => i.chat_id },
   title: 'Show typing or recording',
   description: 'Show "typing…" or "recording audio…" in a chat (WhatsApp clears it after ~25 s), or "paused" to stop.',
   input: z.object({ chat_id: chatId, state: z.enum(PRESENCE_STATES).describe('typing | recording | paused') }),

@@ -4,6 +4,8 @@ import type { Config } from '../config.js';
 import type { Engine, FacetName } from '../engine/engine.js';
 import type { EventService } from '../events/event-service.js';
 import type { Logger } from '../logger.js';
+import type { AuditService } from '../service/audit.js';
+import type { KeyService, Principal, Scope } from '../service/keys.js';
 import type { SendService } from '../service/send-service.js';
 import type { MediaService } from '../service/media-service.js';
 import type { Transport, Upload } from '../service/media-intake.js';
@@ -20,6 +22,10 @@ export interface Services {
   sender: SendService;
   /** The event log, its live bus, webhook delivery. */
   events: EventService;
+  /** API keys (access.db): who a presented key is, per-key rates. */
+  keys: KeyService;
+  /** The audit trail of state-changing calls and refused attempts (access.db). */
+  audit: AuditService;
   /** Start the background work: reconnect a saved session. Called once the door is open. */
   start(): void;
   /** Stop sending, stop the engine (the saved session stays), close the store. */
@@ -38,7 +44,31 @@ export interface CallOptions {
   upload?: Upload;
   /** Which door: some inputs (a local media.path) depend on it. Absent: REST. */
   transport?: Transport;
+  /** A person confirmed a first send to a new chat (MCP elicitation; REST uses the "confirm" field). recipient-policy.ts. */
+  confirmed?: boolean;
+  /** Who calls (the door resolved the key). Absent: see `callerOf` in access.ts. */
+  principal?: Principal;
+  /**
+   * Set by invokeOperation for a key limited to some chats: handlers that pick among chats themselves (the long-poll)
+   * ask it. Absent: every chat is allowed.
+   */
+  chatAllowed?: (chatId: string | null) => boolean;
 }
+
+/**
+ * How an operation touches chats, for keys limited to some (--chats). Required, so a new operation must say.
+ * - none: it reads or changes no chat's content (status, linking, keys);
+ * - chat: it names one chat (`of` finds it from the input; null: it names none, refused for a limited key);
+ * - filter: it reads across chats and its answer is narrowed to the key's chats (`of`: a chat the input may name);
+ * - handler: the handler itself narrows with `call.chatAllowed` (`of`: a chat the input may name);
+ * - unbounded: it reaches chats no key could be limited to (joining or creating a group): refused for a limited key.
+ */
+export type ChatAccess<I = any, O = any> =
+  | { kind: 'none' }
+  | { kind: 'chat'; of(input: I, services: Services): string | null | undefined }
+  | { kind: 'filter'; of?(input: I): string | null | undefined; filter(output: O, allowed: (chatId: string | null) => boolean): O }
+  | { kind: 'handler'; of?(input: I): string | null | undefined }
+  | { kind: 'unbounded' };
 
 export interface ToolAnnotations {
   readOnlyHint: boolean;
@@ -60,6 +90,14 @@ export type InputSchema = z.ZodObject;
 export interface Operation<I extends InputSchema = InputSchema, O extends z.ZodType = z.ZodType> {
   /** MCP tool name; also the operation's id. */
   name: string;
+  /** What an API key needs to call it: read (reads), send (messages and acts on them), manage (groups, contacts), admin (the server). */
+  scope: Scope;
+  chats: ChatAccess<z.output<I>, z.input<O>>;
+  /**
+   * Its result carries other people's words (message bodies, captions, chat, contact and group names): its description
+   * says they are data, never instructions, and MCP results may carry UNTRUSTED_CONTENT_NOTICE (events/types.ts).
+   */
+  untrusted?: true;
   title: string;
   description: string;
   input: I;

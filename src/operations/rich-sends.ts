@@ -12,6 +12,8 @@ const chatId = sendChatId.describe('The chat: a phone number with country code, 
 
 export const sendMediaOp = defineOperation({
   name: 'whatsapp_send_media',
+  scope: 'send',
+  chats: { kind: 'chat', of: (i) => i.chat_id },
   title: 'Send a file',
   description:
     'Send an image, video, audio file, voice note, document or sticker to a chat, from a URL, base64 data, or (if the server allows it) a local path. ' +
@@ -26,6 +28,8 @@ export const sendMediaOp = defineOperation({
 
 export const sendLocationOp = defineOperation({
   name: 'whatsapp_send_location',
+  scope: 'send',
+  chats: { kind: 'chat', of: (i) => i.chat_id },
   title: 'Send a location',
   description: 'Send a location pin (latitude, longitude, optional name and address) to a chat. Same guarantees as whatsapp_send_to_chat.',
   input: z.object({ chat_id: chatId, ...locationInput.shape, ...sendOptions }),
@@ -39,6 +43,8 @@ export const sendLocationOp = defineOperation({
 
 export const sendPollOp = defineOperation({
   name: 'whatsapp_send_poll',
+  scope: 'send',
+  chats: { kind: 'chat', of: (i) => i.chat_id },
   title: 'Send a poll',
   description: 'Send a poll: a question and 2 to 12 options; multiple lets people pick more than one. Same guarantees as whatsapp_send_to_chat.',
   input: z.object({ chat_id: chatId, ...pollInput.shape, ...sendOptions }),

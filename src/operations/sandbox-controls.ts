@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import { z } from 'zod';
 import { MessageSchema } from '../domain.js';
 import { SandboxEngine } from '../engine/sandbox.js';
+import { SANDBOX_HISTORY_MAX } from '../engine/sandbox-history.js';
 import { defineOperation, type Services } from './operation.js';
 import { emoji, groupId, messageId, messageText, personId, phoneNumber, replyTo } from './inputs.js';
 import { PARTICIPANT_ACTIONS } from '../domain.js';
@@ -16,6 +17,8 @@ const control = { readOnlyHint: false, destructiveHint: false, idempotentHint: f
 
 export const sandboxLinkOp = defineOperation({
   name: 'sandbox_link',
+  scope: 'admin',
+  chats: { kind: 'none' },
   title: 'Sandbox: link now',
   description: 'Link the simulated account at once, as if the phone had scanned the QR or entered the code.',
   input: z.object({ phone_number: phoneNumber.optional() }),
@@ -32,6 +35,8 @@ export const sandboxLinkOp = defineOperation({
 
 export const sandboxInboundOp = defineOperation({
   name: 'sandbox_inbound',
+  scope: 'admin',
+  chats: { kind: 'none' },
   title: 'Sandbox: receive a message',
   description: 'A contact writes to the simulated account.',
   input: z.object({
@@ -74,6 +79,8 @@ export const sandboxInboundOp = defineOperation({
 
 export const sandboxReactOp = defineOperation({
   name: 'sandbox_react',
+  scope: 'admin',
+  chats: { kind: 'none' },
   title: 'Sandbox: a contact reacts',
   description: 'A contact reacts to a message ("" takes the reaction back).',
   input: z.object({ from: phoneNumber, message_id: messageId, emoji }),
@@ -92,6 +99,8 @@ export const sandboxReactOp = defineOperation({
 
 export const sandboxDisconnectOp = defineOperation({
   name: 'sandbox_disconnect',
+  scope: 'admin',
+  chats: { kind: 'none' },
   title: 'Sandbox: drop the connection',
   description: 'Drop the simulated connection; the engine reconnects by itself.',
   input: z.object({}),
@@ -106,8 +115,28 @@ export const sandboxDisconnectOp = defineOperation({
   },
 });
 
+export const sandboxHistoryOp = defineOperation({
+  name: 'sandbox_history',
+  scope: 'admin',
+  chats: { kind: 'none' },
+  title: 'Sandbox: the phone sends history',
+  description: 'A history sync: old messages spread over some chats, stored and searchable, announced once as history.synced (never as message events). Answers when the batch is stored.',
+  input: z.object({
+    messages: z.number().int().min(1).max(SANDBOX_HISTORY_MAX).default(1000).describe(`How many old messages, 1 to ${SANDBOX_HISTORY_MAX} (default 1000)`),
+    chats: z.number().int().min(1).max(1000).default(10).describe('Over how many chats, 1 to 1000 (default 10)'),
+  }),
+  output: z.object({ ok: z.literal(true), synced: z.object({ count: z.number().int(), chats: z.number().int(), progress: z.number().nullable(), is_latest: z.boolean().nullable(), sync_type: z.string().nullable() }) }),
+  annotations: control,
+  rest: [{ method: 'POST', path: '/api/sandbox/history' }],
+  mcp: false,
+  available: isSandbox,
+  handler: async (input, services) => ({ ok: true as const, synced: await sandbox(services).syncHistory(input) }),
+});
+
 export const sandboxGroupEventOp = defineOperation({
   name: 'sandbox_group_event',
+  scope: 'admin',
+  chats: { kind: 'none' },
   title: 'Sandbox: someone changes a group',
   description: 'Another member adds, removes, promotes or demotes people, or people join or leave.',
   input: z.object({

@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { chatIdForPhone } from '../domain.js';
 import { OutboxRecordSchema } from '../store/outbox-store.js';
 import type { SendRequest } from '../service/send-service.js';
-import { composeSend, contentFields, sendOptions } from './compose.js';
+import { composeSend, confirmField, contentFields, sendOptions } from './compose.js';
+import { outboxChat } from './access.js';
 import { defineOperation, type Services } from './operation.js';
 import { messageText, phoneNumber, sendChatId } from './inputs.js';
 
@@ -32,6 +33,8 @@ const whatGoes =
 
 export const sendMessageOp = defineOperation({
   name: 'whatsapp_send_message',
+  scope: 'send',
+  chats: { kind: 'chat', of: (i) => chatIdForPhone(i.phone_number) },
   title: 'Send a WhatsApp message',
   description:
     'Send a message to a phone number (with country code). ' + whatGoes +
@@ -39,7 +42,7 @@ export const sendMessageOp = defineOperation({
     'Fails with not_on_whatsapp when the number has no WhatsApp account. ' +
     'With queue=true a send that cannot go out now (not linked, or paced to avoid a ban) is kept and delivered later: status "queued" and an outbox_id to check with whatsapp_get_send_status. ' +
     'Pass an idempotency_key to make retries safe.',
-  input: z.object({ phone_number: phoneNumber, ...contentFields, ...sendOptions }),
+  input: z.object({ phone_number: phoneNumber, ...contentFields, ...sendOptions, ...confirmField }),
   mcpInput: z.strictObject({ phone_number: phoneNumber, message: messageText, ...sendOptions }),
   output: SendOutput,
   annotations: sendAnnotations,
@@ -51,12 +54,14 @@ export const sendMessageOp = defineOperation({
 
 export const sendToChatOp = defineOperation({
   name: 'whatsapp_send_to_chat',
+  scope: 'send',
+  chats: { kind: 'chat', of: (i) => i.chat_id },
   title: 'Send a WhatsApp message to a chat',
   description:
     'Send a message to a chat by its id: a group ("120363000000000001@g.us") or a person ("15550102030@c.us"); chat ids come from whatsapp_list_chats. ' + whatGoes +
     '(Over MCP this tool sends text, optionally as a reply; whatsapp_send_media, whatsapp_send_location and whatsapp_send_poll send the rest.) ' +
     'Same guarantees and options as whatsapp_send_message (queue, idempotency_key, whatsapp_get_send_status).',
-  input: z.object({ chat_id: sendChatId, ...contentFields, ...sendOptions }),
+  input: z.object({ chat_id: sendChatId, ...contentFields, ...sendOptions, ...confirmField }),
   mcpInput: z.strictObject({ chat_id: sendChatId, message: messageText, ...sendOptions }),
   output: SendOutput,
   annotations: sendAnnotations,
@@ -76,6 +81,8 @@ export async function send(to: string, req: SendRequest, { sender }: Services) {
 
 export const sendStatusOp = defineOperation({
   name: 'whatsapp_get_send_status',
+  scope: 'send',
+  chats: { kind: 'chat', of: (i, s) => outboxChat(s, i.outbox_id) },
   title: 'Check a send',
   description: 'Where a send stands: queued, sending, sent (with the WhatsApp message id) or failed (with the error).',
   input: z.object({ outbox_id: z.string().min(1).max(64).describe('The outbox_id returned by whatsapp_send_message') }),

@@ -9,6 +9,8 @@ const readOnly = { readOnlyHint: true, destructiveHint: false, idempotentHint: t
 
 export const statusOp = defineOperation({
   name: 'whatsapp_status',
+  scope: 'read',
+  chats: { kind: 'none' },
   title: 'WhatsApp status',
   description: 'Connection state of the linked WhatsApp account: state, ready, account, pairing code or QR availability, last error.',
   input: z.object({}),
@@ -20,6 +22,8 @@ export const statusOp = defineOperation({
 
 export const startAuthOp = defineOperation({
   name: 'whatsapp_start_auth',
+  scope: 'admin',
+  chats: { kind: 'none' },
   title: 'Start WhatsApp',
   description:
     'Start the WhatsApp engine if it is stopped and return the status at once (never waits for linking). A saved session reconnects by itself; otherwise link with whatsapp_pairing_code or the /qr page.',
@@ -47,6 +51,8 @@ const PairingOutput = z.union([
 
 export const pairingCodeOp = defineOperation({
   name: 'whatsapp_pairing_code',
+  scope: 'admin',
+  chats: { kind: 'none' },
   title: 'Get a pairing code',
   description:
     'Link this server to a WhatsApp account without a QR: returns an 8-character code to enter on the phone (WhatsApp > Settings > Linked devices > Link a device > Link with phone number instead). The code rotates every few minutes; whatsapp_status shows the current one.',
@@ -69,6 +75,8 @@ export const pairingCodeOp = defineOperation({
 
 export const logoutOp = defineOperation({
   name: 'whatsapp_logout',
+  scope: 'admin',
+  chats: { kind: 'none' },
   title: 'Log out',
   description: 'Unlink this server from the WhatsApp account and delete the saved session. Linking again needs a new pairing code or QR scan.',
   input: z.object({}),
@@ -86,6 +94,8 @@ const QR_WAIT_MS = 15_000;
 
 export const getQrOp = defineOperation({
   name: 'whatsapp_get_qr',
+  scope: 'admin',
+  chats: { kind: 'none' },
   title: 'Get the QR code to link',
   description:
     'The QR code to link this server as a WhatsApp Linked Device, as an image the user can scan (WhatsApp > Settings > Linked devices > Link a device). ' +

@@ -5,9 +5,10 @@ import type { Engine } from '../engine/engine.js';
 import { AppError, notReady, toAppError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { MediaStore } from '../store/media-store.js';
-import { type OutboxContent, type OutboxRow, type OutboxStore, newOutboxId } from '../store/outbox-store.js';
+import { type OutboxContent, type OutboxRow, type OutboxState, type OutboxStore, newOutboxId } from '../store/outbox-store.js';
 import { EXPIRED_MESSAGE, QueueExpiry } from './queue-expiry.js';
 import type { RateLimiter } from './rate-limiter.js';
+import { RecipientPolicy, sendPreview } from './recipient-policy.js';
 import { deliver, requestHash, sameContent, targetOf } from './send-content.js';
 
 export interface SendRequest {
@@ -25,6 +26,8 @@ export interface SendRequest {
   keepFiles?: () => void;
   /** Called when the send is over, whatever happened (files not kept are removed). */
   dropFiles?: () => void;
+  /** A person confirmed this send to a chat never written to (REST "confirm": true, an MCP elicitation). */
+  confirmed?: boolean | undefined;
 }
 
 export type SendOutcome = (
@@ -53,6 +56,8 @@ export interface SendServiceOptions {
   random?: () => number;
   /** Told of every send's fate (queued, sent, failed) after it is recorded in the outbox: feeds the event log. */
   onOutcome?: (outcome: OutboxOutcome) => void;
+  /** Who may be sent to (WHATSAPP_SEND_ALLOW, WHATSAPP_CONFIRM_NEW_RECIPIENTS); absent: anyone. */
+  recipients?: RecipientPolicy;
 }
 
 export type OutboxOutcome =
@@ -61,7 +66,7 @@ export type OutboxOutcome =
   | { state: 'failed'; outbox_id: string; chat_id: string; error: { code: string; message: string } };
 
 // Errors after which a retry cannot help.
-const PERMANENT = new Set(['not_on_whatsapp', 'invalid_input', 'not_found', 'not_supported', 'payload_too_large', 'not_admin']);
+const PERMANENT = new Set(['not_on_whatsapp', 'invalid_input', 'not_found', 'not_supported', 'payload_too_large', 'not_admin', 'recipient_not_allowed']);
 const MAX_ATTEMPTS = 3;
 // A message we sent shows up in the chat with its server timestamp; allow for clock skew between us and WhatsApp.
 const RECONCILE_SKEW_MS = 5_000;
@@ -77,8 +82,11 @@ export class SendService {
   private stopped = false;
   private readonly unsubscribe: () => void;
   private readonly expiry: QueueExpiry;
+  /** The recipient rules; group operations ask them too, before adding people. */
+  readonly recipients: RecipientPolicy;
 
   constructor(private readonly o: SendServiceOptions) {
+    this.recipients = o.recipients ?? RecipientPolicy.open();
     this.unsubscribe = o.engine.events.on('status', (s) => {
       if (s.ready) this.kick();
     });
@@ -93,6 +101,8 @@ export class SendService {
 
   async send(req: SendRequest): Promise<SendOutcome> {
     try {
+      // First, before a replay or a row: a refusal is never stored, so the same key confirmed later is a new send.
+      if (reachesChat(req.content)) this.recipients.admit(req.chat_id, { confirmed: req.confirmed === true, preview: sendPreview(req.body, req.content) });
       return await this.sendOnce(req);
     } finally {
       req.dropFiles?.();
@@ -122,6 +132,29 @@ export class SendService {
     const row = this.o.outbox.get(outboxId);
     if (!row) throw new AppError('not_found', `No send with outbox_id ${outboxId}`);
     return row;
+  }
+
+  /** Newest first; undefined when `before` names no send. */
+  page(opts: { state?: OutboxState | undefined; limit: number; before?: string | undefined }): OutboxRow[] | undefined {
+    return this.o.outbox.page(opts);
+  }
+
+  /**
+   * Queue a failed send again (a fresh deadline of the queue's max age, attempts from zero); the drain delivers it
+   * like any queued send: paced, reconciled, expired if it waits too long.
+   */
+  async retry(outboxId: string): Promise<OutboxRow> {
+    const row = this.status(outboxId);
+    if (row.state !== 'failed' || !(await this.o.outbox.retry(outboxId, this.o.queueMaxAgeMs))) {
+      const state = this.o.outbox.get(outboxId)?.state ?? row.state;
+      throw new AppError('conflict', `Send ${outboxId} is ${state}: only a failed send can be retried`, { details: { outbox_id: outboxId, state } });
+    }
+    const queued = this.status(outboxId);
+    this.expiry.note(queued.expires_at);
+    this.tell({ state: 'queued', outbox_id: queued.outbox_id, chat_id: queued.chat_id, error: null });
+    // As a new queued send does: a timer, not kick(), so a drain that is just finishing cannot miss this row.
+    this.schedule(this.o.engine.status().ready ? this.o.limiter.waitFor(queued.chat_id) : null);
+    return queued;
   }
 
   /** Deliver queued sends now if the engine is ready (called on every `ready` and at boot). */
@@ -265,6 +298,14 @@ export class SendService {
         if (this.o.outbox.get(row.outbox_id)?.state === 'queued') return this.schedule(5_000);
         continue;
       }
+      // The allow-list may have changed since it was accepted (a restart with a new WHATSAPP_SEND_ALLOW). A
+      // confirmation given at acceptance stands: nobody is there to ask now.
+      const refused = reachesChat(row.content) ? this.recipients.refusal(row.chat_id) : null;
+      if (refused) {
+        await this.o.outbox.markFailed(row.outbox_id, refused.code, refused.message);
+        this.tell({ state: 'failed', outbox_id: row.outbox_id, chat_id: row.chat_id, error: { code: refused.code, message: refused.message } });
+        continue;
+      }
       // Jitter on top of the pace: a backlog must not go out back to back, nor on the limiter's exact rhythm;
       // both look like a bot.
       const paced = this.o.limiter.waitFor(row.chat_id);
@@ -319,4 +360,9 @@ export class SendService {
       }
     }
   }
+}
+
+/** Deleting a message only from this account's own devices reaches nobody: the recipient rules do not apply. */
+function reachesChat(content: OutboxContent | null | undefined): boolean {
+  return !(content?.kind === 'delete' && !content.for_everyone);
 }

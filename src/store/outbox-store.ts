@@ -136,7 +136,7 @@ function toRecord(r: Row): OutboxRow {
 
 export class OutboxStore {
   private readonly commit: GroupCommitter;
-  private readonly q: Record<'insert' | 'byId' | 'byKey' | 'open' | 'sending' | 'sent' | 'failed' | 'requeue' | 'claimed' | 'expire' | 'nextDeadline', Statement>;
+  private readonly q: Record<'insert' | 'byId' | 'byKey' | 'open' | 'page' | 'seqOf' | 'sending' | 'sent' | 'failed' | 'requeue' | 'retry' | 'claimed' | 'expire' | 'nextDeadline', Statement>;
 
   constructor(db: Database, private readonly now: () => number = Date.now) {
     this.commit = GroupCommitter.for(db);
@@ -148,11 +148,19 @@ export class OutboxStore {
       byId: db.prepare('SELECT * FROM outbox WHERE id = ?'),
       byKey: db.prepare('SELECT * FROM outbox WHERE idempotency_key = ?'),
       open: db.prepare(`SELECT * FROM outbox WHERE state = ? ORDER BY seq LIMIT ?`),
+      // Newest first by rowid: a walk back from the end, so recent rows come at once however long the table is.
+      page: db.prepare(`SELECT * FROM outbox WHERE (@state IS NULL OR state = @state) AND seq < @before ORDER BY seq DESC LIMIT @limit`),
+      seqOf: db.prepare('SELECT seq FROM outbox WHERE id = ?').pluck(),
       // Each transition names the states it may leave: a late or repeated write can never undo a settled send.
       sending: db.prepare(`UPDATE outbox SET state = 'sending', attempts = attempts + 1, attempted_at = @now, updated_at = @now WHERE id = @id AND state = 'queued'`),
       sent: db.prepare(`UPDATE outbox SET state = 'sent', message_id = @message_id, sent_ts = @ts, error_code = NULL, error_message = NULL, updated_at = @now WHERE id = @id AND state IN ('sending', 'queued')`),
       failed: db.prepare(`UPDATE outbox SET state = 'failed', error_code = @code, error_message = @message, updated_at = @now WHERE id = @id AND state IN ('sending', 'queued')`),
       requeue: db.prepare(`UPDATE outbox SET state = 'queued', error_code = @code, error_message = @message, updated_at = @now WHERE id = @id AND state = 'sending'`),
+      // A failed send asked to go again: a fresh deadline and attempt count, so the normal drain delivers it.
+      retry: db.prepare(
+        `UPDATE outbox SET state = 'queued', error_code = NULL, error_message = NULL, attempts = 0, attempted_at = NULL, expires_at = @expires_at, updated_at = @now
+         WHERE id = @id AND state = 'failed'`,
+      ),
       claimed: db.prepare('SELECT 1 FROM outbox WHERE message_id = ?'),
       // Only `queued`: a `sending` row may have reached WhatsApp, and only reconciliation can tell.
       expire: db.prepare(
@@ -227,6 +235,27 @@ export class OutboxStore {
   /** Oldest first. */
   list(state: 'queued' | 'sending', limit = 100): OutboxRow[] {
     return (this.q.open.all(state, limit) as Row[]).map(toRecord);
+  }
+
+  /**
+   * Newest first, any state or one; `before` is an outbox_id from the previous page (undefined when it names no
+   * row, so the caller can say which field was wrong).
+   */
+  page(opts: { state?: OutboxState | undefined; limit: number; before?: string | undefined }): OutboxRow[] | undefined {
+    let before = Number.MAX_SAFE_INTEGER;
+    if (opts.before !== undefined) {
+      const seq = this.q.seqOf.get(opts.before) as number | undefined;
+      if (seq === undefined) return undefined;
+      before = seq;
+    }
+    return (this.q.page.all({ state: opts.state ?? null, before, limit: opts.limit }) as Row[]).map(toRecord);
+  }
+
+  /** Put a failed row back in the queue; false when it was not `failed` (any more). */
+  async retry(id: string, expiresInMs: number): Promise<boolean> {
+    const now = this.now();
+    const r = await this.commit.run(() => this.q.retry.run({ id, now, expires_at: now + expiresInMs }));
+    return r.changes > 0;
   }
 
   /** True when a WhatsApp message id is already recorded as the result of some send. */

@@ -1,4 +1,7 @@
 // Builders for store tests: an in-memory store (the store's fake) and messages with sensible defaults.
+import { AuditService } from '../../src/service/audit.js';
+import { KeyService } from '../../src/service/keys.js';
+import { openAccessDb } from '../../src/store/access-db.js';
 import { type Chat, type Message, plainExtras } from '../../src/domain.js';
 import { openDatabase, type OpenOptions } from '../../src/store/db.js';
 import { MessageStore } from '../../src/store/message-store.js';
@@ -78,12 +81,15 @@ export function servicesFor(parts: { config: Readonly<Config>; engine: Engine; s
     queueMaxAgeMs: parts.config.queueMaxAgeSeconds * 1000,
   });
   const events = new EventService(parts.store.db, parts.config, logger);
+  const access = openAccessDb(':memory:');
   return {
     ...parts,
     logger,
     media,
     sender,
     events,
+    keys: new KeyService(access),
+    audit: new AuditService(access, { bodies: false, retentionDays: 90, logger }),
     start: () => undefined,
     close: async () => {
       await sender.stop();

@@ -1,0 +1,176 @@
+// Who may call what: an operation's scope, a key's chats (--chats) and rate (--rate), and the audit row of each
+// call. invokeOperation applies these once for every door; the doors only say who is calling.
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { parseId } from '../domain.js';
+import type { EventRecord } from '../events/types.js';
+import { AppError } from '../errors.js';
+import type { AuditEntry } from '../service/audit.js';
+import { type Principal, adminPrincipal } from '../service/keys.js';
+import type { CallOptions, Operation, Services } from './operation.js';
+
+const ambient = new AsyncLocalStorage<Principal>();
+const STDIO = adminPrincipal('stdio', 'stdio');
+const INTERNAL_REST = adminPrincipal('internal', 'rest');
+const INTERNAL_MCP = adminPrincipal('internal', 'mcp');
+
+/**
+ * Run a door's handling of one request as `principal`. The HTTP door wraps the MCP transport in this, so a tool call
+ * is checked against the key that sent it even where the MCP door does not pass `call.principal` itself.
+ */
+export function runAs<T>(principal: Principal, fn: () => T): T {
+  return ambient.run(principal, fn);
+}
+
+/** The caller: what the door passed, else the request being handled (runAs), else stdio or an in-process caller. */
+export function callerOf(call: CallOptions): Principal {
+  return call.principal ?? ambient.getStore() ?? (call.transport === 'stdio' ? STDIO : call.transport === 'mcp-http' ? INTERNAL_MCP : INTERNAL_REST);
+}
+
+/** May this principal call the operation at all (its scope; a chat-limited key and chat-unbounded operations)? */
+export function mayCall(p: Principal, op: Operation): boolean {
+  return p.scopes.has(op.scope) && !(p.chats !== null && op.chats.kind === 'unbounded');
+}
+
+/** The operations to offer this principal (MCP tools/list): what it may call, nothing it would be refused. */
+export function operationsFor(p: Principal, ops: readonly Operation[]): Operation[] {
+  return ops.filter((op) => mayCall(p, op));
+}
+
+export function requireScope(op: Operation, p: Principal): void {
+  if (p.scopes.has(op.scope)) return;
+  throw new AppError('forbidden', `This key lacks the ${op.scope} scope`, {
+    hint: `${op.name} needs a key with the ${op.scope} scope (whatsapp-mcp-api keys add --scopes ...).`,
+    details: { scope: op.scope, key: p.name },
+  });
+}
+
+export function requireRate(p: Principal, services: Services): void {
+  const waitMs = services.keys.takeRate(p);
+  if (waitMs === 0) return;
+  throw new AppError('rate_limited', `This key is limited to ${p.ratePerMinute} calls a minute`, {
+    hint: `Retry in ${Math.ceil(waitMs / 1000)} s.`,
+    headers: { 'retry-after': String(Math.ceil(waitMs / 1000)) },
+    details: { key: p.name, retry_after_ms: waitMs },
+  });
+}
+
+/**
+ * A chat-limited key's test, or null for a key with every chat. A person's chat may be named by number or by linked
+ * id (@lid): either spelling of a chat the key lists is that chat, once the store knows the number behind the id.
+ */
+export function chatPredicate(p: Principal, services: Services): ((chatId: string | null) => boolean) | null {
+  if (p.chats === null) return null;
+  const chats = new Set(p.chats);
+  const lids = services.store.lids;
+  return (chatId) => {
+    if (chatId === null) return false;
+    if (chats.has(chatId)) return true;
+    const id = parseId(chatId);
+    if (id?.kind === 'lid') {
+      const phone = lids.phoneOf(id.id);
+      return phone !== null && chats.has(`${phone}@c.us`);
+    }
+    if (id?.kind === 'phone') {
+      const lid = lids.lidOf(id.phone);
+      return lid !== null && chats.has(lid);
+    }
+    return false;
+  };
+}
+
+/** The chat the input names, by the operation's own declaration. */
+export function chatOf(op: Operation, input: unknown, services: Services): string | null {
+  const c = op.chats;
+  if (c.kind === 'chat') return c.of(input as never, services) ?? null;
+  if (c.kind === 'filter' || c.kind === 'handler') return c.of?.(input as never) ?? null;
+  return null;
+}
+
+export function requireChat(op: Operation, chat: string | null, allowed: (chatId: string | null) => boolean, p: Principal): void {
+  const c = op.chats;
+  if (c.kind === 'none') return;
+  if (c.kind === 'unbounded') throw forbiddenChat(`This key is limited to some chats; ${op.name} reaches chats beyond them`, null, p);
+  if (chat === null) {
+    if (c.kind === 'chat') throw forbiddenChat('This key is limited to some chats, and this names none of them', null, p);
+    return; // filter / handler: the answer is narrowed instead
+  }
+  if (!allowed(chat)) throw forbiddenChat(`This key may not use chat ${chat}`, chat, p);
+}
+
+function forbiddenChat(message: string, chat: string | null, p: Principal): AppError {
+  return new AppError('forbidden', message, { hint: `The key "${p.name}" is limited to: ${p.chats?.join(', ')}.`, details: { chat_id: chat, key: p.name } });
+}
+
+// Refusals worth a row even for a read: someone tried what their key does not allow.
+const REFUSALS = new Set(['forbidden', 'rate_limited', 'recipient_not_allowed', 'confirmation_required']);
+
+/** State-changing calls whatever their outcome; reads only when refused for access reasons. */
+export function audited(op: Operation, errorCode?: string): boolean {
+  return !op.annotations.readOnlyHint || (errorCode !== undefined && REFUSALS.has(errorCode));
+}
+
+/** The audit row of a call that returned. */
+export function auditOfResult(op: Operation, p: Principal, chat: string | null, input: unknown, result: unknown): AuditEntry {
+  const r = (result ?? {}) as { status?: unknown; chat_id?: unknown; group_id?: unknown; outbox_id?: unknown; send?: { state?: unknown; outbox_id?: unknown; chat_id?: unknown }; group?: { id?: unknown } };
+  const queued = r.status === 'queued' || r.send?.state === 'queued';
+  const outbox = r.outbox_id ?? r.send?.outbox_id;
+  const resultChat = r.chat_id ?? r.send?.chat_id ?? r.group_id ?? r.group?.id;
+  return {
+    key: p.name,
+    door: p.door,
+    operation: op.name,
+    chat_id: chat ?? (typeof resultChat === 'string' ? resultChat : null),
+    outcome: queued ? 'queued' : 'ok',
+    outbox_id: typeof outbox === 'string' ? outbox : null,
+    text: textOf(input),
+  };
+}
+
+/** The audit row of a call that threw (refused, invalid, or failed). `chat` may be unknown before validation. */
+export function auditOfError(op: Operation, p: Principal, chat: string | null, input: unknown, code: string): AuditEntry {
+  return { key: p.name, door: p.door, operation: op.name, chat_id: chat ?? rawChat(input), outcome: code, text: textOf(input) };
+}
+
+function textOf(input: unknown): string | null {
+  const i = (input ?? {}) as { message?: unknown; caption?: unknown };
+  return typeof i.message === 'string' ? i.message : typeof i.caption === 'string' ? i.caption : null;
+}
+
+/** The chat a refused input named, read leniently (it may never have passed validation). */
+function rawChat(input: unknown): string | null {
+  const i = (input ?? {}) as Record<string, unknown>;
+  for (const field of ['chat_id', 'phone_number', 'group_id']) {
+    const v = i[field];
+    if (typeof v === 'string') return parseId(v)?.id ?? v.slice(0, 128);
+  }
+  return null;
+}
+
+/** A stored message's chat (for operations that name a message); null when the store has no such message. */
+export function messageChat({ store }: Services, messageId: string): string | null {
+  return store.getMessage(messageId)?.chat_id ?? null;
+}
+
+/** An outbox row's chat; null when there is no such send (the handler then answers 404). */
+export function outboxChat({ sender }: Services, outboxId: string): string | null {
+  try {
+    return sender.status(outboxId).chat_id;
+  } catch {
+    return null;
+  }
+}
+
+// Events that name no chat yet say nothing about anyone's messages; the rest (QR and pairing codes, contact updates,
+// history summaries) are for keys with every chat.
+const CHATLESS_FOR_ALL = new Set(['connection.state']);
+
+/** May a chat-limited key see this event (the JSON log, the SSE stream)? */
+export function eventAllowed(e: Pick<EventRecord, 'type' | 'chat_id'>, allowed: (chatId: string | null) => boolean): boolean {
+  return e.chat_id === null ? CHATLESS_FOR_ALL.has(e.type) : allowed(e.chat_id);
+}
+
+/** An events page narrowed to the key's chats; the cursors stay, so paging goes on past what was left out. */
+export function narrowEvents<T extends { events: Array<Pick<EventRecord, 'type' | 'chat_id'>>; count: number }>(out: T, allowed: (chatId: string | null) => boolean): T {
+  const events = out.events.filter((e) => eventAllowed(e, allowed));
+  return { ...out, events, count: events.length };
+}
