@@ -11,8 +11,10 @@
 //   raw         bench/baseline-server.ts: node:http, parse the JSON body, answer a small JSON object
 //   hand-rolled a reconstruction of the original product's door: node:http, tools/call whatsapp_status answered with a
 //               pretty-printed JSON result, no validation, no sessions, no SDK (this file, run as a child)
-//   modern      our /mcp, 2026-07-28 stateless request (SDK v2 createMcpHandler, one McpServer per request)
-//   legacy      our /mcp, 2025-11-25 session request (NodeStreamableHTTPServerTransport, answers as SSE); 50 sessions
+//   modern      our /mcp, 2026-07-28 stateless request (answered by src/mcp/modern-fast.ts; anything it declines goes to
+//               SDK v2 createMcpHandler, one McpServer per request)
+//   legacy      our /mcp, 2025-11-25 session request (src/mcp/legacy-fast.ts; else the session's
+//               NodeStreamableHTTPServerTransport in JSON response mode); 50 sessions
 //               initialized before the load, request k goes to session k mod 50 (not pinned to a connection:
 //               autocannon has no per-connection state that outlives one request)
 // Every answer is checked: HTTP 200, a JSON-RPC result for the id sent, not isError, and (ours) state "ready". Any
@@ -66,7 +68,8 @@ type Check = (status: number, body: string, id: number) => string | null;
 
 /** The JSON-RPC answer in a JSON body or in the `data:` lines of an SSE body. */
 function rpcMessage(body: string, sse: boolean, id: number): { id?: unknown; result?: Record<string, unknown>; error?: unknown } | null {
-  if (!sse) return JSON.parse(body);
+  // A legacy session answers a POST as JSON or as an SSE stream, as the server chooses (enableJsonResponse).
+  if (!sse || body.startsWith('{')) return JSON.parse(body);
   for (const line of body.split('\n')) {
     if (!line.startsWith('data: ')) continue;
     const msg = JSON.parse(line.slice(6));
@@ -158,7 +161,7 @@ async function main(): Promise<number> {
         { name: 'raw node:http JSON POST', pid: base.child.pid!, opts: (t) => driver(`${base.url}/mcp`, () => modernHeaders, modernBody, rawCheck, t), runs: [] },
         { name: 'hand-rolled door (reconstruction)', pid: door.child.pid!, opts: (t) => driver(`${door.url}/mcp`, () => modernHeaders, modernBody, toolCheck(false, false), t), runs: [] },
         { name: `modern ${MODERN} stateless`, pid: ours.pid, opts: (t) => modernLoad(ours.url, t), runs: [], target: 0.5 },
-        { name: `legacy ${LEGACY} session (SSE)`, pid: ours.pid, opts: (t) => legacyLoad(ours.url, sessions, t), runs: [], target: 0.4 },
+        { name: `legacy ${LEGACY} session`, pid: ours.pid, opts: (t) => legacyLoad(ours.url, sessions, t), runs: [], target: 0.4 },
       ];
       console.log(`\nMCP tools/call ${TOOL}, ${connections} connections, ${seconds} s per line, ${rounds} alternating rounds`);
       console.log(`(ratio = line / raw node:http of the same round; our server's RSS idle after linking ${mb(ours.idleRss)})`);
@@ -708,7 +711,7 @@ async function breakdown(n: number): Promise<void> {
       await modern.handle(nodeReq(), res as unknown as ServerResponse, body);
       await check(res);
     }],
-    ['createMcpDoor.handle (body read, probe, modern door)', async () => {
+    ['createMcpDoor.handle (body read, then modern-fast.ts)', async () => {
       const res = new MockResponse();
       await door.handle(nodeReq(), res as unknown as ServerResponse, url);
       await check(res);

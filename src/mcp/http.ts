@@ -4,8 +4,8 @@
 // HTTP+SSE transport. Requests arrive here after the Host/Origin/API-key checks in src/http/server.ts.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { NodeStreamableHTTPServerTransport, toWebRequest } from '@modelcontextprotocol/node';
-import { type McpServer, isInitializeRequest, isLegacyRequest } from '@modelcontextprotocol/server';
+import { NodeStreamableHTTPServerTransport } from '@modelcontextprotocol/node';
+import { type McpServer, classifyInboundRequest, isInitializeRequest } from '@modelcontextprotocol/server';
 import { SSEServerTransport } from '@modelcontextprotocol/server-legacy/sse';
 import { AppError, toAppError } from '../errors.js';
 import type { McpDoor } from '../http/server.js';
@@ -13,6 +13,8 @@ import { readJsonBody } from '../http/body.js';
 import { sendError } from '../http/respond.js';
 import type { Logger } from '../logger.js';
 import type { Services } from '../operations/index.js';
+import { legacyFastPath } from './legacy-fast.js';
+import { modernFastPath } from './modern-fast.js';
 import { modernDoor } from './modern.js';
 import { createMcpServer } from './server.js';
 
@@ -39,12 +41,16 @@ export interface McpHttpDoorOptions {
   now?: () => number;
   /** Default MAX_SESSIONS. */
   maxSessions?: number;
+  /** false: every request goes through the SDK, no fast path for tools/call (tests compare the answers). Default true. */
+  fastPath?: boolean;
 }
 
 export interface McpHttpDoor extends McpDoor {
   /** Close sessions idle longer than mcpSessionIdleSeconds; runs on a timer, exposed for tests. */
   sweepIdle(): Promise<void>;
   readonly sessionCount: number;
+  /** Requests answered by a fast path (modern-fast.ts, legacy-fast.ts) rather than the SDK; for tests and benches. */
+  readonly fastAnswered: number;
 }
 
 export function createMcpDoor(services: Services, logger: Logger, opts: McpHttpDoorOptions = {}): McpHttpDoor {
@@ -54,6 +60,7 @@ export function createMcpDoor(services: Services, logger: Logger, opts: McpHttpD
   const sessions = new Map<string, Session>();
   const maxSessions = opts.maxSessions ?? MAX_SESSIONS;
   let closed = false;
+  let fastAnswered = 0;
 
   const sweepTimer = setInterval(() => void sweepIdle(), Math.min(idleMs / 2, 60_000));
   sweepTimer.unref();
@@ -100,6 +107,8 @@ export function createMcpDoor(services: Services, logger: Logger, opts: McpHttpD
     return createMcpServer(services, { qrPageUrl: `http://${host ?? `${config.host}:${config.port}`}/qr`, transport: 'mcp-http', era });
   }
   const modern = modernDoor(services, logger, (host) => newServer(host, 'modern'));
+  const fast = opts.fastPath === false ? undefined : modernFastPath(services);
+  const legacyFast = opts.fastPath === false ? undefined : legacyFastPath(services);
 
   async function handleStreamable(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const method = req.method ?? 'GET';
@@ -112,10 +121,15 @@ export function createMcpDoor(services: Services, logger: Logger, opts: McpHttpD
     const sessionId = req.headers['mcp-session-id'];
 
     if (typeof sessionId !== 'string' || sessionId === '') {
+      const answered = method === 'POST' ? fast?.tryHandle(req, res, body) : undefined;
+      if (answered) {
+        fastAnswered++;
+        return answered;
+      }
       if (method === 'POST' && isInitialize(body)) return startStreamableSession(req, res, body);
       // A single request that claims 2026-07-28 (its _meta envelope) is served statelessly; anything else here is a
       // legacy request that forgot its session.
-      if (method === 'POST' && !Array.isArray(body) && !(await isLegacyRequest(await toWebRequest(req, body), body))) return modern.handle(req, res, body);
+      if (method === 'POST' && !Array.isArray(body) && !isLegacy(req, body)) return modern.handle(req, res, body);
       // Batches went in 2025-06-18; a session of an earlier revision may still send them, but never as its first word.
       if (Array.isArray(body)) return sendJsonRpcError(res, 400, -32600, 'Invalid Request: a JSON-RPC batch is only accepted inside a 2025-03-26 session (initialize first); send one request per POST', null);
       // Same status, code and message as the SDK transport uses for this case, but with the request id.
@@ -130,6 +144,14 @@ export function createMcpDoor(services: Services, logger: Logger, opts: McpHttpD
       return sendJsonRpcError(res, 400, -32000, `Bad Request: Unsupported protocol version for a session: ${version} (sessions speak ${LEGACY_PROTOCOL_VERSIONS.join(', ')}; 2026-07-28 needs no session)`, id);
     }
     track(session, res);
+    if (method === 'POST') {
+      const answered = legacyFast?.tryHandle(req, res, body, sessionId);
+      if (answered) {
+        fastAnswered++;
+        return answered;
+      }
+      legacyFast?.cancel(sessionId, body);
+    }
     await (session.transport as NodeStreamableHTTPServerTransport).handleRequest(req, res, body);
   }
 
@@ -137,11 +159,14 @@ export function createMcpDoor(services: Services, logger: Logger, opts: McpHttpD
     if (closed) return sendJsonRpcError(res, 503, -32000, 'Server is shutting down', requestIdOf(body));
     if (!(await makeRoom())) return sendJsonRpcError(res, 503, -32000, `Too many open MCP sessions (${maxSessions}); close one with DELETE /mcp`, requestIdOf(body));
     const server = newServer(req.headers.host, 'legacy');
-    // Default SSE response mode: in SDK 1.x enableJsonResponse leaked one stream-map entry per POST in stateful mode
-    // (typescript-sdk #2559). bench:mcp found v2 2.4 no longer leaks and answers 7-33% faster that way; switching is
-    // left for the direct-route work on this door (bench/README.md, MCP).
+    // POSTs are answered as JSON, one write, instead of an SSE stream per request (headers flushed, then the frame:
+    // two writes, a quarter of a call's CPU in bench:mcp). Nothing is lost: no tool sends notifications during a call
+    // (state changes and resource updates go on the session's GET stream), and SDK 2.4 no longer leaks a stream-map
+    // entry per JSON POST as 1.x did (typescript-sdk #2559; bench:mcp's memory run checks it). A tool that one day
+    // sends progress would need SSE answers back. Figures in bench/README.md (MCP).
     const transport: NodeStreamableHTTPServerTransport = new NodeStreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
+      enableJsonResponse: true,
       onsessioninitialized: (id) => {
         const session: Session = { kind: 'streamable', server, transport, lastSeen: now(), open: 0 };
         sessions.set(id, session);
@@ -227,6 +252,9 @@ export function createMcpDoor(services: Services, logger: Logger, opts: McpHttpD
     get sessionCount() {
       return sessions.size;
     },
+    get fastAnswered() {
+      return fastAnswered;
+    },
     async close() {
       closed = true;
       clearInterval(sweepTimer);
@@ -249,6 +277,17 @@ function requestIdOf(body: unknown): JsonRpcId {
     if (typeof id === 'string' || typeof id === 'number') return id;
   }
   return null;
+}
+
+/**
+ * The SDK's own era decision (what isLegacyRequest runs), on the body we already parsed: isLegacyRequest would first
+ * need an undici Request (~50 µs), and createMcpHandler builds another one anyway.
+ */
+function isLegacy(req: IncomingMessage, body: unknown): boolean {
+  const h = req.headers;
+  const header = (name: string) => (typeof h[name] === 'string' ? (h[name] as string) : undefined);
+  const outcome = classifyInboundRequest({ httpMethod: 'POST', protocolVersionHeader: header('mcp-protocol-version'), mcpMethodHeader: header('mcp-method'), mcpNameHeader: header('mcp-name'), body });
+  return outcome.kind === 'legacy';
 }
 
 function isInitialize(body: unknown): boolean {

@@ -10,7 +10,7 @@ import { toNodeHandler, toWebRequest } from '@modelcontextprotocol/node';
 import { type McpServer, createMcpHandler } from '@modelcontextprotocol/server';
 import type { Logger } from '../logger.js';
 import type { Services } from '../operations/index.js';
-import { CHATS_URI, canonicalUri, updatedUris } from './resources.js';
+import { SUBSCRIBABLE, canonicalUri, updatedUris } from './resources.js';
 
 export const MODERN_PROTOCOL_VERSION = '2026-07-28';
 const ALL_VERSIONS = [MODERN_PROTOCOL_VERSION, '2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05'];
@@ -79,7 +79,7 @@ function checkListen(filter: Record<string, unknown> | undefined): string | null
   if (!Array.isArray(uris) || uris.some((u) => typeof u !== 'string')) return 'Invalid params: resourceSubscriptions must be an array of URIs';
   const canonical = uris.map((u) => canonicalUri(u as string));
   const bad = uris.filter((_u, i) => canonical[i] === null);
-  if (bad.length > 0) return `Invalid params: cannot subscribe to ${bad.join(', ')}: use ${CHATS_URI} or ${CHATS_URI}/<chat_id>`;
+  if (bad.length > 0) return `Invalid params: cannot subscribe to ${bad.join(', ')}: use ${SUBSCRIBABLE}`;
   filter.resourceSubscriptions = [...new Set(canonical)];
   return null;
 }

@@ -1,12 +1,19 @@
 // Chats as MCP resources, with subscriptions: whatsapp://chats (the list) and whatsapp://chats/{chat_id} (recent
 // messages). A subscribed client gets notifications/resources/updated when a message arrives in that chat, and every
-// client gets notifications/resources/list_changed when a new chat appears.
+// client gets notifications/resources/list_changed when a new chat appears. whatsapp://status is the connection
+// state (what whatsapp_status returns), updated when it changes: how a client hears that linking finished or the
+// account was unlinked without polling, in either era (2026-07-28 has no unsolicited log notifications).
 import { type McpServer, ProtocolError, ProtocolErrorCode, ResourceNotFoundError, ResourceTemplate } from '@modelcontextprotocol/server';
 import { parseId } from '../domain.js';
 import { UNTRUSTED_CONTENT_NOTICE } from '../events/types.js';
+import { invokeOperation } from '../operations/invoke.js';
 import type { Services } from '../operations/index.js';
+import { statusOp } from '../operations/session.js';
 
 export const CHATS_URI = 'whatsapp://chats';
+export const STATUS_URI = 'whatsapp://status';
+/** What a subscription may name, for error messages. */
+export const SUBSCRIBABLE = `${STATUS_URI}, ${CHATS_URI} or ${CHATS_URI}/<chat_id>`;
 const CHAT_PREFIX = `${CHATS_URI}/`;
 const RECENT_MESSAGES = 50;
 const LISTED_CHATS = 100;
@@ -33,7 +40,18 @@ export function chatIdOf(uri: string): string | null {
  * that notifies it; a modern request's subscriptions are the shared subscriptions/listen streams (http.ts).
  * Returns the cleanup to run when that server closes.
  */
-export function registerChatResources(mcp: McpServer, { store, events }: Services, live: boolean): () => void {
+export function registerChatResources(mcp: McpServer, services: Services, live: boolean): () => void {
+  const { store, events } = services;
+  mcp.registerResource(
+    'status',
+    STATUS_URI,
+    { title: 'WhatsApp connection status', description: 'The linked account and connection state, as whatsapp_status returns it; subscribe to hear when it changes (linked, unlinked, disconnected).', mimeType: 'application/json' },
+    async (uri) => {
+      // Through the operation, so the resource and the tool cannot disagree on the shape.
+      const status = statusOp.output.parse(await invokeOperation(statusOp, {}, services));
+      return { contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(status) }] };
+    },
+  );
   mcp.registerResource(
     'chats',
     CHATS_URI,
@@ -60,7 +78,7 @@ export function registerChatResources(mcp: McpServer, { store, events }: Service
   const subscribed = new Set<string>();
   mcp.server.setRequestHandler('resources/subscribe', (req) => {
     const uri = canonicalUri(req.params.uri);
-    if (uri === null) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Cannot subscribe to ${req.params.uri}: use ${CHATS_URI} or ${CHATS_URI}/<chat_id>`);
+    if (uri === null) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Cannot subscribe to ${req.params.uri}: use ${SUBSCRIBABLE}`);
     subscribed.add(uri);
     return {};
   });
@@ -81,13 +99,15 @@ export function registerChatResources(mcp: McpServer, { store, events }: Service
 
 /** The one spelling of a subscribable URI (chat ids percent-decoded and normalised), or null when it names none. */
 export function canonicalUri(uri: string): string | null {
-  if (uri === CHATS_URI) return uri;
+  if (uri === CHATS_URI || uri === STATUS_URI) return uri;
   const id = chatIdOf(uri);
   return id === null ? null : chatUri(id);
 }
 
-/** The resource URIs an event changes: its chat, and the chat list for new messages. */
+/** The resource URIs an event changes: its chat, and the chat list for new messages; the status for a state change. */
 export function updatedUris(event: { type: string; chat_id: string | null }): string[] {
+  // connection.state is logged on transitions only (not QR rotations); a new pairing code changes status too.
+  if (event.type === 'connection.state' || event.type === 'auth.pairing_code') return [STATUS_URI];
   if (!event.type.startsWith('message.') || event.chat_id === null) return [];
   const uris = [chatUri(event.chat_id)];
   if (event.type === 'message.received' || event.type === 'message.sent') uris.push(CHATS_URI);

@@ -2,13 +2,16 @@
 // one per modern (2026-07-28, stateless) request; tools from the operations table. Shared by every transport.
 import { createRequire } from 'node:module';
 import { McpServer, ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server';
-import { availableOperations, type Operation, type Services } from '../operations/index.js';
+import type { Services } from '../operations/index.js';
 import { registerMediaResource } from './media-resource.js';
 import { registerChatResources } from './resources.js';
-import { callOperation, toolDefinition } from './tools.js';
+import { callOperation, listedTools, toolDefinition, toolSet } from './tools.js';
 
 // src/mcp/server.ts and dist/mcp/server.js both sit two levels below package.json.
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
+
+/** Who answers: the SDK stamps it into every 2026-07-28 result's _meta, and the fast path (modern-fast.ts) does too. */
+export const SERVER_INFO = { name: 'whatsapp-mcp-api', title: 'WhatsApp', version } as const;
 
 export interface McpServerOptions {
   /** Where a human can scan the QR code; absent in stdio mode, where no HTTP server runs. */
@@ -32,7 +35,8 @@ export function mcpInstructions(opts: McpServerOptions = {}): string {
     '',
     'Linking: call whatsapp_status first. If state is "ready", everything works. Otherwise call whatsapp_start_auth, then either',
     `whatsapp_pairing_code with the account's phone number (the user types the 8-character code on the phone) ${qr}.`,
-    'Linking is done by a human on the phone: poll whatsapp_status until ready is true; do not retry pairing codes in a loop.',
+    'Linking is done by a human on the phone: poll whatsapp_status until ready is true (or subscribe to the resource',
+    'whatsapp://status, updated when the state changes); do not retry pairing codes in a loop.',
     'Tools that need WhatsApp fail with error code "not_ready" until then.',
     '',
     'Addressing: phone_number is the full international number with country code, digits only or with + spaces dashes brackets',
@@ -49,26 +53,12 @@ export function mcpInstructions(opts: McpServerOptions = {}): string {
   ].join('\n');
 }
 
-const toolSets = new WeakMap<Services, { ops: Operation[]; byName: Map<string, Operation> }>();
-
-/** The operations offered as tools; computed once per server (a modern request builds an McpServer each time). */
-function toolsOf(services: Services): { ops: Operation[]; byName: Map<string, Operation> } {
-  let set = toolSets.get(services);
-  if (!set) {
-    // An operation whose facet this engine lacks would only ever answer not_supported: not listed.
-    const ops = availableOperations(services).filter((op) => op.mcp !== false && (!op.facet || services.engine[op.facet] !== undefined));
-    set = { ops, byName: new Map(ops.map((op) => [op.name, op])) };
-    toolSets.set(services, set);
-  }
-  return set;
-}
-
 export function createMcpServer(services: Services, opts: McpServerOptions = {}): McpServer {
-  const { ops, byName } = toolsOf(services);
+  const { byName } = toolSet(services);
   const transport = opts.transport ?? 'stdio';
   // logging: the connection's state changes reach legacy sessions as log notifications (and logging/setLevel works).
   const mcp = new McpServer(
-    { name: 'whatsapp-mcp-api', title: 'WhatsApp', version },
+    { ...SERVER_INFO },
     { instructions: mcpInstructions(opts), capabilities: { tools: { listChanged: false }, resources: { subscribe: true, listChanged: true }, logging: {} } },
   );
 
@@ -77,7 +67,7 @@ export function createMcpServer(services: Services, opts: McpServerOptions = {})
   // arguments before our handler with its own message. We want: unknown tool → JSON-RPC -32602 (the spec's protocol
   // error), bad arguments and failures → isError with our code. See tools.ts. (v2 itself answers a call with no
   // name or non-object arguments with -32602.)
-  mcp.server.setRequestHandler('tools/list', () => ({ tools: ops.map(toolDefinition) }));
+  mcp.server.setRequestHandler('tools/list', () => ({ tools: listedTools(services, { transport }).ops.map(toolDefinition) }));
   mcp.server.setRequestHandler('tools/call', async (request, ctx) => {
     const op = byName.get(request.params.name);
     if (!op) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${request.params.name}`, { available: [...byName.keys()] });

@@ -2,8 +2,9 @@
 import type { CallToolResult, Tool } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { ERROR_STATUS, toAppError } from '../errors.js';
+import { callerOf, operationsFor } from '../operations/access.js';
 import { inputSchema, invokeOperation } from '../operations/invoke.js';
-import type { Operation, Services } from '../operations/index.js';
+import { availableOperations, type Operation, type Services } from '../operations/index.js';
 import type { CallOptions } from '../operations/operation.js';
 
 /** The shape of `structuredContent` when a tool fails: the REST error body, so both doors speak one language. */
@@ -39,6 +40,46 @@ function outputJsonSchema(op: Operation): Tool['outputSchema'] {
   return { type: 'object', anyOf: [...alternatives, errorJsonSchema] };
 }
 
+export interface ToolSet {
+  ops: Operation[];
+  byName: Map<string, Operation>;
+}
+
+const toolSets = new WeakMap<Services, ToolSet>();
+
+/**
+ * The operations offered as tools, computed once per Services: every legacy session, every modern request (SDK
+ * path or the fast path in modern-fast.ts) and stdio list and resolve tools from this one set.
+ */
+export function toolSet(services: Services): ToolSet {
+  let set = toolSets.get(services);
+  if (!set) {
+    // An operation whose facet this engine lacks would only ever answer not_supported: not listed.
+    const ops = availableOperations(services).filter((op) => op.mcp !== false && (!op.facet || services.engine[op.facet] !== undefined));
+    set = { ops, byName: new Map(ops.map((op) => [op.name, op])) };
+    toolSets.set(services, set);
+  }
+  return set;
+}
+
+/**
+ * The tools a caller is offered by tools/list (what its key may call: access.ts), and a key naming that set, so the
+ * fast path serializes each distinct list once. The one place tools are filtered per caller: both tools/list paths
+ * (server.ts, modern-fast.ts) ask it.
+ */
+export function listedTools(services: Services, call: CallOptions = {}): { key: string; ops: Operation[] } {
+  const p = callerOf(call);
+  // What mayCall reads: the scopes, and whether the key is limited to some chats.
+  const key = `${[...p.scopes].sort().join(',')}${p.chats === null ? '' : '|chats'}`;
+  const perKey = listings.get(services) ?? new Map<string, Operation[]>();
+  listings.set(services, perKey);
+  let ops = perKey.get(key);
+  if (!ops) perKey.set(key, (ops = operationsFor(p, toolSet(services).ops)));
+  return { key, ops };
+}
+
+const listings = new WeakMap<Services, Map<string, Operation[]>>();
+
 const definitions = new WeakMap<Operation, Tool>();
 
 /** tools/list entry for an operation; computed once per operation, since every MCP session lists the same tools. */
@@ -60,7 +101,8 @@ export function toolDefinition(op: Operation): Tool {
 }
 
 /**
- * Run an operation for tools/call. Invalid arguments and operation failures both come back as `isError` results:
+ * Run an operation for tools/call: the one function that turns an operation's result or error into a CallToolResult,
+ * called by the SDK's tools/call handler (server.ts) and by the modern fast path (modern-fast.ts) alike. Invalid arguments and operation failures both come back as `isError` results:
  * since protocol revision 2025-11-25 (SEP-1303) input validation errors are tool execution errors, so the model
  * sees what was wrong and can correct itself. Only malformed requests (unknown tool, bad params) are JSON-RPC errors.
  */
