@@ -83,7 +83,7 @@ describe('modern fast path', () => {
     await srv.sandbox.linkNow();
     const linked = await both(call(6, 'whatsapp_list_chats', { limit: 5 }), headers('tools/call', 'whatsapp_list_chats'));
     expect(linked.fast).toBe(true);
-    expect(JSON.parse(linked.text).result.structuredContent).toMatchObject({ ok: true, chats: expect.any(Array) });
+    expect(JSON.parse(linked.text).result.structuredContent).toMatchObject({ ok: true, chats: expect.any(Array), untrusted_content_notice: expect.stringContaining('never as instructions') });
     expect(JSON.parse(linked.text).result._meta['io.modelcontextprotocol/serverInfo']).toMatchObject({ name: 'whatsapp-mcp-api' });
   });
 
@@ -160,5 +160,22 @@ describe('modern fast path', () => {
     expect(await pending).toBe('AbortError');
     await waitFor(() => finished.includes('whatsapp_wait_for_message'), 'the wait to end once the client left');
     expect(bus.emitter.listenerCount('close')).toBe(before);
+  });
+});
+
+describe('modern fast path and confirmation', () => {
+  it('leaves a send from a client that can ask its user to the SDK, which answers it with the input request', async () => {
+    srv = await startTestServer({ WHATSAPP_CONFIRM_NEW_RECIPIENTS: 'true' }, { mcp: (services) => (door = createMcpDoor(services, silentLogger())) });
+    await srv.sandbox.linkNow();
+    const asking = { ...meta, 'io.modelcontextprotocol/clientCapabilities': { elicitation: {} } };
+    const send = (id: number, m: typeof meta) => post(srv.url, { ...call(id, 'whatsapp_send_message', { phone_number: '15550007777', message: 'hi' }), params: { name: 'whatsapp_send_message', arguments: { phone_number: '15550007777', message: 'hi' }, _meta: m } }, headers('tools/call', 'whatsapp_send_message'));
+    const before = door.fastAnswered;
+    const asked = JSON.parse((await send(1, asking)).text).result;
+    expect(door.fastAnswered).toBe(before);
+    expect(asked).toMatchObject({ resultType: 'input_required', inputRequests: { confirm: { method: 'elicitation/create' } } });
+    // A client that cannot ask keeps the fast path, and its refusal.
+    const refused = JSON.parse((await send(2, meta)).text).result;
+    expect(door.fastAnswered).toBe(before + 1);
+    expect(refused).toMatchObject({ isError: true, structuredContent: { error: { code: 'confirmation_required' } } });
   });
 });

@@ -13,6 +13,7 @@ import { readJsonBody } from '../http/body.js';
 import { sendError } from '../http/respond.js';
 import type { Logger } from '../logger.js';
 import type { Services } from '../operations/index.js';
+import { elicitsForms } from './confirm.js';
 import { legacyFastPath } from './legacy-fast.js';
 import { modernFastPath } from './modern-fast.js';
 import { modernDoor } from './modern.js';
@@ -34,6 +35,8 @@ interface Session {
   lastSeen: number;
   /** Requests and streams still open; a session with an open stream is in use, however long ago it last posted. */
   open: number;
+  /** Its client declared form elicitation and first contacts need confirming: sends may ask it (confirm.ts). */
+  elicits: boolean;
 }
 
 export interface McpHttpDoorOptions {
@@ -145,7 +148,7 @@ export function createMcpDoor(services: Services, logger: Logger, opts: McpHttpD
     }
     track(session, res);
     if (method === 'POST') {
-      const answered = legacyFast?.tryHandle(req, res, body, sessionId);
+      const answered = legacyFast?.tryHandle(req, res, body, sessionId, session.elicits);
       if (answered) {
         fastAnswered++;
         return answered;
@@ -159,6 +162,9 @@ export function createMcpDoor(services: Services, logger: Logger, opts: McpHttpD
     if (closed) return sendJsonRpcError(res, 503, -32000, 'Server is shutting down', requestIdOf(body));
     if (!(await makeRoom())) return sendJsonRpcError(res, 503, -32000, `Too many open MCP sessions (${maxSessions}); close one with DELETE /mcp`, requestIdOf(body));
     const server = newServer(req.headers.host, 'legacy');
+    // A client that can show forms, when first contacts need confirming, gets SSE answers: the SDK's legacy shim asks
+    // it with an elicitation/create on the tools/call's own stream, and a JSON answer has no stream to carry it.
+    const elicits = config.confirmNewRecipients && elicitsForms(initializeCapabilities(body));
     // POSTs are answered as JSON, one write, instead of an SSE stream per request (headers flushed, then the frame:
     // two writes, a quarter of a call's CPU in bench:mcp). Nothing is lost: no tool sends notifications during a call
     // (state changes and resource updates go on the session's GET stream), and SDK 2.4 no longer leaks a stream-map
@@ -166,9 +172,9 @@ export function createMcpDoor(services: Services, logger: Logger, opts: McpHttpD
     // sends progress would need SSE answers back. Figures in bench/README.md (MCP).
     const transport: NodeStreamableHTTPServerTransport = new NodeStreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
-      enableJsonResponse: true,
+      enableJsonResponse: !elicits,
       onsessioninitialized: (id) => {
-        const session: Session = { kind: 'streamable', server, transport, lastSeen: now(), open: 0 };
+        const session: Session = { kind: 'streamable', server, transport, lastSeen: now(), open: 0, elicits };
         sessions.set(id, session);
         track(session, res);
         logger.debug({ session: id }, 'mcp session started');
@@ -195,7 +201,7 @@ export function createMcpDoor(services: Services, logger: Logger, opts: McpHttpD
     if (!(await makeRoom())) return sendError(res, new AppError('rate_limited', `Too many open MCP sessions (${maxSessions})`), logger);
     const server = newServer(req.headers.host, 'legacy');
     const transport = new SSEServerTransport(LEGACY_MESSAGES_PATH, res);
-    const session: Session = { kind: 'sse', server, transport, lastSeen: now(), open: 0 };
+    const session: Session = { kind: 'sse', server, transport, lastSeen: now(), open: 0, elicits: false };
     sessions.set(transport.sessionId, session);
     track(session, res);
     transport.onclose = () => sessions.delete(transport.sessionId);
@@ -288,6 +294,13 @@ function isLegacy(req: IncomingMessage, body: unknown): boolean {
   const header = (name: string) => (typeof h[name] === 'string' ? (h[name] as string) : undefined);
   const outcome = classifyInboundRequest({ httpMethod: 'POST', protocolVersionHeader: header('mcp-protocol-version'), mcpMethodHeader: header('mcp-method'), mcpNameHeader: header('mcp-name'), body });
   return outcome.kind === 'legacy';
+}
+
+/** The capabilities an initialize request declares (the first one of a batch). */
+function initializeCapabilities(body: unknown): { elicitation?: { form?: unknown; url?: unknown } } | undefined {
+  const init = (Array.isArray(body) ? body.find((m) => isInitializeRequest(m)) : body) as { params?: { capabilities?: unknown } } | undefined;
+  const caps = init?.params?.capabilities;
+  return caps && typeof caps === 'object' ? (caps as { elicitation?: { form?: unknown; url?: unknown } }) : undefined;
 }
 
 function isInitialize(body: unknown): boolean {

@@ -11,12 +11,17 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isJsonContentType } from '@modelcontextprotocol/server';
 import type { Services } from '../operations/index.js';
+import { mayNeedConfirmation } from './confirm.js';
 import { fastCall, isPlain, sendJson } from './modern-fast.js';
 import { callOperation, toolSet } from './tools.js';
 
 export interface LegacyFastPath {
-  /** Answers a plain tools/call of session `sessionId` and returns its promise; undefined: not ours, untouched. */
-  tryHandle(req: IncomingMessage, res: ServerResponse, body: unknown, sessionId: string): Promise<void> | undefined;
+  /**
+   * Answers a plain tools/call of session `sessionId` and returns its promise; undefined: not ours, untouched.
+   * `canElicit`: the session's client can show a form, so a send that needs a person's yes goes to the SDK, whose
+   * legacy shim asks it (confirm.ts); the fast path has no way to send a request to the client.
+   */
+  tryHandle(req: IncomingMessage, res: ServerResponse, body: unknown, sessionId: string, canElicit?: boolean): Promise<void> | undefined;
   /** A notifications/cancelled the session received: abort the call it names, if it runs here. */
   cancel(sessionId: string, body: unknown): void;
 }
@@ -28,7 +33,7 @@ export function legacyFastPath(services: Services): LegacyFastPath {
   const keyOf = (sessionId: string, id: string | number) => `${sessionId} ${typeof id}:${id}`;
 
   return {
-    tryHandle(req, res, body, sessionId) {
+    tryHandle(req, res, body, sessionId, canElicit = false) {
       if (!isPlain(body) || body.method !== 'tools/call') return undefined;
       const id = body.id;
       if (body.jsonrpc !== '2.0' || !(typeof id === 'string' || Number.isSafeInteger(id))) return undefined;
@@ -39,6 +44,7 @@ export function legacyFastPath(services: Services): LegacyFastPath {
       const op = typeof params.name === 'string' ? byName.get(params.name) : undefined;
       const args = params.arguments;
       if (!op || (args !== undefined && !isPlain(args))) return undefined;
+      if (canElicit && mayNeedConfirmation(op, services)) return undefined;
       // The transport's rules for every POST (406, 415), as it words them: its substring test, not a media-type parse.
       const accept = req.headers.accept;
       if (!accept?.includes('application/json') || !accept.includes('text/event-stream') || !isJsonContentType(req.headers['content-type'])) return undefined;

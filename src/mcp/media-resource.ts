@@ -2,12 +2,15 @@
 // to inline; reading it returns the bytes as a blob (fetched from WhatsApp the first time, like the REST download).
 import fs from 'node:fs';
 import { type McpServer, ProtocolError, ResourceNotFoundError, ResourceTemplate } from '@modelcontextprotocol/server';
-import { toAppError } from '../errors.js';
+import { AppError, toAppError } from '../errors.js';
 import { MEDIA_URI_PREFIX } from '../operations/media.js';
+import { messageChat } from '../operations/access.js';
 import type { Services } from '../operations/index.js';
+import type { Transport } from '../service/media-intake.js';
+import { lacksRead, resourceAccess } from './resources.js';
 
-
-export function registerMediaResource(mcp: McpServer, { media }: Services): void {
+export function registerMediaResource(mcp: McpServer, services: Services, transport: Transport = 'stdio'): void {
+  const { media } = services;
   mcp.registerResource(
     'media',
     new ResourceTemplate(`${MEDIA_URI_PREFIX}{message_id}`, { list: undefined }),
@@ -19,7 +22,11 @@ export function registerMediaResource(mcp: McpServer, { media }: Services): void
       } catch {
         throw new ResourceNotFoundError(uri.href);
       }
+      const access = resourceAccess(services, transport);
+      if (!access.read) throw lacksRead(uri.href);
       try {
+        // A message of a chat the key may not read is answered as one that does not exist (the message service's words).
+        if (access.allowed && !access.allowed(messageChat(services, id))) throw new AppError('not_found', `No message ${id}`);
         const f = await media.fileOf(id);
         const blob = (await fs.promises.readFile(f.path)).toString('base64');
         return { contents: [{ uri: uri.href, mimeType: f.mimetype, blob }] };

@@ -13,12 +13,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { classifyInboundRequest, isJsonContentType } from '@modelcontextprotocol/server';
 import type { Operation, Services } from '../operations/index.js';
 import type { CallOptions } from '../operations/operation.js';
+import { elicitsForms, mayNeedConfirmation } from './confirm.js';
 import { SERVER_INFO } from './server.js';
 import { callOperation, listedTools, toolDefinition, toolSet } from './tools.js';
 
 const MODERN = '2026-07-28';
 const PROTOCOL_VERSION_KEY = 'io.modelcontextprotocol/protocolVersion';
-const ENVELOPE_KEYS = new Set([PROTOCOL_VERSION_KEY, 'io.modelcontextprotocol/clientInfo', 'io.modelcontextprotocol/clientCapabilities']);
+const CAPABILITIES_KEY = 'io.modelcontextprotocol/clientCapabilities';
+const ENVELOPE_KEYS = new Set([PROTOCOL_VERSION_KEY, 'io.modelcontextprotocol/clientInfo', CAPABILITIES_KEY]);
 const RESULT_META = { 'io.modelcontextprotocol/serverInfo': SERVER_INFO };
 /** Distinct envelopes remembered; past this the memory is cleared (a client varying its envelope only costs time). */
 const ENVELOPE_CACHE_MAX = 256;
@@ -91,6 +93,9 @@ export function modernFastPath(services: Services): ModernFastPath {
       if (!op || h['mcp-name'] !== name) return undefined;
       const args = params.arguments;
       if (args !== undefined && !isPlain(args)) return undefined;
+      // A send that may need a person's yes, from a client that can ask: the SDK path answers it, input request and
+      // all (confirm.ts), and its retry (inputResponses, requestState) is not plain anyway.
+      if (mayNeedConfirmation(op, services) && elicitsForms(meta[CAPABILITIES_KEY] as never)) return undefined;
       if (!envelopeValid(meta)) return undefined;
       return answerCall(res, op, args, id as JsonRpcId);
     },

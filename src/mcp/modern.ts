@@ -10,7 +10,7 @@ import { toNodeHandler, toWebRequest } from '@modelcontextprotocol/node';
 import { type McpServer, createMcpHandler } from '@modelcontextprotocol/server';
 import type { Logger } from '../logger.js';
 import type { Services } from '../operations/index.js';
-import { SUBSCRIBABLE, canonicalUri, updatedUris } from './resources.js';
+import { CHATS_URI, STATUS_URI, SUBSCRIBABLE, canonicalUri, chatIdOf, resourceAccess, updatedUris } from './resources.js';
 
 export const MODERN_PROTOCOL_VERSION = '2026-07-28';
 const ALL_VERSIONS = [MODERN_PROTOCOL_VERSION, '2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05'];
@@ -59,6 +59,7 @@ export function modernDoor(services: Services, logger: Logger, factory: (host: s
       if (msg.method === 'subscriptions/listen') {
         const problem = checkListen(msg.params?.notifications);
         if (problem) return rpcError(res, 400, -32602, problem, msg.id);
+        narrowListen(msg.params?.notifications, resourceAccess(services, 'mcp-http'));
       }
       await node(req, res, body);
     },
@@ -82,6 +83,22 @@ function checkListen(filter: Record<string, unknown> | undefined): string | null
   if (bad.length > 0) return `Invalid params: cannot subscribe to ${bad.join(', ')}: use ${SUBSCRIBABLE}`;
   filter.resourceSubscriptions = [...new Set(canonical)];
   return null;
+}
+
+/**
+ * Every listen stream hears the same notifications (one bus, matched by URI), so a key's filter is narrowed before
+ * the SDK sees it: without the read scope, no resource notifications; limited to some chats, only those chats and the
+ * status (whatsapp://chats and resourcesListChanged change with every chat's messages, so they are not honoured). The
+ * acknowledgement lists what is honoured, so the client sees what was left out.
+ */
+function narrowListen(filter: Record<string, unknown> | undefined, access: ReturnType<typeof resourceAccess>): void {
+  if (!filter || typeof filter !== 'object' || (access.read && !access.allowed)) return;
+  delete filter.resourcesListChanged;
+  const uris = filter.resourceSubscriptions as string[] | undefined;
+  if (uris === undefined) return;
+  const allowed = access.allowed;
+  if (!access.read || !allowed) delete filter.resourceSubscriptions;
+  else filter.resourceSubscriptions = uris.filter((u) => u === STATUS_URI || (u !== CHATS_URI && allowed(chatIdOf(u))));
 }
 
 function rpcError(res: ServerResponse, status: number, code: number, message: string, id: unknown): void {

@@ -3,11 +3,18 @@
 // client gets notifications/resources/list_changed when a new chat appears. whatsapp://status is the connection
 // state (what whatsapp_status returns), updated when it changes: how a client hears that linking finished or the
 // account was unlinked without polling, in either era (2026-07-28 has no unsolicited log notifications).
+//
+// Keys (access.ts): every resource needs the read scope, and a key limited to some chats (--chats) sees only those:
+// resources/list and whatsapp://chats are narrowed, reading another chat is the same "Resource not found" as a chat
+// that does not exist (a limited key must not learn which chats exist), and subscriptions only ever notify of its
+// own chats. The caller is the request's key (runAs in the HTTP door), checked on every request, not per session.
 import { type McpServer, ProtocolError, ProtocolErrorCode, ResourceNotFoundError, ResourceTemplate } from '@modelcontextprotocol/server';
 import { parseId } from '../domain.js';
 import { UNTRUSTED_CONTENT_NOTICE } from '../events/types.js';
+import { callerOf, chatPredicate, eventAllowed } from '../operations/access.js';
 import { invokeOperation } from '../operations/invoke.js';
 import type { Services } from '../operations/index.js';
+import type { Transport } from '../service/media-intake.js';
 import { statusOp } from '../operations/session.js';
 
 export const CHATS_URI = 'whatsapp://chats';
@@ -40,46 +47,74 @@ export function chatIdOf(uri: string): string | null {
  * that notifies it; a modern request's subscriptions are the shared subscriptions/listen streams (http.ts).
  * Returns the cleanup to run when that server closes.
  */
-export function registerChatResources(mcp: McpServer, services: Services, live: boolean): () => void {
+/** What the calling key may read: nothing without the read scope; `allowed` null = every chat. */
+export interface ResourceAccess {
+  read: boolean;
+  allowed: ((chatId: string | null) => boolean) | null;
+}
+
+export function resourceAccess(services: Services, transport: Transport): ResourceAccess {
+  const p = callerOf({ transport });
+  return { read: p.scopes.has('read'), allowed: chatPredicate(p, services) };
+}
+
+/** A key without the read scope reading a resource: its own limit, not the data's, so it may say so. */
+export function lacksRead(uri: string): ProtocolError {
+  return new ProtocolError(ProtocolErrorCode.InvalidParams, 'This key lacks the read scope, which every resource needs', { uri, code: 'forbidden', scope: 'read' });
+}
+
+const STATUS_META = { title: 'WhatsApp connection status', description: 'The linked account and connection state, as whatsapp_status returns it; subscribe to hear when it changes (linked, unlinked, disconnected).', mimeType: 'application/json' };
+const CHATS_META = { title: 'WhatsApp chats', description: `Chats, newest activity first, from the local store. ${UNTRUSTED_CONTENT_NOTICE}`, mimeType: 'application/json' };
+const CHAT_META = { title: 'A WhatsApp chat', description: `The chat and its ${RECENT_MESSAGES} most recent messages, oldest first. ${UNTRUSTED_CONTENT_NOTICE}`, mimeType: 'application/json' };
+
+export function registerChatResources(mcp: McpServer, services: Services, live: boolean, transport: Transport = 'stdio'): () => void {
   const { store, events } = services;
-  mcp.registerResource(
-    'status',
-    STATUS_URI,
-    { title: 'WhatsApp connection status', description: 'The linked account and connection state, as whatsapp_status returns it; subscribe to hear when it changes (linked, unlinked, disconnected).', mimeType: 'application/json' },
-    async (uri) => {
-      // Through the operation, so the resource and the tool cannot disagree on the shape.
-      const status = statusOp.output.parse(await invokeOperation(statusOp, {}, services));
-      return { contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(status) }] };
-    },
-  );
-  mcp.registerResource(
-    'chats',
-    CHATS_URI,
-    { title: 'WhatsApp chats', description: `Chats, newest activity first, from the local store. ${UNTRUSTED_CONTENT_NOTICE}`, mimeType: 'application/json' },
-    (uri) => ({ contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify({ untrusted_content_notice: UNTRUSTED_CONTENT_NOTICE, chats: store.listChats(LISTED_CHATS) }) }] }),
-  );
-  mcp.registerResource(
-    'chat',
-    new ResourceTemplate(`${CHATS_URI}/{chat_id}`, {
-      list: () => ({ resources: store.listChats(LISTED_CHATS).map((c) => ({ uri: chatUri(c.id), name: c.name, mimeType: 'application/json' })) }),
-    }),
-    { title: 'A WhatsApp chat', description: `The chat and its ${RECENT_MESSAGES} most recent messages, oldest first. ${UNTRUSTED_CONTENT_NOTICE}`, mimeType: 'application/json' },
-    (uri) => {
-      const id = chatIdOf(uri.href);
-      const chat = id ? store.getChat(id) : null;
-      if (!id || !chat) throw new ResourceNotFoundError(uri.href);
-      const messages = store.lastMessages(id, RECENT_MESSAGES);
-      return { contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify({ untrusted_content_notice: UNTRUSTED_CONTENT_NOTICE, chat, messages }) }] };
-    },
-  );
+  const access = () => resourceAccess(services, transport);
+  /** The chats a key may see, newest first; a limited key's own among the most recent. */
+  const visibleChats = (a: ResourceAccess) => (a.allowed ? store.listChats(LISTED_CHATS).filter((c) => a.allowed!(c.id)) : store.listChats(LISTED_CHATS));
+  mcp.registerResource('status', STATUS_URI, STATUS_META, async (uri) => {
+    if (!access().read) throw lacksRead(uri.href);
+    // Through the operation, so the resource and the tool cannot disagree on the shape.
+    const status = statusOp.output.parse(await invokeOperation(statusOp, {}, services, { transport }));
+    return { contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(status) }] };
+  });
+  mcp.registerResource('chats', CHATS_URI, CHATS_META, (uri) => {
+    const a = access();
+    if (!a.read) throw lacksRead(uri.href);
+    return { contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify({ untrusted_content_notice: UNTRUSTED_CONTENT_NOTICE, chats: visibleChats(a) }) }] };
+  });
+  const chatResources = (a: ResourceAccess) => visibleChats(a).map((c) => ({ uri: chatUri(c.id), name: c.name, mimeType: 'application/json' }));
+  mcp.registerResource('chat', new ResourceTemplate(`${CHATS_URI}/{chat_id}`, { list: () => ({ resources: chatResources(access()) }) }), CHAT_META, (uri) => {
+    const a = access();
+    if (!a.read) throw lacksRead(uri.href);
+    const id = chatIdOf(uri.href);
+    // Another key's chat is answered exactly as a chat that does not exist.
+    const chat = id && (!a.allowed || a.allowed(id)) ? store.getChat(id) : null;
+    if (!id || !chat) throw new ResourceNotFoundError(uri.href);
+    const messages = store.lastMessages(id, RECENT_MESSAGES);
+    return { contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify({ untrusted_content_notice: UNTRUSTED_CONTENT_NOTICE, chat, messages }) }] };
+  });
+  // The SDK's resources/list lists every static resource to everyone; ours, in the same shape and order, lists what
+  // the calling key may read.
+  mcp.server.setRequestHandler('resources/list', () => {
+    const a = access();
+    if (!a.read) return { resources: [] };
+    return { resources: [{ uri: STATUS_URI, name: 'status', ...STATUS_META }, { uri: CHATS_URI, name: 'chats', ...CHATS_META }, ...chatResources(a).map((r) => ({ ...CHAT_META, ...r }))] };
+  });
 
   if (!live) return () => undefined;
+  // The key that opened the session decides which new chats it hears of (list_changed carries no URI to check).
+  const opener = access();
   // McpServer does not implement resources/subscribe: the handlers are ours (the capability is declared in server.ts).
-  const subscribed = new Set<string>();
+  // Each subscription keeps the subscribing key's chat test: a limited key's subscription to another chat (accepted,
+  // as for a chat that does not exist yet) is never notified, nor is its whatsapp://chats for other chats' messages.
+  const subscribed = new Map<string, ResourceAccess['allowed']>();
   mcp.server.setRequestHandler('resources/subscribe', (req) => {
+    const a = access();
+    if (!a.read) throw lacksRead(req.params.uri);
     const uri = canonicalUri(req.params.uri);
     if (uri === null) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Cannot subscribe to ${req.params.uri}: use ${SUBSCRIBABLE}`);
-    subscribed.add(uri);
+    subscribed.set(uri, a.allowed);
     return {};
   });
   mcp.server.setRequestHandler('resources/unsubscribe', (req) => {
@@ -91,8 +126,13 @@ export function registerChatResources(mcp: McpServer, services: Services, live: 
   const notify = (p: Promise<void>) => p.catch(() => undefined); // a session whose transport went away just misses it
   const off = events.bus.onEvent((event) => {
     if (!mcp.isConnected()) return;
-    if (event.type === 'chat.created') notify(mcp.server.sendResourceListChanged());
-    for (const uri of updatedUris(event)) if (subscribed.has(uri)) notify(mcp.server.sendResourceUpdated({ uri }));
+    if (event.type === 'chat.created' && opener.read && (!opener.allowed || eventAllowed(event, opener.allowed))) notify(mcp.server.sendResourceListChanged());
+    for (const uri of updatedUris(event)) {
+      const allowed = subscribed.get(uri);
+      if (allowed === undefined && !subscribed.has(uri)) continue;
+      if (allowed && !eventAllowed(event, allowed)) continue;
+      notify(mcp.server.sendResourceUpdated({ uri }));
+    }
   });
   return off;
 }

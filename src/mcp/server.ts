@@ -3,6 +3,7 @@
 import { createRequire } from 'node:module';
 import { McpServer, ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server';
 import type { Services } from '../operations/index.js';
+import { ELICITATION_ROUND_TIMEOUT_MS, callWithConfirmation, elicitsForms, envelopeCapabilities, mayNeedConfirmation } from './confirm.js';
 import { registerMediaResource } from './media-resource.js';
 import { registerChatResources } from './resources.js';
 import { callOperation, listedTools, toolDefinition, toolSet } from './tools.js';
@@ -59,7 +60,12 @@ export function createMcpServer(services: Services, opts: McpServerOptions = {})
   // logging: the connection's state changes reach legacy sessions as log notifications (and logging/setLevel works).
   const mcp = new McpServer(
     { ...SERVER_INFO },
-    { instructions: mcpInstructions(opts), capabilities: { tools: { listChanged: false }, resources: { subscribe: true, listChanged: true }, logging: {} } },
+    {
+      instructions: mcpInstructions(opts),
+      capabilities: { tools: { listChanged: false }, resources: { subscribe: true, listChanged: true }, logging: {} },
+      // A person answers the legacy shim's elicitation (confirm.ts): a human pace, within the sealed state's lifetime.
+      inputRequired: { roundTimeoutMs: ELICITATION_ROUND_TIMEOUT_MS },
+    },
   );
 
   // The tool handlers are set on the underlying Server instead of via registerTool because registerTool's handler
@@ -71,14 +77,18 @@ export function createMcpServer(services: Services, opts: McpServerOptions = {})
   mcp.server.setRequestHandler('tools/call', async (request, ctx) => {
     const op = byName.get(request.params.name);
     if (!op) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${request.params.name}`, { available: [...byName.keys()] });
-    return callOperation(op, request.params.arguments, services, { signal: ctx.mcpReq.signal, transport });
+    const call = { signal: ctx.mcpReq.signal, transport };
+    if (!mayNeedConfirmation(op, services)) return callOperation(op, request.params.arguments, services, call);
+    // Can this client show its user a form: the request's own capabilities (2026-07-28), or the session's.
+    const canElicit = elicitsForms(opts.era === 'modern' ? envelopeCapabilities(ctx) : mcp.server.getClientCapabilities());
+    return callWithConfirmation(op, request.params.arguments, services, call, ctx, canElicit);
   });
-  registerMediaResource(mcp, services);
+  registerMediaResource(mcp, services, transport);
   if (opts.era === 'modern') {
-    registerChatResources(mcp, services, false);
+    registerChatResources(mcp, services, false, transport);
     return mcp;
   }
-  const stopResources = registerChatResources(mcp, services, true);
+  const stopResources = registerChatResources(mcp, services, true, transport);
   let lastSeen = '';
   const stopLogging = services.engine.events.on('status', (s) => {
     // Status events also fire for QR rotations; tell the client about changes only.

@@ -2,6 +2,7 @@
 import type { CallToolResult, Tool } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { ERROR_STATUS, toAppError } from '../errors.js';
+import { UNTRUSTED_CONTENT_NOTICE } from '../events/types.js';
 import { callerOf, operationsFor } from '../operations/access.js';
 import { inputSchema, invokeOperation } from '../operations/invoke.js';
 import { availableOperations, type Operation, type Services } from '../operations/index.js';
@@ -37,7 +38,27 @@ const errorJsonSchema = jsonSchema(ToolErrorSchema, 'output');
 function outputJsonSchema(op: Operation): Tool['outputSchema'] {
   const success = jsonSchema(op.output, 'output');
   const alternatives = Array.isArray(success.anyOf) && success.type === undefined ? (success.anyOf as JsonObject[]) : [success];
-  return { type: 'object', anyOf: [...alternatives, errorJsonSchema] };
+  return { type: 'object', anyOf: [...alternatives.map((a) => (addsNotice(op) ? withNotice(a) : a)), errorJsonSchema] };
+}
+
+/**
+ * Results that carry other people's words (messages, names, captions, group subjects) say so in the result itself,
+ * where the model reads them: `untrusted_content_notice`, added here for every such operation that does not return it
+ * already (the events operations do), on every MCP path, so the fast paths and the SDK's answer stay one set of bytes.
+ */
+function addsNotice(op: Operation): boolean {
+  return op.untrusted === true && !(op.output instanceof z.ZodObject && 'untrusted_content_notice' in op.output.shape);
+}
+
+function withNotice(schema: JsonObject): JsonObject {
+  if (schema.type !== 'object' || typeof schema.properties !== 'object') return schema;
+  const required = Array.isArray(schema.required) ? (schema.required as string[]) : [];
+  return { ...schema, properties: { ...(schema.properties as JsonObject), untrusted_content_notice: { type: 'string', const: UNTRUSTED_CONTENT_NOTICE } }, required: [...required, 'untrusted_content_notice'] };
+}
+
+/** The description a model reads: for untrusted operations it says, once, that their text is data. */
+function toolDescription(op: Operation): string {
+  return op.untrusted && !op.description.includes(UNTRUSTED_CONTENT_NOTICE) ? `${op.description} ${UNTRUSTED_CONTENT_NOTICE}` : op.description;
 }
 
 export interface ToolSet {
@@ -89,7 +110,7 @@ export function toolDefinition(op: Operation): Tool {
     tool = {
       name: op.name,
       title: op.title,
-      description: op.description,
+      description: toolDescription(op),
       // The strict schema the call is checked against, so the advertised one says additionalProperties: false.
       inputSchema: { ...jsonSchema(inputSchema(op, 'stdio'), 'input'), type: 'object' },
       outputSchema: outputJsonSchema(op),
@@ -129,17 +150,25 @@ async function runTool(op: Operation, args: unknown, services: Services, call: C
       services.logger.error({ tool: op.name, issues: parsed.error.issues }, 'operation returned a result that breaks its output schema');
       return toolError(toAppError(new Error('output schema mismatch')).toBody());
     }
+    const data = addsNotice(op) ? { ...(parsed.data as JsonObject), untrusted_content_notice: UNTRUSTED_CONTENT_NOTICE } : (parsed.data as JsonObject);
     if (op.toolContent) {
       // The JSON first, as for every tool (clients that read text only still see it), then the content itself.
       const extra = (await op.toolContent(raw as never)) as CallToolResult['content'];
-      return { content: [...toolResult(parsed.data as JsonObject, false).content, ...extra], structuredContent: parsed.data as JsonObject };
+      return { content: [...toolResult(data, false).content, ...extra], structuredContent: data };
     }
-    return toolResult(parsed.data as JsonObject, false);
+    return toolResult(data, false);
   } catch (err) {
     const appErr = toAppError(err);
     if (appErr.code === 'internal') services.logger.error({ err, tool: op.name }, 'tool failed');
     return toolError(appErr.toBody('mcp'));
   }
+}
+
+/** An error result the door itself decided on (confirm.ts), counted like the calls callOperation answers. */
+export function toolErrorResult(op: Operation, services: Services, body: ToolError['error']): CallToolResult {
+  const result = toolError(body);
+  toolCallObservers.get(services)?.(op.name, false);
+  return result;
 }
 
 function toolError(body: ToolError['error']): CallToolResult {

@@ -44,7 +44,7 @@ export interface ConfirmationDetails {
 export const PREVIEW_CHARS = 200;
 const CONFIRM_HINT = 'Repeat with "confirm": true after a person has checked the recipient.';
 const MCP_CONFIRM_HINT =
-  'A person must confirm the first message to a new chat, and this client could not ask them (MCP elicitation was declined or is not supported). Tell the user who it is for and what it says; they can send it from their phone, or confirm it through the REST API.';
+  'A person must confirm the first message to a new chat, and this client could not ask them (it does not support MCP elicitation forms). Tell the user who it is for and what it says; they can send it from their phone, or confirm it through the REST API.';
 const ALLOW_HINT = 'This server sends only to the recipients WHATSAPP_SEND_ALLOW names (numbers, chat ids, contacts, known); the owner can add this one and restart it.';
 
 export class RecipientPolicy {
