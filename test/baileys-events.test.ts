@@ -200,6 +200,18 @@ describe('baileys events: history sync', () => {
     expect(synced).toEqual([{ count: total, chats: 2, progress: 100, is_latest: true, sync_type: 'RECENT' }]);
   });
 
+  it('batches emitted back to back are taken one at a time, in order: a long first one is not overtaken', async () => {
+    const { engine, sock } = await linked();
+    const synced = record(engine, 'history_synced');
+    const chunks = record(engine, 'history_messages');
+    sock.ev.emit('messaging-history.set', { chats: [], contacts: [], messages: history(HISTORY_CHUNK * 3), isLatest: false, progress: 40 });
+    sock.ev.emit('messaging-history.set', { chats: [], contacts: [], messages: history(1).map((m) => ({ ...m, key: { ...m.key, id: 'LATE' } })), isLatest: true, progress: 100 });
+    await until(() => synced.length === 2);
+    expect(synced.map((s) => s.progress)).toEqual([40, 100]);
+    // The second batch's one message came after every chunk of the first.
+    expect(chunks.flat().at(-1)).toMatchObject({ id: 'LATE' });
+  });
+
   it('a history batch still running when its socket is retired stops, with no summary', async () => {
     const { engine, sock } = await linked();
     const chunks = record(engine, 'history_messages');

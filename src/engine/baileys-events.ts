@@ -117,5 +117,17 @@ export function listenToSocket(engine: BaileysHooks, sock: BaileysSocketLike, ge
   on('contacts.update', (contacts) => contacts.forEach((c) => engine.contacts.note(c)));
   on('lid-mapping.update', ({ lid, pn }) => engine.contacts.learn(lid, pn));
 
-  on('messaging-history.set', (set) => ingestHistory(engine, set, gen));
+  // One batch at a time, in the order Baileys gave them: each is spread over turns, and two running side by side would
+  // report their summaries (and an on-demand answer's arrival) out of order.
+  // An idle engine starts a batch at once (synchronously, like every other event); a busy one queues it.
+  let history: Promise<void> | null = null;
+  on('messaging-history.set', (set) => {
+    const run = history ? history.then(() => ingestHistory(engine, set, gen)) : ingestHistory(engine, set, gen);
+    const settled = run.catch(() => undefined);
+    history = settled;
+    void settled.then(() => {
+      if (history === settled) history = null;
+    });
+    return run;
+  });
 }
