@@ -1,6 +1,7 @@
 // The dashboard in a real Chromium over real HTTP (sandbox engine, API key set), driven by accessible names the way
 // a screen reader user would find the controls: sign in (a wrong key is refused), link, open a chat, send, receive
-// live, see a refused send in the outbox; no console errors, no request to another origin.
+// live, see a refused send in the outbox, long lists scrolling inside their cards; a scoped key sees no admin
+// controls; no console errors, no request to another origin.
 // Screenshots of each step go to test-artifacts/dashboard/ (gitignored); SCREENSHOTS=docs also copies the README's
 // ones into docs/screenshots/.
 import fs from 'node:fs';
@@ -9,7 +10,7 @@ import type { Browser, ElementHandle, Page } from 'puppeteer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findBrowser } from '../src/engine/browser.js';
 import { b64, png } from './helpers/media-fixtures.js';
-import { startTestServer, type TestServer } from './helpers/server.js';
+import { startTestServer, type TestServer, waitFor } from './helpers/server.js';
 
 const KEY = 'dashboard-browser-key-0123456789';
 const auth = { authorization: `Bearer ${KEY}` };
@@ -27,26 +28,32 @@ describe.skipIf(!browser.ok)(`dashboard in Chromium${browser.ok ? '' : ` (skippe
 
   beforeAll(async () => {
     // The simulated phone scans a QR this long after it is shown: long enough to see it on the page.
-    srv = await startTestServer({ WHATSAPP_API_KEY: KEY, WHATSAPP_SANDBOX_LINK_DELAY_MS: '1500' });
+    // No pacing: step 9 makes a long outbox with many sends at once.
+    srv = await startTestServer({ WHATSAPP_API_KEY: KEY, WHATSAPP_SANDBOX_LINK_DELAY_MS: '1500', WHATSAPP_RATE_GLOBAL_PER_MIN: '0', WHATSAPP_RATE_RECIPIENT_PER_MIN: '0' });
     const { default: puppeteer } = await import('puppeteer');
     chrome = await puppeteer.launch({ executablePath: browser.ok ? browser.path : undefined, args: ['--no-sandbox'] });
-    page = await chrome.newPage();
-    await page.setViewport({ width: 1440, height: 900 });
-    // The suite runs in parallel on two cores beside this browser: each step gets room, not a fixed pace.
-    page.setDefaultTimeout(60_000);
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(`console: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => problems.push(`page error: ${String(e)}`));
-    // Chromium's console line for a refused request names no URL: this one does.
-    page.on('response', (r) => {
-      if (r.status() >= 400) problems.push(`${r.status()} ${r.request().method()} ${r.url().replace(srv.url, '')}`);
-    });
-    page.on('request', (r) => {
-      if (!r.url().startsWith(srv.url) && !r.url().startsWith('data:') && !r.url().startsWith('blob:')) problems.push(`request to ${r.url()}`);
-    });
+    page = await watchedPage();
     fs.mkdirSync(ARTIFACTS, { recursive: true });
   }, 120_000);
+
+  async function watchedPage(): Promise<Page> {
+    const p = await chrome.newPage();
+    await p.setViewport({ width: 1440, height: 900 });
+    // The suite runs in parallel on two cores beside this browser: each step gets room, not a fixed pace.
+    p.setDefaultTimeout(60_000);
+    p.on('console', (m) => {
+      if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+    });
+    p.on('pageerror', (e) => problems.push(`page error: ${String(e)}`));
+    // Chromium's console line for a refused request names no URL: this one does.
+    p.on('response', (r) => {
+      if (r.status() >= 400) problems.push(`${r.status()} ${r.request().method()} ${r.url().replace(srv.url, '')}`);
+    });
+    p.on('request', (r) => {
+      if (!r.url().startsWith(srv.url) && !r.url().startsWith('data:') && !r.url().startsWith('blob:')) problems.push(`request to ${r.url()}`);
+    });
+    return p;
+  }
 
   afterAll(async () => {
     await chrome?.close();
@@ -112,10 +119,15 @@ describe.skipIf(!browser.ok)(`dashboard in Chromium${browser.ok ? '' : ` (skippe
     await page.waitForFunction(() => ((document.querySelector('img#qr') as HTMLImageElement | null)?.naturalWidth ?? 0) > 0);
     await shot('03-qr');
     await waitForText('#connection', 'Connected');
+    await page.waitForSelector('::-p-aria([name="Unlink WhatsApp"][role="button"])'); // an admin key: the owner's controls
 
-    // 3. The chat list (the sandbox's seeded account), then one chat's history.
+    // 3. The chat list (the sandbox's seeded account), then one chat's history. Opening a chat reads it: its unread
+    // badge goes, and (the key has the send scope) WhatsApp is told, so the server's count is 0 too.
+    await page.waitForSelector('[data-chat="15550001001@c.us"] .unread');
     await page.locator('::-p-aria([name="Alice Martin"][role="button"])').click();
     await waitForText('#messages', 'Can you send me the invoice from last week?');
+    await page.waitForFunction(() => document.querySelector('[data-chat="15550001001@c.us"]') !== null && document.querySelector('[data-chat="15550001001@c.us"] .unread') === null);
+    await waitFor(async () => (await srv.call('GET', '/api/chats/15550001001@c.us', undefined, auth)).json.chat?.unread_count === 0, 'the chat read on the server', 20_000);
     await shot('05-chat');
     expect(await page.$eval('::-p-aria(Phone number or chat)', (el) => (el as HTMLInputElement).value)).toBe('15550001001@c.us');
 
@@ -132,7 +144,7 @@ describe.skipIf(!browser.ok)(`dashboard in Chromium${browser.ok ? '' : ` (skippe
     const inbound = await srv.call('POST', '/api/sandbox/inbound', { from: '15550001001', body: 'Got it, thanks!', reply_to: history.json.messages.at(-1).id }, auth);
     expect(inbound.status).toBe(200);
     await page.waitForFunction(() => [...document.querySelectorAll('#messages .msg:not(.mine) .body')].some((e) => e.textContent === 'Got it, thanks!'));
-    await waitForText('#messages', 'Sent from the dashboard'); // the quote of the reply
+    await waitForText('#messages .quote', 'You: Sent from the dashboard'); // the quote of the reply
     await waitForText('#events', 'message.received');
     expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(42);
 
@@ -172,7 +184,10 @@ describe.skipIf(!browser.ok)(`dashboard in Chromium${browser.ok ? '' : ` (skippe
 
     // 7. The search box: chat names filter the list; message text is searched in the store.
     await page.locator('::-p-aria(Search chats and messages)').fill('invoice');
-    await waitForText('#message-results', '[invoice]');
+    await page.waitForSelector('#message-results mark');
+    // The snippet's match markers are <mark>s, never shown as brackets; the rest stays text.
+    expect(await page.$$eval('#message-results mark', (ms) => [...new Set(ms.map((m) => m.textContent!.toLowerCase()))])).toEqual(['invoice']);
+    expect(await page.$eval('#message-results', (el) => el.textContent)).not.toContain('[');
     expect(await page.$$eval('#chat-list button', (b) => b.length)).toBe(0);
     await page.locator('::-p-aria(Search chats and messages)').click({ count: 3 });
     await page.keyboard.press('Backspace');
@@ -188,6 +203,29 @@ describe.skipIf(!browser.ok)(`dashboard in Chromium${browser.ok ? '' : ` (skippe
     await page.waitForSelector(`::-p-aria(Retry send ${failed.json.sends[0].outbox_id})`);
     await shot('08-outbox');
     expectOnly(['404 POST /api/send', refusedLine(404, 'Not Found')], 1);
+
+    // 9. A group: authors by their contacts' names, never raw ids; our reply to our own message quotes "You".
+    await page.locator('::-p-aria([name="Family"][role="button"])').click();
+    await waitForText('#messages', 'On my way');
+    expect((await page.$$eval('#messages .who', (els) => [...new Set(els.map((e) => e.textContent))])).sort()).toEqual(['Carla Souza', 'Dan Okafor']);
+    const dessert = (await srv.call('GET', '/api/chats/120363000000000001@g.us/messages?limit=50', undefined, auth)).json.messages.find((m: { body: string }) => m.body === 'I will bring dessert');
+    expect((await srv.call('POST', '/api/chats/120363000000000001@g.us/messages', { message: 'And ice cream', reply_to: dessert.id }, auth)).status).toBe(200);
+    await page.waitForFunction(() => [...document.querySelectorAll('#messages .msg.mine')].some((e) => e.querySelector('.body')?.textContent === 'And ice cream' && e.querySelector('.quote')?.textContent === 'You: I will bring dessert'));
+
+    // 10. A long outbox scrolls inside its card: its rows never run over the next card.
+    for (let i = 0; i < 20; i++) expect((await srv.call('POST', '/api/send', { phone_number: '15550001002', message: `Batch ${i}` }, auth)).status).toBe(200);
+    await page.select('::-p-aria(Outbox state)', 'sent');
+    await page.waitForFunction(() => document.querySelectorAll('#outbox li[data-outbox]').length === 20);
+    const layout = await page.evaluate(() => {
+      const box = (id: string) => document.getElementById(id)!.getBoundingClientRect();
+      const list = document.getElementById('outbox')!;
+      return { list: box('outbox').bottom, card: box('outbox-card').bottom, next: box('dead-card').top, scrolls: list.scrollHeight > list.clientHeight };
+    });
+    expect(layout.list).toBeLessThanOrEqual(layout.card);
+    expect(layout.card).toBeLessThanOrEqual(layout.next);
+    expect(layout.scrolls).toBe(true);
+    await shot('10-outbox-long');
+    expect(problems).toEqual([]);
   }
 
   it('the API docs page, for the README', async () => {
@@ -195,5 +233,28 @@ describe.skipIf(!browser.ok)(`dashboard in Chromium${browser.ok ? '' : ` (skippe
     await page.waitForSelector('#operations-session-whatsapp_status');
     await shot('09-docs');
     expect(problems).toEqual([]);
+  }, 120_000);
+
+  it('a key limited to reading and sending in one chat sees no admin controls and no refusals', async () => {
+    const made = await srv.call('POST', '/api/keys', { name: 'assistant', scopes: ['read', 'send'], chats: ['15550001001'] }, auth);
+    expect(made.status).toBe(201);
+    const p = await watchedPage(); // a new tab: its own sessionStorage, so no key yet
+    try {
+      await p.goto(`${srv.url}/`, { waitUntil: 'networkidle0' });
+      await (await p.waitForSelector('::-p-aria(API key)'))!.type(made.json.key);
+      await p.locator('::-p-aria([name="Sign in"][role="button"])').click();
+      await p.waitForFunction(() => document.querySelector('#connection')?.textContent?.includes('Connected'));
+      await p.locator('::-p-aria([name="Alice Martin"][role="button"])').click();
+      await p.waitForFunction(() => document.querySelector('#messages')?.textContent?.includes('Got it, thanks!'));
+      await p.waitForSelector('::-p-aria(Outbox sends) li'); // the send scope: its outbox is shown (loaded, no failed send)
+      expect(await p.$$eval('#chat-list button', (b) => b.map((x) => x.getAttribute('aria-label')))).toEqual(['Alice Martin']);
+      expect(await p.$('::-p-aria([name="Unlink WhatsApp"][role="button"])')).toBeNull();
+      expect(await p.$eval('#dead-card', (el) => (el as HTMLElement).hidden)).toBe(true);
+      expect(await p.$eval('#dead-error', (el) => el.textContent)).toBe('');
+      await p.screenshot({ path: path.join(ARTIFACTS, '11-scoped-key.png') });
+      expectOnly(['401 GET /api/status', refusedLine(401, 'Unauthorized')], 1); // the first look, before the key
+    } finally {
+      await p.close();
+    }
   }, 120_000);
 });

@@ -1,5 +1,5 @@
 // The dashboard without a browser: / by Accept (HTML for browsers, JSON for everyone else), its assets and their
-// types, 404s in the asker's format, the QR image, and the outbox operations the dashboard's outbox panel uses.
+// types, 404s in the asker's format, the QR image, and /api/whoami (which controls the page shows a key).
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -110,5 +110,22 @@ describe('/qr.svg', () => {
     } finally {
       await s.close();
     }
+  });
+});
+
+describe('GET /api/whoami (what the dashboard shows is by it)', () => {
+  it('says who the key is: its name, scopes and chats, never the key; 401 without one', async () => {
+    expect((await srv.call('GET', '/api/whoami')).status).toBe(401);
+    const env = await srv.call('GET', '/api/whoami', undefined, auth);
+    expect(env.json).toEqual({ ok: true, name: 'env', scopes: ['read', 'send', 'manage', 'admin'], chats: null, rate_per_minute: null });
+    const made = await srv.call('POST', '/api/keys', { name: 'whoami-agent', scopes: ['send', 'read'], chats: ['+1 555 000 1001'], rate_per_minute: 30 }, auth);
+    expect(made.status).toBe(201);
+    const scoped = await srv.call('GET', '/api/whoami', undefined, { authorization: `Bearer ${made.json.key}` });
+    expect(scoped.json).toEqual({ ok: true, name: 'whoami-agent', scopes: ['read', 'send'], chats: ['15550001001@c.us'], rate_per_minute: 30 });
+    expect(JSON.stringify(scoped.json)).not.toContain(made.json.key);
+    // A key without read cannot ask (the dashboard then hides a card on its first 403).
+    const sendOnly = await srv.call('POST', '/api/keys', { name: 'whoami-send-only', scopes: ['send'] }, auth);
+    const refused = await srv.call('GET', '/api/whoami', undefined, { authorization: `Bearer ${sendOnly.json.key}` });
+    expect([refused.status, refused.json.error.code, refused.json.error.details.scope]).toEqual([403, 'forbidden', 'read']);
   });
 });

@@ -15,6 +15,7 @@ import { sendMessageOp, sendStatusOp, sendToChatOp } from './sending.js';
 import { sandboxDisconnectOp, sandboxGroupEventOp, sandboxHistoryOp, sandboxInboundOp, sandboxLinkOp, sandboxReactOp } from './sandbox-controls.js';
 import { searchContactsOp, searchMessagesOp } from './search.js';
 import { getQrOp, logoutOp, pairingCodeOp, startAuthOp, statusOp } from './session.js';
+import { whoamiOp } from './whoami.js';
 
 export const OPERATIONS: readonly Operation[] = [
   statusOp,
@@ -60,6 +61,7 @@ export const OPERATIONS: readonly Operation[] = [
   listKeysOp,
   createKeyOp,
   revokeKeyOp,
+  whoamiOp,
   listAuditOp,
   redeliverDeadLetterOp,
   sandboxLinkOp,

@@ -1,9 +1,11 @@
 // The dashboard's entry: sign in (when the server has an API key), then the panels, fed by the live event stream.
+import { can, forgetAccess, loadAccess } from './access.js';
 import { ApiError, api, getKey, setKey, whenUnauthorized } from './api.js';
 import { createChats } from './chats.js';
-import { $, describe } from './dom.js';
+import { $, debounce, describe } from './dom.js';
 import { followEvents } from './events.js';
 import { createLink } from './link.js';
+import { createNames } from './names.js';
 import { createDeadLetters, createEventLog, createOutbox } from './side.js';
 import { createThread } from './thread.js';
 
@@ -20,6 +22,7 @@ let stopEvents = null;
 function showLogin(message) {
   stopEvents?.();
   stopEvents = null;
+  forgetAccess();
   $('app').hidden = true;
   $('login').hidden = false;
   $('sign-out').hidden = true;
@@ -53,21 +56,37 @@ $('sign-out').addEventListener('click', () => {
   showLogin();
 });
 
-const chats = createChats({ onOpen: (c) => openChat(c) });
-const thread = createThread({ nameOf: (id) => chats.nameOf(id), onSent: () => outbox.reload() });
-const outbox = createOutbox({ nameOf: (id) => chats.nameOf(id) });
+const names = createNames();
+const chats = createChats({ onOpen: (c) => openChat(c), names });
+names.useChats((id) => chats.chatName(id));
+const thread = createThread({ names, myId: () => link.accountId, onSent: () => outbox.reload() });
+const outbox = createOutbox({ nameOf: (id) => names.of(id) });
 const deadLetters = createDeadLetters();
 const log = createEventLog();
 const link = createLink({
   onReady: () => {
-    chats.load();
+    names.load().then(() => chats.load());
     outbox.load();
   },
 });
 
 function openChat(c) {
   chats.select(c.id);
+  markRead(c.id, chats.markSeen(c.id));
   return thread.open(c);
+}
+
+// Opening a chat reads it: the badge goes at once (chats.markSeen); with the send scope WhatsApp is told too, so the
+// phone and the sender's blue ticks agree. Without it (a read-only key) the badge is cleared on this page only.
+const markReadSoon = debounce((chatId) => markRead(chatId, 1), 500);
+async function markRead(chatId, unread) {
+  if (!unread || !can('send')) return;
+  try {
+    await api('POST', `/api/chats/${encodeURIComponent(chatId)}/read`);
+    chats.reload();
+  } catch {
+    // An engine without read receipts (501) or WhatsApp offline (503): the badge stays off here all the same.
+  }
 }
 
 function onEvent(e) {
@@ -76,7 +95,13 @@ function onEvent(e) {
   else if (e.type === 'auth.qr') link.qrRotated();
   else if (e.type === 'auth.pairing_code') link.refresh();
   else if (e.type === 'message.received' || e.type === 'message.sent') {
-    thread.message(e.data.message);
+    const m = e.data.message;
+    thread.message(m);
+    // A message into the chat open in a tab someone is looking at is read as it arrives.
+    if (m.chat_id === thread.chatId && document.visibilityState === 'visible') {
+      chats.markSeen(m.chat_id, m.timestamp);
+      if (!m.from_me) markReadSoon(m.chat_id);
+    }
     chats.reload();
   } else if (e.type.startsWith('message.')) thread.changed(e.chat_id);
   else if (e.type === 'chat.created' || e.type.startsWith('group.')) chats.reload();
@@ -88,8 +113,11 @@ async function start() {
   $('app').hidden = false;
   $('sign-out').hidden = !getKey();
   stopEvents?.();
+  await loadAccess();
+  $('send-form').hidden = !can('send');
   stopEvents = followEvents({ onEvent, onState: (s, detail) => log.state(s, detail) });
   await link.refresh();
+  await names.load();
   await Promise.all([chats.load(), outbox.load(), deadLetters.load()]);
 }
 

@@ -41,3 +41,23 @@ export function describe(err) {
   const hint = err.hint ? ` (${err.hint})` : '';
   return `${err.message ?? String(err)}${hint}`;
 }
+
+// FTS5 wraps each matched term in [ ] (store/search.ts). A message's own brackets look the same, so only a bracketed
+// run that matches a word of the query is marked; anything else stays as the text it is.
+const fold = (s) => s.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
+
+/** A search snippet as text nodes and <mark>s (never innerHTML: the snippet is someone's message). */
+export function highlighted(snippet, query) {
+  const words = fold(query).split(/[^\p{L}\p{N}]+/u).filter(Boolean);
+  const out = [];
+  let last = 0;
+  for (const m of snippet.matchAll(/\[([^\[\]\n]+)\]/g)) {
+    const inner = fold(m[1]);
+    if (!words.some((w) => inner.includes(w) || w.startsWith(inner))) continue;
+    if (m.index > last) out.push(snippet.slice(last, m.index));
+    out.push(h('mark', {}, m[1]));
+    last = m.index + m[0].length;
+  }
+  if (last < snippet.length) out.push(snippet.slice(last));
+  return out;
+}

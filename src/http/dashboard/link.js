@@ -1,4 +1,5 @@
 // Connection state in the header, and linking: by QR (shown while the state is qr) or by pairing code.
+import { can } from './access.js';
 import { api, blobUrl } from './api.js';
 import { $, describe, showError } from './dom.js';
 
@@ -72,12 +73,15 @@ export function createLink({ onReady }) {
     badge.textContent = s.ready ? `Connected · ${s.engine}` : `${s.state.replace('_', ' ')} · ${s.engine}`;
     badge.className = `badge${s.ready ? ' ready' : s.state === 'error' || s.state === 'auth_failure' ? ' bad' : ''}`;
     $('account').textContent = s.account ? `${s.account.pushname ?? ''} ${s.account.wid}`.trim() : '';
-    $('unlink').hidden = !s.authenticated && !s.ready;
+    // Linking and unlinking are the owner's (admin scope): other keys see the state only.
+    $('unlink').hidden = !can('admin') || (!s.authenticated && !s.ready);
+    $('link-ways').hidden = !can('admin');
+    $('link-not-yours').hidden = can('admin');
     $('link-panel').hidden = s.ready;
     $('link-state').textContent = `${STATE_TEXT[s.state] ?? s.state}${s.last_error ? ` Last error: ${s.last_error}` : ''}`;
     if (s.pairing_code) $('pair-code').textContent = s.pairing_code;
     else if (s.state !== 'pairing') $('pair-code').textContent = '';
-    if (s.state === 'qr' && s.has_qr) {
+    if (s.state === 'qr' && s.has_qr && can('admin')) {
       showQr();
     } else {
       $('qr').hidden = true;
@@ -98,6 +102,10 @@ export function createLink({ onReady }) {
     refresh,
     /** An auth.qr event: the code rotated. */
     qrRotated: () => status?.state === 'qr' && showQr(),
+    /** The linked account's own id: a quote of it is "You". */
+    get accountId() {
+      return status?.account?.wid ?? null;
+    },
     get ready() {
       return status?.ready ?? false;
     },

@@ -1,4 +1,5 @@
 // The outbox (queued, failed, retry), webhook dead letters (redeliver) and the live events log.
+import { can, refusedScope } from './access.js';
 import { api } from './api.js';
 import { $, debounce, h, showError, when } from './dom.js';
 
@@ -36,13 +37,17 @@ export function createOutbox({ nameOf }) {
   }
 
   async function load() {
+    $('outbox-card').hidden = !can('send');
+    if (!can('send')) return;
     const state = $('outbox-state').value;
     try {
       const r = await api('GET', `/api/outbox?limit=20${state ? `&state=${state}` : ''}`);
       list.replaceChildren(...(r.sends.length ? r.sends.map(row) : [h('li', { class: 'empty' }, `No ${state || ''} sends`)]));
       showError($('outbox-error'), null);
     } catch (err) {
-      if (err.status !== 401) showError($('outbox-error'), err);
+      // The key's scopes were not known before (see access.js): the card is not for it.
+      if (refusedScope(err)) $('outbox-card').hidden = true;
+      else if (err.status !== 401) showError($('outbox-error'), err);
     }
   }
   $('outbox-state').addEventListener('change', load);
@@ -81,12 +86,15 @@ export function createDeadLetters() {
   }
 
   async function load() {
+    $('dead-card').hidden = !can('admin');
+    if (!can('admin')) return;
     try {
       const r = await api('GET', '/api/webhooks/dead-letters?limit=20');
       list.replaceChildren(...(r.dead_letters.length ? r.dead_letters.map(row) : [h('li', { class: 'empty' }, 'None: every webhook delivery was accepted')]));
       showError($('dead-error'), null);
     } catch (err) {
-      if (err.status !== 401) showError($('dead-error'), err);
+      if (refusedScope(err)) $('dead-card').hidden = true;
+      else if (err.status !== 401) showError($('dead-error'), err);
     }
   }
   return { load };

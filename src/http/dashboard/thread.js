@@ -1,4 +1,5 @@
 // One chat's history (oldest first, older pages on demand), with media previews, quotes and reactions; the send box.
+import { can } from './access.js';
 import { api, blobUrl } from './api.js';
 import { $, debounce, h, showError, when } from './dom.js';
 
@@ -6,13 +7,21 @@ const REACTIONS = ['👍', '❤️', '😂', '😮', '🙏'];
 // Images up to this size are fetched for a preview at once; other files wait for a click.
 const AUTO_PREVIEW_BYTES = 5 * 1024 * 1024;
 
-export function createThread({ nameOf, onSent }) {
+export function createThread({ names, myId, onSent, onOpened }) {
+  const nameOf = (id) => names.of(id);
   let chat = null;
   let olderCursor = null;
   let replyTo = null;
   let blobs = [];
   const shown = new Map();
+  // Our own ids as messages show them (the account's wid, and the "from" of our messages: a linked id may differ).
+  const mine = new Set();
+  const byId = new Map();
   const list = $('messages');
+
+  function quotedIsMine(q) {
+    return byId.get(q.id)?.from_me === true || mine.has(q.from) || q.from === myId();
+  }
 
   function mediaBlock(m) {
     const box = h('div', { class: 'media' });
@@ -77,8 +86,8 @@ export function createThread({ nameOf, onSent }) {
   }
 
   function item(m) {
-    const author = chat?.is_group && !m.from_me ? h('div', { class: 'who' }, m.author_phone ? `+${m.author_phone}` : (m.author ?? m.from)) : null;
-    const quote = m.quoted ? h('div', { class: 'quote' }, h('span', { class: 'sub' }, m.quoted.from ? `${m.quoted.from === m.to ? 'You' : nameOf(m.quoted.from)}: ` : ''), m.quoted.body || '(media)') : null;
+    const author = chat?.is_group && !m.from_me ? h('div', { class: 'who' }, names.of(m.author ?? m.from, m.author_phone)) : null;
+    const quote = m.quoted ? h('div', { class: 'quote' }, h('span', { class: 'sub' }, m.quoted.from ? `${quotedIsMine(m.quoted) ? 'You' : nameOf(m.quoted.from)}: ` : ''), m.quoted.body || '(media)') : null;
     const body = m.revoked ? h('div', { class: 'revoked' }, 'This message was deleted') : m.body ? h('div', { class: 'body' }, m.body) : null;
     const extra = m.location ? h('div', { class: 'body' }, `📍 ${m.location.name ?? ''} ${m.location.latitude}, ${m.location.longitude}`) : m.poll ? h('div', { class: 'body' }, `📊 ${m.poll.question}: ${m.poll.options.map((o) => o.name).join(' / ')}`) : null;
     const li = h('li', { class: `msg${m.from_me ? ' mine' : ''}`, 'data-id': m.id });
@@ -86,14 +95,16 @@ export function createThread({ nameOf, onSent }) {
       'div',
       { class: 'meta' },
       h('span', {}, `${when(m.timestamp)}${m.edited ? ' · edited' : ''}${m.from_me && m.ack ? ` · ${m.ack}` : ''}`),
-      h('button', { type: 'button', class: 'quiet small', 'aria-label': 'Reply', onclick: () => setReply(m) }, 'Reply'),
-      h('button', { type: 'button', class: 'quiet small', 'aria-label': 'React', onclick: () => reactRow(m, li) }, 'React'),
+      can('send') ? h('button', { type: 'button', class: 'quiet small', 'aria-label': 'Reply', onclick: () => setReply(m) }, 'Reply') : null,
+      can('send') ? h('button', { type: 'button', class: 'quiet small', 'aria-label': 'React', onclick: () => reactRow(m, li) }, 'React') : null,
     );
     li.append(...[author, quote, m.has_media && m.media ? mediaBlock(m) : null, body, extra, reactions(m), meta].filter(Boolean));
     return li;
   }
 
   function put(m, where = 'end') {
+    if (m.from_me) mine.add(m.from);
+    byId.set(m.id, m);
     const old = shown.get(m.id);
     const li = item(m);
     shown.set(m.id, li);
@@ -120,11 +131,15 @@ export function createThread({ nameOf, onSent }) {
     for (const u of blobs) URL.revokeObjectURL(u);
     blobs = [];
     shown.clear();
+    byId.clear();
     list.replaceChildren();
     $('thread-title').textContent = c.name;
     $('thread-sub').textContent = `${c.is_group ? 'Group · ' : ''}${c.id}`;
     $('send-to').value = c.id;
+    // A group's members name the authors; asked first so the first page already shows names.
+    if (c.is_group) await names.loadGroup(c.id);
     await loadNewest();
+    onOpened?.(c);
   }
 
   async function loadNewest() {
