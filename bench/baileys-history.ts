@@ -3,6 +3,7 @@
 // Run: npm run bench:history   (BENCH_HISTORY_MESSAGES, BENCH_HISTORY_BATCH to change the size)
 // The server (bench/baileys-history-server.ts) runs in a child process so autocannon does not share its loop.
 import { spawn } from 'node:child_process';
+import os from 'node:os';
 import readline from 'node:readline';
 import autocannon from 'autocannon';
 
@@ -36,24 +37,34 @@ function hammer(url: string, seconds: number, until?: Promise<unknown>): Promise
 const fmt = (name: string, l: Latency) =>
   `${name.padEnd(26)} ${l.rps.toFixed(0).padStart(7)} req/s  p50 ${String(l.p50).padStart(3)} ms  p99 ${String(l.p99).padStart(4)} ms  max ${String(l.max).padStart(5)} ms  requests ${l.requests}  errors ${l.errors}`;
 
+/** The machine is shared: every figure is printed beside the load average it was measured under. */
+const load = () => `load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`;
+
 const ready = await next();
 console.log(`history bench: ${ready.messages} messages in ${ready.batches} batches (${ready.countable} are chat messages; the rest reactions and edits)`);
 const url = String(ready.url);
 await hammer(url, 2); // warm-up
+const loadIdle = load();
 const baseline = await hammer(url, 5);
+const loadSyncStart = load();
 const synced = next();
 child.stdin!.write('sync\n');
 const during = await hammer(url, MAX_SYNC_S, synced);
 const s = await synced;
 child.stdin!.write('quit\n');
 
-console.log(fmt('GET /api/status, idle', baseline));
-console.log(fmt('GET /api/status, in sync', during));
+const loadSyncEnd = load();
+console.log(`${fmt('GET /api/status, idle', baseline)}  (${loadIdle})`);
+console.log(`${fmt('GET /api/status, in sync', during)}  (${loadSyncStart} at the start, ${loadSyncEnd} at the end)`);
 const msgs = Number(s.synced);
 console.log(`sync: ${msgs} messages stored in ${(Number(s.ms) / 1000).toFixed(2)} s = ${Math.round(msgs / (Number(s.ms) / 1000))} msg/s; searchable (indexed) after ${(Number(s.indexed_ms) / 1000).toFixed(2)} s; rows ${s.stored}; heap ${s.heap_mb} MB`);
 console.log(`server event loop during sync: delay p99 ${Number(s.loop_p99_ms).toFixed(1)} ms, max ${Number(s.loop_max_ms).toFixed(1)} ms`);
-for (const [name, b] of Object.entries(s.blocks as unknown as Record<string, { max: number; total: number; calls: number }>)) {
-  console.log(`  store.${name}: ${b.calls} calls, ${b.total.toFixed(0)} ms in all, longest ${b.max.toFixed(1)} ms`);
+const gc = s.gc as unknown as { count: number; total: number; max: number; major: number; majorMax: number };
+console.log(`  gc pauses: ${gc.count}, ${gc.total.toFixed(0)} ms in all, longest ${gc.max.toFixed(1)} ms (mark-compact: ${gc.major}, longest ${gc.majorMax.toFixed(1)} ms)`);
+const ck = s.checkpoints as unknown as { runs: number; maxMs: number; totalMs: number; maxWalPages: number; errors: number };
+console.log(`  WAL checkpoints (worker thread, off the loop): ${ck.runs}, ${ck.totalMs.toFixed(0)} ms in all, longest ${ck.maxMs.toFixed(1)} ms; WAL at most ${ck.maxWalPages} pages; errors ${ck.errors}`);
+for (const [name, b] of Object.entries(s.blocks as unknown as Record<string, { max: number; total: number; calls: number; p99: number; over20: number }>)) {
+  console.log(`  store.${name}: ${b.calls} calls, ${b.total.toFixed(0)} ms in all, p99 ${b.p99.toFixed(1)} ms, longest ${b.max.toFixed(1)} ms, ${b.over20} over 20 ms`);
 }
 console.log(`p99 during sync ${during.p99} ms (idle ${baseline.p99} ms), target <= ${TARGET_P99_MS} ms: ${during.p99 <= TARGET_P99_MS ? 'met' : 'NOT met'}`);
 await new Promise((resolve) => child.once('exit', resolve));

@@ -6,16 +6,26 @@ import type { Db } from './db.js';
 import { MessageWriter, type StoreEvent } from './message-writer.js';
 import { type ChatRow, MESSAGE_COLUMNS, type MessageRow, toChat, toMessage as rowToMessage } from './rows.js';
 import { type SearchQuery, type SearchResult, searchMessages } from './search.js';
+import { type CheckpointStats, WalCheckpointer } from './wal-checkpointer.js';
 
 export type { StoreEvent } from './message-writer.js';
 
 /**
- * Rows indexed per transaction: at least INDEX_CHUNK (~10 ms), at most INDEX_CHUNK_MAX. Big chunks matter: each
- * transaction writes a new FTS segment, and merging many small ones made 2k-row chunks index at ~60k rows/s
- * against ~160k rows/s with 20k-row chunks (measured on 200k messages).
+ * The background indexer takes about INDEX_SLICE_MS of the event loop per turn: a chunk sized from the rate it
+ * measured on its last chunks, one transaction each, then it yields. Catch-up chunks of up to 50k rows blocked a
+ * concurrent request for 330–1,260 ms in bench:history. Bigger chunks index faster (each transaction writes one FTS
+ * segment that must later be merged), so the chunk is only as small as the slice needs.
  */
-export const INDEX_CHUNK = 2_000;
+export const INDEX_SLICE_MS = 6;
+const SLICE_MIN_ROWS = 50;
+export const SLICE_MAX_ROWS = 5_000;
+/** sync() (tests, shutdown, benchmarks), where nobody waits on the loop: big chunks. */
 export const INDEX_CHUNK_MAX = 50_000;
+/**
+ * Index lag bound: when more rows than this wait (a bulk writer outran the slices), a bulk write() indexes as many
+ * rows as it wrote before it returns, so its caller, which chose the batch size, pays for its own rows.
+ */
+export const INDEX_LAG_MAX = 20_000;
 /**
  * Live traffic: events are written FLUSH_DELAY_MS after the first one queued and indexed INDEX_DELAY_MS after a
  * write, so a steady trickle shares commits instead of paying two per message (measured: ~500 µs of event-loop time
@@ -57,14 +67,19 @@ export class MessageStore {
   private queue: StoreEvent[] = [];
   private flushScheduled = false;
   private indexScheduled = false;
-  /** Rows written since the indexer last ran: each indexer turn catches up with at least this many. */
-  private writtenSinceIndex = 0;
+  /** About how many rows wait for the indexer (written minus indexed; exact again whenever it finds none). */
+  private unindexed = 0;
+  /** The indexer's measured speed, rows per ms of event loop: sizes the next slice's chunk. */
+  private indexRowsPerMs = 20;
   private closed = false;
   private readonly s: ReturnType<typeof prepare>;
+  private readonly checkpointer: WalCheckpointer;
 
   constructor(readonly db: Db, private readonly onError: (err: unknown) => void = () => {}) {
     this.writer = new MessageWriter(db);
     this.s = prepare(db);
+    this.checkpointer = new WalCheckpointer(db);
+    this.unindexed = this.pendingIndexCount();
     this.scheduleIndex();
   }
 
@@ -113,6 +128,7 @@ export class MessageStore {
   write(events: readonly StoreEvent[]): number {
     this.flush();
     const n = this.written(this.writer.applyBatch(events));
+    if (this.unindexed > INDEX_LAG_MAX) this.indexed(this.indexPending(Math.max(n, SLICE_MIN_ROWS)));
     this.scheduleIndex();
     return n;
   }
@@ -121,7 +137,7 @@ export class MessageStore {
    * Index up to `max` listed rows (history below the newest row, edits) and up to `max` rows above the high-water
    * mark, in one transaction; returns how many rows it got through (0: nothing waits).
    */
-  indexPending(max: number = INDEX_CHUNK): number {
+  indexPending(max: number = SLICE_MAX_ROWS): number {
     const run = { pendingHi: null as number | null, from: 0, to: null as number | null };
     const done = this.db.transaction(() => {
       let n = 0;
@@ -158,46 +174,69 @@ export class MessageStore {
   /** Flush the queue and index everything (tests, shutdown, benchmarks). */
   sync(): void {
     this.flush();
-    while (this.indexPending(INDEX_CHUNK_MAX) > 0);
+    while (this.indexed(this.indexPending(INDEX_CHUNK_MAX)) > 0);
+  }
+
+  /** The WAL checkpoints done off the event loop (benchmarks, metrics). */
+  checkpoints(): CheckpointStats {
+    return this.checkpointer.stats();
   }
 
   close(): void {
     if (this.closed) return;
     this.flush();
     this.closed = true;
+    // First, so this connection is the last one and its close checkpoints the rest and removes the WAL.
+    this.checkpointer.stop();
     this.db.close();
   }
 
   private written(n: number): number {
-    this.writtenSinceIndex += n;
+    this.unindexed += n;
+    return n;
+  }
+
+  private indexed(n: number): number {
+    this.unindexed = n === 0 ? 0 : Math.max(0, this.unindexed - n);
     return n;
   }
 
   /**
-   * The indexer runs on its own event-loop turns, after the writes, in chunks. Each turn indexes at least as many
-   * rows as were written since the last turn, so under a sustained history burst the lag stays at about one batch
-   * instead of growing; with live traffic (a few messages per turn) a turn is one small chunk.
+   * The indexer runs on its own event-loop turns, after the writes, one slice per turn. The first slice waits
+   * INDEX_DELAY_MS after a write, so a live trickle or a history burst shares one FTS segment per window; while a
+   * slice comes back full (more rows wait than it took), the next one runs on the next turn (setImmediate), so the
+   * lag shrinks whenever the indexer is faster than the writer, which it is for every engine's history path.
    */
-  private scheduleIndex(): void {
+  private scheduleIndex(soon = false): void {
     if (this.indexScheduled || this.closed) return;
     this.indexScheduled = true;
-    // Under a history burst the delay also lets several batches share one FTS segment.
-    setTimeout(() => {
+    const run = () => {
       this.indexScheduled = false;
       if (this.closed) return;
-      const chunk = Math.min(INDEX_CHUNK_MAX, Math.max(INDEX_CHUNK, this.writtenSinceIndex));
-      this.writtenSinceIndex = 0;
       try {
-        if (this.indexPending(chunk) > 0 && this.pendingIndexCount() > 0) this.scheduleIndex();
+        const chunk = Math.round(Math.min(SLICE_MAX_ROWS, Math.max(SLICE_MIN_ROWS, this.indexRowsPerMs * INDEX_SLICE_MS)));
+        const started = performance.now();
+        const n = this.indexed(this.indexPending(chunk));
+        this.learnIndexRate(n, performance.now() - started);
+        if (n >= chunk) this.scheduleIndex(true);
       } catch (err) {
         this.onError(err);
       }
-    }, INDEX_DELAY_MS).unref();
+    };
+    if (soon) setImmediate(run).unref();
+    else setTimeout(run, INDEX_DELAY_MS).unref();
+  }
+
+  /** A slow slice lowers the estimate at once; a fast one raises it gradually (one cheap chunk proves little). */
+  private learnIndexRate(rows: number, ms: number): void {
+    if (rows < SLICE_MIN_ROWS || ms <= 0) return;
+    const rate = rows / ms;
+    this.indexRowsPerMs = rate < this.indexRowsPerMs ? rate : 0.7 * this.indexRowsPerMs + 0.3 * rate;
   }
 
   private beforeRead(index: boolean): void {
     this.flush();
-    if (index) this.indexPending(INDEX_ON_READ);
+    if (index) this.indexed(this.indexPending(INDEX_ON_READ));
   }
 
   // ---- reads ----
