@@ -2,7 +2,7 @@
 import type http from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import type { Config } from './config.js';
+import { type Config, refuseOpenBind } from './config.js';
 import { SendService } from './service/send-service.js';
 import { RecipientPolicy, storeRecipientFacts } from './service/recipient-policy.js';
 import { RateLimiter } from './service/rate-limiter.js';
@@ -139,6 +139,13 @@ async function buildServices(config: Readonly<Config>, deps: AppDeps, unlock: ()
 
 export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise<App> {
   const services = await createServices(config, deps);
+  try {
+    // Here, not in loadConfig: stored keys are in access.db, open only now.
+    refuseOpenBind(config, services.keys.hasKeys);
+  } catch (err) {
+    await services.close();
+    throw err;
+  }
   const mcp = deps.mcp?.(services);
   const metrics = new Metrics(services);
   observeToolCalls(services, metrics.toolCall);

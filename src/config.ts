@@ -73,7 +73,7 @@ function opt<T>(spec: OptionSpec<T>): OptionSpec<T> {
 }
 
 export const OPTIONS = [
-  opt({ key: 'host', env: 'WHATSAPP_MCP_HOST', flag: '--host', help: 'Address to bind. Non-loopback needs WHATSAPP_API_KEY.', default: '127.0.0.1', schema: text }),
+  opt({ key: 'host', env: 'WHATSAPP_MCP_HOST', flag: '--host', help: 'Address to bind. Non-loopback needs WHATSAPP_API_KEY or a stored key (keys add).', default: '127.0.0.1', schema: text }),
   opt({ key: 'port', env: 'WHATSAPP_MCP_PORT', flag: '--port', help: 'Port to listen on (0 picks a free one).', default: '8790', schema: int(0, 65535) }),
   opt({ key: 'engine', env: 'WHATSAPP_ENGINE', flag: '--engine', help: `WhatsApp engine: ${ENGINE_NAMES.join(' | ')} (wwebjs drives WhatsApp Web in Chromium; baileys speaks its WebSocket protocol, no browser; sandbox is a simulated account).`, default: 'wwebjs', schema: z.enum(ENGINE_NAMES) }),
   opt({ key: 'authDir', env: 'WHATSAPP_AUTH_DIR', flag: '--auth-dir', help: 'Where the linked session is saved (session-default/ inside).', default: './.wwebjs_auth', schema: text }),
@@ -212,17 +212,22 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: R
   config.authDir = path.resolve(config.authDir);
   config.dataDir = path.resolve(config.dataDir);
   config.mediaRoots = config.mediaRoots.map((r) => path.resolve(r));
-  if (!isLoopbackHost(config.host) && !config.apiKey) {
-    throw new ConfigError(
-      `Refusing to bind WHATSAPP_MCP_HOST=${config.host} without WHATSAPP_API_KEY: anyone on the network could read and send your messages`,
-    );
-  }
+  // A non-loopback host without WHATSAPP_API_KEY is refused by startApp (refuseOpenBind), where access.db is open:
+  // a stored key closes the server as well.
   if (config.webhookUrls.length > 0 && !config.webhookSecret && !config.webhookAllowUnsigned) {
     throw new ConfigError(
       'WHATSAPP_WEBHOOK_URL is set without WHATSAPP_WEBHOOK_SECRET: receivers could not tell our events from forged ones. Set a secret (16+ characters), or WHATSAPP_WEBHOOK_ALLOW_UNSIGNED=true',
     );
   }
   return Object.freeze(config);
+}
+
+/** Before binding `config.host`: a server reachable from the network must need a key, WHATSAPP_API_KEY or a stored one. */
+export function refuseOpenBind(config: Pick<Config, 'host' | 'apiKey'>, hasStoredKeys: boolean): void {
+  if (isLoopbackHost(config.host) || config.apiKey || hasStoredKeys) return;
+  throw new ConfigError(
+    `Refusing to bind WHATSAPP_MCP_HOST=${config.host} without an API key: anyone on the network could read and send your messages. Set WHATSAPP_API_KEY, or add a key first (whatsapp-mcp-api keys add --name <name> --scopes admin)`,
+  );
 }
 
 export function helpText(): string {

@@ -4,7 +4,10 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, OPTIONS, flagsToEnv, helpText, loadConfig } from '../src/config.js';
+import { ConfigError, OPTIONS, flagsToEnv, helpText, loadConfig, refuseOpenBind } from '../src/config.js';
+import { KeyService } from '../src/service/keys.js';
+import { ACCESS_DB_FILE, openAccessDb } from '../src/store/access-db.js';
+import { startTestServer } from './helpers/server.js';
 
 describe('config', () => {
   it('has the baseline defaults', () => {
@@ -33,9 +36,12 @@ describe('config', () => {
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^Invalid ${name}=`));
   });
 
-  it('refuses a non-loopback bind without an API key, and a CORS wildcard', () => {
-    expect(() => loadConfig({ WHATSAPP_MCP_HOST: '0.0.0.0' })).toThrow(ConfigError);
-    expect(loadConfig({ WHATSAPP_MCP_HOST: '0.0.0.0', WHATSAPP_API_KEY: 'x'.repeat(20) }).host).toBe('0.0.0.0');
+  it('refuses a non-loopback bind without an API key (env or stored), and a CORS wildcard', () => {
+    const exposed = loadConfig({ WHATSAPP_MCP_HOST: '0.0.0.0' });
+    expect(() => refuseOpenBind(exposed, false)).toThrow(ConfigError);
+    expect(() => refuseOpenBind(exposed, true)).not.toThrow();
+    expect(() => refuseOpenBind(loadConfig({ WHATSAPP_MCP_HOST: '0.0.0.0', WHATSAPP_API_KEY: 'x'.repeat(20) }), false)).not.toThrow();
+    expect(() => refuseOpenBind(loadConfig({}), false)).not.toThrow();
     expect(() => loadConfig({ WHATSAPP_CORS_ORIGINS: '*' })).toThrow(/WHATSAPP_CORS_ORIGINS/);
     expect(() => loadConfig({ WHATSAPP_CORS_ORIGINS: 'not a url' })).toThrow(/must be an origin/);
     expect(() => loadConfig({ WHATSAPP_CORS_ORIGINS: 'https://app.example/path' })).toThrow(/must be an origin/);
@@ -93,8 +99,8 @@ describe('an empty variable means unset (compose files write NAME=)', () => {
   });
 
   it('an empty key is no key: a non-loopback bind is still refused, an empty webhook secret still required', () => {
-    expect(() => loadConfig({ WHATSAPP_MCP_HOST: '0.0.0.0', WHATSAPP_API_KEY: '' })).toThrow(/^Refusing to bind WHATSAPP_MCP_HOST=0.0.0.0 without WHATSAPP_API_KEY/);
-    expect(() => loadConfig({ WHATSAPP_MCP_HOST: '0.0.0.0', WHATSAPP_API_KEY: '  ' })).toThrow(/^Refusing to bind/);
+    expect(() => refuseOpenBind(loadConfig({ WHATSAPP_MCP_HOST: '0.0.0.0', WHATSAPP_API_KEY: '' }), false)).toThrow(/^Refusing to bind WHATSAPP_MCP_HOST=0.0.0.0 without an API key/);
+    expect(() => refuseOpenBind(loadConfig({ WHATSAPP_MCP_HOST: '0.0.0.0', WHATSAPP_API_KEY: '  ' }), false)).toThrow(/^Refusing to bind/);
     expect(() => loadConfig({ WHATSAPP_WEBHOOK_URL: 'https://hooks.example/in', WHATSAPP_WEBHOOK_SECRET: '' })).toThrow(/without WHATSAPP_WEBHOOK_SECRET/);
     expect(loadConfig({ WHATSAPP_MCP_HOST: '', WHATSAPP_CORS_ORIGINS: '', WHATSAPP_ENGINE: '' })).toMatchObject({ host: '127.0.0.1', corsOrigins: [], engine: 'wwebjs' });
   });
@@ -118,6 +124,32 @@ describe('an empty variable means unset (compose files write NAME=)', () => {
       child.kill('SIGKILL');
     }
   }, 30_000);
+});
+
+describe('a non-loopback bind at startup', () => {
+  const status = (port: number, headers: Record<string, string> = {}) => fetch(`http://127.0.0.1:${port}/api/status`, { headers }).then((r) => r.status);
+
+  it('is refused with no key at all, and starts once a stored key exists; revoking the last one does not open it', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'wa-bind-'));
+    await expect(startTestServer({ WHATSAPP_MCP_HOST: '0.0.0.0' }, {}, root)).rejects.toThrow(/^Refusing to bind WHATSAPP_MCP_HOST=0\.0\.0\.0 without an API key/);
+    // A key of any scope closes the server to keyless requests; this one can read only.
+    const db = openAccessDb(path.join(root, 'data', ACCESS_DB_FILE));
+    const key = new KeyService(db).create({ name: 'reader', scopes: ['read'] }).key;
+    db.close();
+    // Same directories: the refused start let go of its locks.
+    const srv = await startTestServer({ WHATSAPP_MCP_HOST: '0.0.0.0' }, {}, root);
+    try {
+      const port = Number(new URL(srv.url).port);
+      expect(await status(port)).toBe(401);
+      expect(await status(port, { authorization: `Bearer ${key}` })).toBe(200);
+      expect(srv.app.services.keys.revoke('reader')).toBe(true);
+      // On loopback this would be the open "no keys" server; here nothing gets in.
+      expect(await status(port)).toBe(401);
+      expect(await status(port, { authorization: `Bearer ${key}` })).toBe(401);
+    } finally {
+      await srv.close();
+    }
+  });
 });
 
 describe('docs', () => {

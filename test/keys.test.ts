@@ -1,11 +1,16 @@
 // Stored API keys end to end: no key until one is added, then 401 without one; --chats on reads and sends; --rate;
-// revoking from another process (the CLI's connection) takes effect without a restart; the key is never written down.
+// revoking from another process (the CLI's connection) takes effect without a restart, and how soon a keyless request
+// notices (a fake clock drives KEYLESS_RECHECK_MS); the key is never written down.
 import fs from 'node:fs';
+import type { IncomingMessage } from 'node:http';
+import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { KeyService } from '../src/service/keys.js';
+import { AppError } from '../src/errors.js';
+import { RequestGuard } from '../src/http/security.js';
+import { KEYLESS_RECHECK_MS, KeyService } from '../src/service/keys.js';
 import { ACCESS_DB_FILE, openAccessDb } from '../src/store/access-db.js';
 import { startTestServer, type TestServer, waitFor } from './helpers/server.js';
 
@@ -124,6 +129,56 @@ describe('revoking', () => {
       db.close();
     }
     expect((await srv.call('GET', '/api/status', undefined, key)).status).toBe(401);
+  });
+});
+
+describe('how soon a change from another process applies', () => {
+  it('a presented key at once (new or revoked); a keyless request within KEYLESS_RECHECK_MS, never longer', () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'wa-keys-window-')), ACCESS_DB_FILE);
+    const serverDb = openAccessDb(file);
+    const cliDb = openAccessDb(file);
+    try {
+      let now = 1_000_000;
+      const keys = new KeyService(serverDb, () => now);
+      const guard = new RequestGuard({ host: '127.0.0.1', apiKey: undefined, allowedHosts: [], corsOrigins: [] }, keys);
+      const cli = new KeyService(cliDb);
+      const who = (headers: Record<string, string> = {}): string => {
+        try {
+          return guard.authenticate({ headers: { host: '127.0.0.1:8790', ...headers } } as IncomingMessage).name;
+        } catch (err) {
+          return (err as AppError).code;
+        }
+      };
+      expect(who()).toBe('anonymous');
+      const key = cli.create({ name: 'agent', scopes: ['read'] }).key;
+      // The first key closes the open server within the window: until then a keyless request is served as before it.
+      now += KEYLESS_RECHECK_MS - 1;
+      expect(who()).toBe('anonymous');
+      now += 1;
+      expect(who()).toBe('unauthorized');
+      // A presented key is looked up as the file is now: the CLI's revoke refuses it on the next request, same instant.
+      cli.create({ name: 'other', scopes: ['read'] });
+      expect(who(bearer(key))).toBe('agent');
+      expect(cli.revoke('agent')).toBe(true);
+      expect(who(bearer(key))).toBe('unauthorized');
+      // Revoking the last key reopens loopback within the window (closed a little longer, never open longer).
+      expect(cli.revoke('other')).toBe(true);
+      expect(who()).toBe('unauthorized');
+      now += KEYLESS_RECHECK_MS;
+      expect(who()).toBe('anonymous');
+      // A clock stepped back does not stretch the window.
+      cli.create({ name: 'third', scopes: ['read'] });
+      now -= 60_000;
+      expect(who()).toBe('unauthorized');
+      // Changes through the server's own KeyService (REST /api/keys) apply at once, inside the window too.
+      expect(keys.revoke('third')).toBe(true);
+      expect(who()).toBe('anonymous');
+      keys.create({ name: 'fourth', scopes: ['read'] });
+      expect(who()).toBe('unauthorized');
+    } finally {
+      serverDb.close();
+      cliDb.close();
+    }
   });
 });
 

@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
+import { type StaticAsset, sendStaticAsset } from './static-asset.js';
 
 export const DASHBOARD_PATH = '/dashboard';
 
@@ -34,11 +35,8 @@ export function dashboardDir(moduleUrl: string = import.meta.url): string {
   return path.join(here, '..', '..', 'src', 'http', 'dashboard');
 }
 
-interface Asset {
-  body: Buffer;
-  gzip: Buffer | null;
+interface Asset extends StaticAsset {
   type: string;
-  etag: string;
 }
 
 /** Every file of the folder, read once: the request path picks from this map and never reaches the file system. */
@@ -70,25 +68,8 @@ export class DashboardAssets {
   }
 
   private send(req: IncomingMessage, res: ServerResponse, asset: Asset, extra: Record<string, string> = {}): void {
-    const headers: Record<string, string | number> = {
-      'content-type': asset.type,
-      etag: asset.etag,
-      // Revalidated on every load (a 304 is cheap): an upgraded server never runs yesterday's script.
-      'cache-control': 'no-cache',
-      'x-content-type-options': 'nosniff',
-      vary: 'Accept, Accept-Encoding',
-      ...extra,
-    };
-    if (req.headers['if-none-match'] === asset.etag) {
-      res.writeHead(304, headers);
-      return void res.end();
-    }
-    const gzip = asset.gzip && /\bgzip\b/i.test(req.headers['accept-encoding'] ?? '');
-    const body = gzip ? asset.gzip! : asset.body;
-    if (gzip) headers['content-encoding'] = 'gzip';
-    headers['content-length'] = body.length;
-    res.writeHead(200, headers);
-    res.end(body);
+    // Revalidated on every load (a 304 is cheap): an upgraded server never runs yesterday's script.
+    sendStaticAsset(req, res, asset, { 'content-type': asset.type, 'cache-control': 'no-cache', vary: 'Accept, Accept-Encoding', ...extra });
   }
 }
 

@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import zlib from 'node:zlib';
+import { type StaticAsset, sendStaticAsset } from './static-asset.js';
 
 export const DOCS_PATH = '/docs';
 export const DOCS_ASSETS = '/docs/assets';
@@ -72,14 +73,9 @@ function dist(): string {
   return distDir;
 }
 
-interface Loaded {
-  body: Buffer;
-  gzip: Buffer | null;
-  etag: string;
-}
-const loaded = new Map<string, Loaded>();
+const loaded = new Map<string, StaticAsset>();
 
-function load(name: string): Loaded {
+function load(name: string): StaticAsset {
   let l = loaded.get(name);
   if (!l) {
     const asset = ASSETS[name]!;
@@ -108,22 +104,5 @@ export function serveDocsPage(_req: IncomingMessage, res: ServerResponse): void 
 export function serveDocsAsset(req: IncomingMessage, res: ServerResponse, url: URL): void {
   const name = url.pathname.slice(DOCS_ASSETS.length + 1);
   const asset = ASSETS[name]!;
-  const file = load(name);
-  const headers: Record<string, string | number> = {
-    'content-type': asset.type,
-    etag: file.etag,
-    'cache-control': 'public, max-age=3600',
-    'x-content-type-options': 'nosniff',
-    vary: 'Accept-Encoding',
-  };
-  if (req.headers['if-none-match'] === file.etag) {
-    res.writeHead(304, headers);
-    return void res.end();
-  }
-  const gzip = file.gzip && /\bgzip\b/i.test(req.headers['accept-encoding'] ?? '');
-  const body = gzip ? file.gzip! : file.body;
-  if (gzip) headers['content-encoding'] = 'gzip';
-  headers['content-length'] = body.length;
-  res.writeHead(200, headers);
-  res.end(body);
+  sendStaticAsset(req, res, load(name), { 'content-type': asset.type, 'cache-control': 'public, max-age=3600', vary: 'Accept-Encoding' });
 }

@@ -6,7 +6,7 @@ import { type Config, isLoopbackHost } from '../config.js';
 import { AppError } from '../errors.js';
 import { type Door, type KeyService, type Principal, type Scope, adminPrincipal, digest } from '../service/keys.js';
 
-export type SecurityConfig = Pick<Config, 'apiKey' | 'allowedHosts' | 'corsOrigins'>;
+export type SecurityConfig = Pick<Config, 'host' | 'apiKey' | 'allowedHosts' | 'corsOrigins'>;
 
 const CORS_ALLOW_HEADERS = 'Authorization, Content-Type, X-Api-Key, Idempotency-Key, Prefer, Last-Event-ID, Mcp-Session-Id, Mcp-Protocol-Version';
 const CORS_EXPOSE_HEADERS = 'Mcp-Session-Id, Mcp-Protocol-Version, Retry-After, WWW-Authenticate';
@@ -21,6 +21,7 @@ export class RequestGuard {
   private readonly allowedHosts: Set<string>;
   private readonly corsOrigins: Set<string>;
   private readonly keyDigest: Buffer | null;
+  private readonly loopback: boolean;
 
   constructor(
     cfg: SecurityConfig,
@@ -29,11 +30,16 @@ export class RequestGuard {
     this.allowedHosts = new Set(cfg.allowedHosts.map((h) => h.toLowerCase()));
     this.corsOrigins = new Set(cfg.corsOrigins.map((o) => o.replace(/\/$/, '').toLowerCase()));
     this.keyDigest = cfg.apiKey ? digest(cfg.apiKey) : null;
+    this.loopback = isLoopbackHost(cfg.host);
   }
 
-  /** A key is needed once WHATSAPP_API_KEY is set or any key was added (`keys add`); before that, loopback is open. */
+  /**
+   * A key is needed once WHATSAPP_API_KEY is set or any key was added (`keys add`); before that, loopback is open.
+   * Never open on another address: startApp refuses to bind one without a key, and revoking the last stored key
+   * while it runs leaves every request refused, not the network let in.
+   */
   get requiresKey(): boolean {
-    return this.keyDigest !== null || (this.keys?.hasKeys ?? false);
+    return this.keyDigest !== null || !this.loopback || (this.keys?.hasKeys ?? false);
   }
 
   /** Host and Origin: a web page must not reach this server through a rebound DNS name or a cross-site request. */
@@ -57,15 +63,15 @@ export class RequestGuard {
    */
   authenticate(req: IncomingMessage, door: Door = 'rest', browser = false): Principal {
     let p: Principal | null = null;
-    if (!this.requiresKey) p = adminPrincipal('anonymous', door);
-    else {
-      const presented = presentedKey(req);
-      if (typeof presented === 'string' && presented !== '') {
-        // Digests, so the comparison is constant-time whatever the presented length.
-        if (this.keyDigest && timingSafeEqual(digest(presented), this.keyDigest)) p = adminPrincipal('env', door);
-        else p = this.keys?.verify(presented, door) ?? null;
-      }
+    const presented = presentedKey(req);
+    if (presented) {
+      // Digests, so the comparison is constant-time whatever the presented length.
+      if (this.keyDigest && timingSafeEqual(digest(presented), this.keyDigest)) p = adminPrincipal('env', door);
+      else p = this.keys?.verify(presented, door) ?? null;
     }
+    // After verify, so a presented key costs one look at access.db, not two (hasKeys reuses it); a keyless request on
+    // a server without keys costs none most of the time (KEYLESS_RECHECK_MS).
+    if (!p && !this.requiresKey) p = adminPrincipal('anonymous', door);
     if (!p) {
       const challenge = 'Bearer realm="whatsapp-mcp-api"';
       throw new AppError('unauthorized', 'Missing or wrong API key', {

@@ -1,10 +1,8 @@
 // Who may do what, and what they did: API keys and the audit trail, in their own SQLite file beside the message
 // store. Server-wide, not per account (the message store becomes one file per WhatsApp account; keys and the audit
 // outlive that split), and readable by the `keys` CLI while the server runs (WAL, busy_timeout).
-import fs from 'node:fs';
-import path from 'node:path';
-import Database from 'better-sqlite3';
-import { ensurePrivateDir } from '../fs-private.js';
+import type Database from 'better-sqlite3';
+import { openSqliteFile } from './sqlite-file.js';
 
 export type AccessDb = Database.Database;
 
@@ -49,30 +47,19 @@ CREATE INDEX audit_by_chat ON audit (chat_id, id);
 CREATE INDEX audit_by_outbox ON audit (outbox_id) WHERE outbox_id IS NOT NULL;
 `,
   },
+  {
+    version: 2,
+    // What a call acted on that is not a chat: the key created or revoked (chat_id is null for those).
+    sql: `ALTER TABLE audit ADD COLUMN target TEXT;`,
+  },
 ];
 
 export const ACCESS_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 
 /** Open (creating 0600 in a 0700 directory) the access file; ':memory:' for tests. */
 export function openAccessDb(file: string): AccessDb {
-  if (file !== ':memory:') {
-    ensurePrivateDir(path.dirname(file));
-    // Key hashes and who-did-what: 0600 before SQLite creates it (it would honour the umask); -wal/-shm copy the mode.
-    fs.closeSync(fs.openSync(file, 'a', 0o600));
-    fs.chmodSync(file, 0o600);
-  }
-  const db = new Database(file);
-  try {
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
-    // The CLI writes keys while the server reads them and appends audit rows: wait for the other's lock.
-    db.pragma('busy_timeout = 5000');
-    migrate(db, file);
-    return db;
-  } catch (err) {
-    db.close();
-    throw err;
-  }
+  // WAL and busy_timeout (openSqliteFile): the CLI writes keys while the server reads them and appends audit rows.
+  return openSqliteFile(file, (db) => migrate(db, file));
 }
 
 function migrate(db: AccessDb, file: string): void {

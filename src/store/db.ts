@@ -1,12 +1,17 @@
 // Opening the store: file permissions, pragmas, migrations. Everything else talks to the Database this returns.
-import fs from 'node:fs';
-import path from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { MIGRATIONS, type Migration } from './migrations.js';
+import { openSqliteFile } from './sqlite-file.js';
 
 export type Db = Database.Database;
 
 export const DB_FILE_NAME = 'whatsapp.db';
+/**
+ * SQLite's own checkpoint, in the committing writer, once the WAL holds this many pages (~80 MB): the bound on the
+ * WAL if the checkpoint worker falls behind or is not running. With the worker it rarely fires, and then finds only
+ * the last few ms of WAL left to copy.
+ */
+export const WAL_AUTOCHECKPOINT_PAGES = 20_000;
 
 export interface OpenOptions {
   /** Stop at this schema version (tests of upgrades); default: the latest. */
@@ -16,32 +21,18 @@ export interface OpenOptions {
 
 /** Open (or create) the store at `file`, or an in-memory store for ':memory:' (the fake used in tests). */
 export function openDatabase(file: string, opts: OpenOptions = {}): Db {
-  if (file !== ':memory:') {
-    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-    // The file holds message history: create it 0600 before SQLite does (SQLite would honour the umask,
-    // typically 0644). The -wal and -shm files SQLite creates later copy the main file's mode.
-    fs.closeSync(fs.openSync(file, 'a', 0o600));
-    fs.chmodSync(file, 0o600);
-  }
-  const db = new Database(file);
-  try {
-    // WAL: readers never block the single writer; NORMAL sync is durable across process crashes (not power loss)
-    // and ~4x faster per commit than FULL (TOOLCHAIN.md).
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
-    db.pragma('busy_timeout = 5000');
-    // History bursts insert into two random-order indexes (by id, by chat). Keeping their pages in memory and
-    // checkpointing the WAL every ~40 MB instead of every 4 MB took bulk writes from ~71k to ~97k msg/s (bench/).
+  return openSqliteFile(file, (db) => {
+    // History bursts insert into two random-order indexes (by id, by chat): keep their pages in memory.
     db.pragma('cache_size = -65536');
     db.pragma('mmap_size = 268435456');
-    db.pragma('wal_autocheckpoint = 10000');
+    // Checkpoints are copied by a worker thread (wal-checkpointer.ts, started by MessageStore), because SQLite's own
+    // runs inside the commit that crosses the threshold: 350–900 ms of event loop at 10,000 pages in bench:history.
+    // The auto-checkpoint stays as the bound; the WAL file is cut back to 64 MB whenever it starts over.
+    db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
+    db.pragma('journal_size_limit = 67108864');
     db.pragma('temp_store = MEMORY');
     migrate(db, opts.migrations ?? MIGRATIONS, opts.targetVersion);
-    return db;
-  } catch (err) {
-    db.close();
-    throw err;
-  }
+  });
 }
 
 export function schemaVersion(db: Db): number {
