@@ -93,6 +93,8 @@ async function runClientCommand(command: CommandSpec, argv: string[]): Promise<v
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
-  process.stderr.write(`whatsapp-mcp-api: failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  // A port in use is the usual first-run clash (a second copy, another program): say which knob moves it.
+  const hint = (err as NodeJS.ErrnoException | null)?.code === 'EADDRINUSE' ? ' (another program, or another whatsapp-mcp-api, has that port: pick another with --port <n> or WHATSAPP_MCP_PORT=<n>)' : '';
+  process.stderr.write(`whatsapp-mcp-api: failed to start: ${err instanceof Error ? err.message : String(err)}${hint}\n`);
   process.exit(1);
 });

@@ -111,7 +111,7 @@ export const OPTIONS = [
   opt({ key: 'webhookTimeoutSeconds', env: 'WHATSAPP_WEBHOOK_TIMEOUT_SECONDS', flag: '--webhook-timeout', help: 'Seconds to wait for a webhook receiver to answer before retrying.', default: '10', schema: int(1, 120) }),
   opt({ key: 'webhookStart', env: 'WHATSAPP_WEBHOOK_START', flag: '--webhook-start', help: 'Where a webhook URL seen for the first time starts: now (the next event) or oldest (every event still kept).', default: 'now', schema: z.enum(['now', 'oldest']) }),
   opt({ key: 'webhookConcurrency', env: 'WHATSAPP_WEBHOOK_CONCURRENCY', flag: '--webhook-concurrency', help: 'Requests in flight per webhook URL, never two for one chat (1: every event in order).', default: '1', schema: int(1, 64) }),
-  opt({ key: 'sandboxLinkDelayMs', env: 'WHATSAPP_SANDBOX_LINK_DELAY_MS', flag: '--sandbox-link-delay', help: 'Sandbox: ms before the simulated phone enters the pairing code or scans the QR.', default: '1500', schema: int(0, 600_000) }),
+  opt({ key: 'sandboxLinkDelayMs', env: 'WHATSAPP_SANDBOX_LINK_DELAY_MS', flag: '--sandbox-link-delay', help: 'Sandbox: ms before the simulated phone enters the pairing code, or scans a QR fetched from /qr, /qr.svg or whatsapp_get_qr (never the terminal\'s).', default: '1500', schema: int(0, 600_000) }),
 ] as const;
 
 export interface Config {

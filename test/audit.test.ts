@@ -1,6 +1,9 @@
 // The audit trail: a row per state-changing call (ok, queued, and the queued send's later fate), per refused attempt,
 // none for plain reads; text as sha256 + length unless WHATSAPP_AUDIT_BODIES; paging and filters; retention.
 import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../src/logger.js';
 import { AuditService } from '../src/service/audit.js';
@@ -51,6 +54,19 @@ describe('rows', () => {
     expect(JSON.stringify(rows)).not.toContain(text);
     // The link and the key creation are state changes of the env admin key.
     expect((await entries('?key=env')).map((r) => r.operation)).toEqual(['sandbox_link', 'keys_create']);
+  });
+
+  it('says which key a keys_create or keys_revoke row was about', async () => {
+    await start({}, false);
+    await key('helper', ['read']);
+    expect((await srv.call('DELETE', '/api/keys/helper', undefined, admin)).status).toBe(200);
+    expect((await srv.call('DELETE', '/api/keys/nobody', undefined, admin)).status).toBe(404);
+    const rows = (await entries('?key=env')).map((r) => [r.operation, r.outcome, r.target, r.chat_id]);
+    expect(rows).toEqual([
+      ['keys_create', 'ok', 'helper', null],
+      ['keys_revoke', 'ok', 'helper', null],
+      ['keys_revoke', 'not_found', 'nobody', null],
+    ]);
   });
 
   it('keeps the text with WHATSAPP_AUDIT_BODIES=true', async () => {
@@ -135,5 +151,19 @@ describe('retention', () => {
     now += 2 * 24 * 3600 * 1000;
     expect(audit.prune()).toBe(1);
     expect(audit.page({ after: 0, limit: 10 }).rows.map((r) => r.operation)).toEqual(['newer']);
+  });
+});
+
+describe('upgrade', () => {
+  it('an access.db from before the target column gets it, old rows reading target null', () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'wa-access-')), 'access.db');
+    const v1 = openAccessDb(file);
+    v1.exec("ALTER TABLE audit DROP COLUMN target; PRAGMA user_version = 1; INSERT INTO audit (at, key_name, door, operation, outcome) VALUES (1, 'a', 'rest', 'keys_create', 'ok')");
+    v1.close();
+    const db = openAccessDb(file);
+    const audit = new AuditService(db, { bodies: false, retentionDays: 90, logger: silentLogger() });
+    audit.record({ key: 'a', door: 'cli', operation: 'keys_revoke', chat_id: null, outcome: 'ok', target: 'helper' });
+    expect(audit.page({ after: 0, limit: 10 }).rows.map((r) => r.target)).toEqual([null, 'helper']);
+    db.close();
   });
 });

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { findCommand, runCommand } from '../src/cli/commands.js';
+import { SCOPE_DESCRIPTIONS } from '../src/cli/keys.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
 const { WHATSAPP_DATA_DIR: _d, WHATSAPP_API_KEY: _k, ...baseEnv } = process.env;
@@ -65,6 +66,7 @@ describe('keys add, list, revoke against a running server', () => {
     // The key changes are in the audit trail, made on the machine.
     const audit = await srv.call('GET', '/api/audit', undefined, { authorization: `Bearer ${admin}` });
     expect(audit.json.entries.map((e: { door: string; operation: string }) => `${e.door} ${e.operation}`)).toEqual(['cli keys_create', 'cli keys_create', 'cli keys_revoke']);
+    expect(audit.json.entries.map((e: { target: string | null }) => e.target)).toEqual(['assistant', 'owner', 'assistant']);
   });
 
   it('keys --help says what it does', async () => {
@@ -73,6 +75,12 @@ describe('keys add, list, revoke against a running server', () => {
     expect(help.stdout).toContain('Usage: whatsapp-mcp-api keys add --name <name> --scopes <list>');
     expect(help.stdout).toContain('--data-dir <dir>');
     expect(help.stdout).not.toContain('--api-key');
+    // The same scope list as README's "Keys with scopes", word for word.
+    const readme = fs.readFileSync('README.md', 'utf8').replace(/`/g, '').replace(/\s+/g, ' ');
+    for (const [scope, what] of Object.entries(SCOPE_DESCRIPTIONS)) {
+      expect(readme, scope).toContain(`${scope} (${what})`);
+      expect(help.stdout.replace(/\s+/g, ' '), scope).toContain(`${scope} ${what}`);
+    }
   });
 });
 

@@ -231,6 +231,8 @@ describe('reaching the server', () => {
     const [wrong, missing, right] = await Promise.all([run(['status', '--api-key', 'not-the-key-at-all-0000']), run(['link']), run(['status'], { WHATSAPP_API_KEY: key })]);
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toMatch(/refused the API key .*WHATSAPP_API_KEY/);
+    // A stored key (keys add) is as good as the server's own: the message must not say only the latter.
+    expect(wrong.stderr).toMatch(/stored key/);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/needs an API key .*WHATSAPP_API_KEY or pass --api-key/);
     expect(right.stdout).toMatch(/State:\s+stopped/);

@@ -113,6 +113,21 @@ describe('/qr.svg', () => {
   });
 });
 
+describe('/qr.svg once linked', () => {
+  it('says the account is already linked instead of sending the caller to start linking', async () => {
+    const s = await startTestServer({ WHATSAPP_API_KEY: KEY });
+    try {
+      expect((await s.call('POST', '/api/sandbox/link', {}, auth)).status).toBe(200);
+      const r = await s.call('GET', '/qr.svg', undefined, auth);
+      expect(r.status).toBe(404);
+      expect(r.json.error.hint).toMatch(/already linked/);
+      expect(r.json.error.hint).not.toContain('/api/auth/start');
+    } finally {
+      await s.close();
+    }
+  });
+});
+
 describe('GET /api/whoami (what the dashboard shows is by it)', () => {
   it('says who the key is: its name, scopes and chats, never the key; 401 without one', async () => {
     expect((await srv.call('GET', '/api/whoami')).status).toBe(401);

@@ -104,5 +104,10 @@ describe('history sync', () => {
     const summaries = (await srv.call('GET', '/api/events?types=history.synced')).json;
     expect(summaries.events.map((e: { data: unknown }) => e.data)).toEqual([json.synced]);
     expect((await srv.call('POST', '/api/sandbox/history', { messages: 0 })).status).toBe(400);
+    // The people the sync made chats with are on WhatsApp by the sandbox's own contacts rule.
+    const people = (await srv.call('GET', '/api/chats?limit=100')).json.chats.map((c: { id: string }) => c.id).filter((id: string) => id.startsWith('1555002'));
+    expect(people).toHaveLength(3);
+    const checked = await srv.call('POST', '/api/contacts/check', { phone_numbers: people.map((id: string) => id.replace('@c.us', '')) });
+    expect(checked.json.results.map((r: { on_whatsapp: boolean }) => r.on_whatsapp)).toEqual([true, true, true]);
   });
 });

@@ -94,7 +94,7 @@ describe('GET /openapi.json', () => {
       expect(op.responses['200'].content['application/json'].schema.properties.status.const).toBe('sent');
       expect(op.responses['202'].content['application/json'].schema.properties.status.const).toBe('queued');
       expect(op.parameters.map((p: Json) => `${p.in}:${p.name}`)).toEqual(expect.arrayContaining(['header:Idempotency-Key', 'header:Prefer']));
-      for (const s of ['400', '401', '409', '413', '415', '429', '501', '503']) expect(op.responses[s], `${path} ${s}`).toEqual({ $ref: `#/components/responses/Error${s}` });
+      for (const s of ['400', '401', '409', '410', '413', '415', '429', '501', '503', '504']) expect(op.responses[s], `${path} ${s}`).toEqual({ $ref: `#/components/responses/Error${s}` });
     }
     expect(doc.paths['/api/groups'].post.responses['201']).toBeDefined();
   });

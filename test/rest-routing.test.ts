@@ -65,3 +65,11 @@ it('an Expect header other than 100-continue is a 417 in the JSON error shape', 
   expect(answer.status).toBe(417);
   expect(JSON.parse(answer.body)).toMatchObject({ ok: false, error: { code: 'expectation_failed' } });
 });
+
+it('HEAD on the long-poll answers at once with the headers of an empty wait (it would otherwise wait timeout_s)', async () => {
+  srv = await startTestServer();
+  const head = await fetch(`${srv.url}/api/events/wait?timeout_s=120`, { method: 'HEAD' });
+  expect(head.status).toBe(200);
+  expect(head.headers.get('content-type')).toMatch(/^application\/json/);
+  expect(await head.text()).toBe('');
+});

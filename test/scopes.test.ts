@@ -63,6 +63,8 @@ describe('REST: a key without the scope', () => {
     const res = await srv.call(r.method, r.url, r.method === 'GET' ? undefined : {}, auth(without[r.op.scope]));
     expect(res.status).toBe(403);
     expect(res.json.error).toMatchObject({ code: 'forbidden', message: `This key lacks the ${r.op.scope} scope`, details: { scope: r.op.scope } });
+    // The hint names what the caller sent, not an internal operation id (keys_list means nothing over REST).
+    expect(res.json.error.hint).toMatch(new RegExp(`^(\\w+ /\\S+ or )*${r.method} ${r.path.replace(/[{}]/g, '\\$&')}( or |\\s)`));
   });
 });
 
@@ -92,6 +94,7 @@ describe('MCP over HTTP', () => {
       const sent = await client.callTool({ name: 'whatsapp_send_message', arguments: { phone_number: '+1 555 010 2030', message: 'hi' } });
       expect(sent.isError).toBe(true);
       expect(structured(sent).error).toMatchObject({ code: 'forbidden', details: { scope: 'send' } });
+      expect(structured(sent).error.hint).toMatch(/^whatsapp_send_message needs a key with the send scope/);
       const status = await client.callTool({ name: 'whatsapp_status', arguments: {} });
       expect(status.isError).toBeFalsy();
     } finally {
@@ -102,7 +105,9 @@ describe('MCP over HTTP', () => {
 
 describe('pages and the event stream', () => {
   it('/qr needs admin, /metrics read; the SSE stream needs read', async () => {
-    expect((await srv.call('GET', '/qr', undefined, auth(without.admin))).status).toBe(403);
+    const qr = await srv.call('GET', '/qr', undefined, auth(without.admin));
+    expect(qr.status).toBe(403);
+    expect(qr.json.error.hint).toMatch(/^GET \/qr needs a key with the admin scope/);
     expect((await srv.call('GET', '/metrics', undefined, auth(only.read))).status).toBe(200);
     expect((await srv.call('GET', '/metrics', undefined, auth(without.read))).status).toBe(403);
     const res = await fetch(`${srv.url}/api/events`, { headers: { accept: 'text/event-stream', ...auth(without.read) } });

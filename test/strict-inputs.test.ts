@@ -120,6 +120,28 @@ describe('values of the wrong type', () => {
     expect(missing.json.error.message).toBe('phone_number: is required (string)');
   });
 
+  it('a number too big says the field\'s own bound, not zod\'s safe-integer one or "received Infinity"', async () => {
+    srv = await startTestServer();
+    const query = await srv.call('GET', '/api/chats?limit=1e308');
+    expect(query.status).toBe(400);
+    expect(query.json.error.message).toBe('limit: Too big: expected number to be <=100');
+    // JSON reads 1e400 as Infinity; expires_in has no bound of its own in the schema (the queue's age caps it later).
+    const body = await srv.call('POST', '/api/send', '{"phone_number":"15550102030","message":"hi","expires_in":1e400}');
+    expect(body.status).toBe(400);
+    expect(body.json.error.message).toBe(`expires_in: must be a whole number from 1 to ${Number.MAX_SAFE_INTEGER}, received a number too big (Infinity)`);
+    const { client } = await connectHttpClient(srv.url);
+    const tool = await client.callTool({ name: 'whatsapp_list_chats', arguments: { limit: 1e20 } });
+    expect(structured(tool).error.message).toBe('limit: Too big: expected number to be <=100');
+    await client.close();
+  });
+
+  it('a query parameter given twice is a 400 naming it, not the first one silently kept', async () => {
+    srv = await startTestServer();
+    const r = await srv.call('GET', '/api/chats?limit=5&limit=6');
+    expect(r.status).toBe(400);
+    expect(r.json.error).toMatchObject({ code: 'invalid_input', message: 'limit: given more than once; give it once', details: { field: 'limit' } });
+  });
+
   it('a numeric path parameter is read as a number', async () => {
     srv = await startTestServer();
     const r = await srv.call('POST', '/api/webhooks/dead-letters/7/redeliver');

@@ -1,6 +1,6 @@
 // The client commands' one way to the server: fetch with the API key, and every way a call can fail turned into a
 // sentence that says what to do (no server running, wrong key, not our server, the server's own error and hint).
-import { OPTIONS } from '../config.js';
+import { OPTIONS, readEnv } from '../config.js';
 import { UsageError } from './args.js';
 
 /** A failure the user should read: printed on stderr, then the process exits with `exitCode`. */
@@ -46,8 +46,9 @@ const DEFAULT_REQUEST_MS = 15_000;
  * WHATSAPP_MCP_HOST / WHATSAPP_MCP_PORT (a wildcard bind is reached on loopback).
  */
 export function resolveTarget(env: Record<string, string | undefined>, flags: { url?: string | undefined; apiKey?: string | undefined }): Target {
-  const apiKey = flags.apiKey ?? env.WHATSAPP_API_KEY;
-  const given = flags.url ?? env.WHATSAPP_URL;
+  // Blank (whitespace) env values are unset, as for the server (readEnv).
+  const apiKey = flags.apiKey ?? readEnv(env, 'WHATSAPP_API_KEY');
+  const given = flags.url ?? readEnv(env, 'WHATSAPP_URL');
   if (given !== undefined && given.trim() !== '') {
     let url: URL;
     try {
@@ -68,7 +69,7 @@ export function resolveTarget(env: Record<string, string | undefined>, flags: { 
 /** One server option (its env variable or default), checked by the same schema the server uses. */
 function optionValue(env: Record<string, string | undefined>, key: 'host' | 'port'): string {
   const spec = OPTIONS.find((o) => o.key === key)!;
-  const raw = env[spec.env] || spec.default!;
+  const raw = readEnv(env, spec.env) ?? spec.default!;
   const parsed = spec.schema.safeParse(raw);
   if (!parsed.success) throw new UsageError(`Invalid ${spec.env}=${JSON.stringify(raw)}: ${parsed.error.issues[0]?.message ?? 'invalid'} (or set WHATSAPP_URL)`);
   return String(parsed.data);
@@ -128,8 +129,8 @@ function apiError(status: number, body: any, target: Target): ApiError {
   }
   if (error.code === 'unauthorized') {
     const why = target.apiKey
-      ? 'The server refused the API key (401 unauthorized): WHATSAPP_API_KEY / --api-key must be the key the server was started with.'
-      : 'The server needs an API key (401 unauthorized): set WHATSAPP_API_KEY or pass --api-key with the key the server was started with.';
+      ? "The server refused the API key (401 unauthorized): WHATSAPP_API_KEY / --api-key must be the server's own WHATSAPP_API_KEY or a stored key that is not revoked (whatsapp-mcp-api keys list)."
+      : "The server needs an API key (401 unauthorized): set WHATSAPP_API_KEY or pass --api-key (the server's own WHATSAPP_API_KEY, or a key from whatsapp-mcp-api keys add).";
     return new ApiError(why, status, error.code, body);
   }
   const hint = typeof error.hint === 'string' ? `\nHint: ${error.hint}` : '';

@@ -16,13 +16,21 @@ export const KEYS_FLAGS: FlagSpec[] = [
   { name: 'data-dir', value: 'dir', help: 'The server\'s data directory (env WHATSAPP_DATA_DIR; default ./data).' },
 ];
 
+/** What each scope opens, as README's "Keys with scopes" lists it (a test holds the two together). */
+export const SCOPE_DESCRIPTIONS = {
+  read: 'chats, messages, search, media download, contacts, groups, events and their stream, /metrics',
+  send: 'send, react, edit, delete, read receipts, presence, send status, outbox',
+  manage: 'group and contact changes',
+  admin: 'linking, logout, webhook dead letters, keys, audit, sandbox controls, /qr',
+} as const;
+
 export const KEYS_DETAILS = [
   'add prints the new key on stdout, once: it is stored only as a hash and cannot be shown again.',
   '  whatsapp-mcp-api keys add --name assistant --scopes read,send --chats "+44 7700 900123,120363000000000001@g.us" --rate 30',
   'list shows names, scopes, chats, rate, created and last used (never the key). revoke deletes a key; a running',
-  'server refuses it from its next request on. Scopes: read (chats, messages, search, media, events), send (send,',
-  'react, edit, delete, read receipts, presence), manage (group and contact changes), admin (linking, logout,',
-  'webhook dead letters, keys, audit). Once any key exists, a request without a key is refused (401).',
+  'server refuses it from its next request on. Once any key exists, a request without a key is refused (401).',
+  'Scopes (they do not include each other: an owner key lists all four, --scopes read,send,manage,admin):',
+  ...Object.entries(SCOPE_DESCRIPTIONS).map(([scope, what]) => `  ${scope.padEnd(7)}${what}`),
   'Works on the data directory itself (no server needed, and fine while it runs).',
 ];
 
@@ -55,8 +63,8 @@ export async function runKeys({ args, term, json, env }: KeysContext): Promise<n
     const keys = new KeyService(db);
     // Retention is the server's to apply; this only appends.
     const audit = new AuditService(db, { bodies: false, retentionDays: 3650, logger: silentLogger() });
-    const record = (operation: string, outcome: string) => {
-      audit.record({ key: 'cli', door: 'cli', operation, chat_id: null, outcome });
+    const record = (operation: string, outcome: string, target: string) => {
+      audit.record({ key: 'cli', door: 'cli', operation, chat_id: null, outcome, target });
       audit.flush();
     };
     if (sub === 'list') {
@@ -69,7 +77,7 @@ export async function runKeys({ args, term, json, env }: KeysContext): Promise<n
     if (sub === 'revoke') {
       const name = rest[0]!;
       if (!keys.revoke(name)) throw new CliError(`no key named ${JSON.stringify(name)} in ${dataDir} (whatsapp-mcp-api keys list shows them)`);
-      record('keys_revoke', 'ok');
+      record('keys_revoke', 'ok', name);
       if (json) term.json({ ok: true, name, revoked: true });
       else term.line(`Revoked ${name}: a running server refuses it from its next request on.`);
       return 0;
@@ -82,7 +90,7 @@ export async function runKeys({ args, term, json, env }: KeysContext): Promise<n
     const rate = stringFlag(args, 'rate');
     if (rate !== undefined && !/^\d{1,6}$/.test(rate)) throw new UsageError(`--rate must be a whole number of calls a minute, not ${JSON.stringify(rate)}`);
     const { key, info } = keys.create({ name, scopes: scopes.split(','), chats: chats === undefined ? null : chats.split(','), ratePerMinute: rate === undefined ? null : Number(rate) });
-    record('keys_create', 'ok');
+    record('keys_create', 'ok', name);
     if (json) term.json({ ok: true, key, ...info });
     else {
       term.line(key);

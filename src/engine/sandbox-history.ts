@@ -23,10 +23,13 @@ export interface SandboxHistoryCore {
 
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-/** `messages` old messages spread over `chats` people (1555002xxxx, created as needed), oldest first in each chunk. */
+/**
+ * `messages` old messages spread over `chats` people (15550020001 on, created as needed), oldest first in each chunk.
+ * Numbered from 0001: a sandbox number ending in 0000 is not on WhatsApp (sandbox-groups.ts onWhatsApp).
+ */
 export async function simulateHistorySync(core: SandboxHistoryCore, opts: { messages: number; chats: number }): Promise<HistorySyncSummary> {
   const me = core.me();
-  const chatIds = Array.from({ length: opts.chats }, (_, i) => `1555002${String(i).padStart(4, '0')}@c.us`);
+  const chatIds = Array.from({ length: opts.chats }, (_, i) => `1555002${String(i + 1).padStart(4, '0')}@c.us`);
   for (const id of chatIds) {
     const { created } = core.book.ensure(id);
     if (created) core.events.emit('chat', core.book.view(id)!);

@@ -256,7 +256,7 @@ function literalFields(schema: z.ZodType): Record<string, unknown> {
 /**
  * The error statuses a route can answer, by what it does: every route validates input (400), checks Host/Origin
  * (403) and the key (401); reading a body can be slow, large or not JSON; sends go through the outbox (idempotency
- * conflicts, pacing); facets may be missing on this engine; reaching WhatsApp needs it linked.
+ * conflicts, expiry, pacing); facets may be missing on this engine; reaching WhatsApp needs it linked and may time out.
  */
 function errorStatuses({ op, route, fields }: RoutePlan): number[] {
   const s = new Set([400, 401, 403, 500]);
@@ -264,11 +264,12 @@ function errorStatuses({ op, route, fields }: RoutePlan): number[] {
   const reads = route.method !== 'GET';
   if (fields.length > 0 || world) s.add(404);
   if (reads) [408, 413, 415].forEach((n) => s.add(n));
-  if ('idempotency_key' in (op.input.shape as object)) [409, 429].forEach((n) => s.add(n));
+  // Through the outbox: a retry of one that expired in the queue unsent answers 410 expired.
+  if ('idempotency_key' in (op.input.shape as object)) [409, 410, 429].forEach((n) => s.add(n));
   if (world && reads) s.add(409);
   if (op.file) s.add(416);
   if (op.facet || op.acceptsMedia) s.add(501);
-  if (world) [502, 503].forEach((n) => s.add(n));
+  if (world) [502, 503, 504].forEach((n) => s.add(n));
   return [...s].sort();
 }
 

@@ -83,7 +83,13 @@ export function buildPages(ctx: PageContext): Page[] {
       doc: { summary: 'The current QR code (SVG image)', contentType: 'image/svg+xml', description: 'The QR to scan while the state is qr; 404 not_found otherwise. Does not start the engine (POST /api/auth/start does).' },
       handle: async (_req, res) => {
         const qr = engine.currentQr();
-        if (!qr) throw new AppError('not_found', `No QR code to show (state: ${engine.status().state})`, { hint: 'POST /api/auth/start, then wait for the state qr.' });
+        if (!qr) {
+          const status = engine.status();
+          const hint = status.authenticated
+            ? 'This account is already linked: there is nothing to scan. POST /api/logout first to link another phone.'
+            : 'POST /api/auth/start, then wait for the state qr.';
+          throw new AppError('not_found', `No QR code to show (state: ${status.state})`, { hint });
+        }
         const svg = await QRCode.toString(qr, { type: 'svg', margin: 2 });
         res.writeHead(200, { 'content-type': 'image/svg+xml', 'content-length': Buffer.byteLength(svg), 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
         res.end(svg);

@@ -1,6 +1,7 @@
 // The REST route table, generated from the operations table. Each route's plan (which input field comes from the
 // path, the query string or the body, and as what type) is what the server reads by and what OpenAPI documents.
 import type { z } from 'zod';
+import { AppError } from '../errors.js';
 import type { Operation, RestRoute } from '../operations/operation.js';
 
 /** What a query string or path segment is turned into before zod sees it (see coerceQuery). */
@@ -119,9 +120,11 @@ export function coerceQuery(op: Operation, query: URLSearchParams): Record<strin
   const out: Record<string, unknown> = {};
   const bases = textBases(op);
   for (const [key, value] of query) {
-    if (key in out) continue;
+    // No parameter takes a list by repetition (lists are comma-separated): "?limit=5&limit=6" has no one meaning.
+    if (Object.hasOwn(out, key)) throw new AppError('invalid_input', `${key}: given more than once; give it once`, { details: { field: key } });
     const kind = bases.get(key);
-    if (kind === 'number' && /^-?\d+(\.\d+)?$/.test(value)) out[key] = Number(value);
+    // Exponents too ("1e3", "1e308"): zod then says the field's bound rather than "expected number".
+    if (kind === 'number' && /^-?\d+(\.\d+)?(e[+-]?\d+)?$/i.test(value)) out[key] = Number(value);
     // The same spellings the command line takes for a boolean.
     else if (kind === 'boolean' && BOOL_TEXT.has(value.toLowerCase())) out[key] = BOOL_TEXT.get(value.toLowerCase());
     else out[key] = value;

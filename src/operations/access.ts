@@ -36,12 +36,22 @@ export function operationsFor(p: Principal, ops: readonly Operation[]): Operatio
   return ops.filter((op) => mayCall(p, op));
 }
 
-export function requireScope(op: Operation, p: Principal): void {
+export function requireScope(op: Operation, p: Principal, transport?: CallOptions['transport']): void {
   if (p.scopes.has(op.scope)) return;
   throw new AppError('forbidden', `This key lacks the ${op.scope} scope`, {
-    hint: `${op.name} needs a key with the ${op.scope} scope (whatsapp-mcp-api keys add --scopes ...).`,
+    hint: `${calledAs(op, transport)} needs a key with the ${op.scope} scope (whatsapp-mcp-api keys add --scopes ...).`,
     details: { scope: op.scope, key: p.name },
   });
+}
+
+/**
+ * What the caller used, in its own door's words: the tool name over MCP, the route over REST (a REST-only
+ * operation's internal name, e.g. keys_list, means nothing to someone who sent GET /api/keys).
+ */
+function calledAs(op: Operation, transport: CallOptions['transport']): string {
+  if (transport === 'mcp-http' || transport === 'stdio') return op.name;
+  const routes = op.rest.map((r) => `${r.method} ${r.path}`);
+  return routes.length > 0 ? routes.join(' or ') : op.name;
 }
 
 export function requireRate(p: Principal, services: Services): void {
@@ -122,13 +132,20 @@ export function auditOfResult(op: Operation, p: Principal, chat: string | null, 
     chat_id: chat ?? (typeof resultChat === 'string' ? resultChat : null),
     outcome: queued ? 'queued' : 'ok',
     outbox_id: typeof outbox === 'string' ? outbox : null,
+    target: targetOf(op, input),
     text: textOf(input),
   };
 }
 
 /** The audit row of a call that threw (refused, invalid, or failed). `chat` may be unknown before validation. */
 export function auditOfError(op: Operation, p: Principal, chat: string | null, input: unknown, code: string): AuditEntry {
-  return { key: p.name, door: p.door, operation: op.name, chat_id: chat ?? rawChat(input), outcome: code, text: textOf(input) };
+  return { key: p.name, door: p.door, operation: op.name, chat_id: chat ?? rawChat(input), outcome: code, target: targetOf(op, input), text: textOf(input) };
+}
+
+/** An operation that names no chat but a thing by name (keys_create, keys_revoke): that name, so the row says which. */
+function targetOf(op: Operation, input: unknown): string | null {
+  const name = (input ?? {}) as { name?: unknown };
+  return op.chats.kind === 'none' && typeof name.name === 'string' ? name.name.slice(0, 128) : null;
 }
 
 function textOf(input: unknown): string | null {

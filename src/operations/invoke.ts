@@ -14,7 +14,7 @@ export async function invokeOperation(op: Operation, rawInput: unknown, services
   let chat: string | null = null;
   try {
     // Scope and rate first: a key that may not call this learns nothing from how its input would have been checked.
-    requireScope(op, principal);
+    requireScope(op, principal, call.transport);
     requireRate(principal, services);
     const schema = inputSchema(op, call.transport);
     const parsed = schema.safeParse(input);
@@ -59,11 +59,14 @@ export function invalidInput(error: z.ZodError, schema?: z.ZodType, input?: unkn
   const issues: Array<{ field: string; message: string }> = [];
   const unknown: Array<{ field: string; message: string }> = [];
   for (const i of error.issues) {
+    // zod adds a safe-integer check to every int ("expected int to be <=9007199254740991"); the field's own bound,
+    // reported beside it, is the one to tell.
+    if (isSafeIntIssue(i) && error.issues.some((o) => o !== i && o.code === i.code && samePath(o.path, i.path))) continue;
     if (i.code === 'unrecognized_keys') {
       const accepted = schema ? keysAt(schema, i.path) : [];
       for (const key of i.keys) unknown.push({ field: [...i.path, key].join('.'), message: unknownField(key, accepted) });
     } else {
-      issues.push({ field: i.path.join('.') || '(body)', message: describeIssue(i, input) });
+      issues.push({ field: i.path.join('.') || '(body)', message: describeIssue(i, input, schema) });
     }
   }
   // A typo first: it usually explains the rest ("phone_numbr" is why phone_number is missing).
@@ -72,12 +75,53 @@ export function invalidInput(error: z.ZodError, schema?: z.ZodType, input?: unkn
   return new AppError('invalid_input', `${first.field}: ${first.message}`, { details: { issues: all } });
 }
 
-/** zod's own type message says "received NaN" or "received string"; say what the caller actually sent. */
-function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
-  if (issue.code !== 'invalid_type' || !/^Invalid input: expected \w+, received \w+$/.test(issue.message)) return issue.message;
+/**
+ * zod's own type message says "received NaN" or "received string"; say what the caller actually sent. A number too
+ * big to be one (1e400 is Infinity in JSON) or past the safe-integer range is told the field's own bounds.
+ */
+function describeIssue(issue: z.core.$ZodIssue, input: unknown, schema?: z.ZodType): string {
   const value = valueAt(input, issue.path);
+  if ((issue.code === 'invalid_type' && typeof value === 'number' && !Number.isFinite(value)) || isSafeIntIssue(issue)) {
+    return outOfRange(typeof value === 'number' && !Number.isNaN(value) ? value : undefined, schema && fieldAt(schema, issue.path));
+  }
+  if (issue.code !== 'invalid_type' || !/^Invalid input: expected \w+, received \w+$/.test(issue.message)) return issue.message;
   if (value === undefined) return `is required (${issue.expected})`;
   return `expected ${issue.expected}, received ${shown(value)}`;
+}
+
+function isSafeIntIssue(i: z.core.$ZodIssue): boolean {
+  return (i.code === 'too_big' || i.code === 'too_small') && i.origin === 'int' && Math.abs(Number(i.code === 'too_big' ? i.maximum : i.minimum)) === Number.MAX_SAFE_INTEGER;
+}
+
+function samePath(a: readonly PropertyKey[], b: readonly PropertyKey[]): boolean {
+  return a.length === b.length && a.every((k, n) => k === b[n]);
+}
+
+/** "must be from 1 to 100", or as much of that as the field's schema says. */
+function outOfRange(value: number | undefined, field: z.ZodType | undefined): string {
+  const n = field && numberAt(field);
+  const min = n?.minValue ?? null;
+  const max = n?.maxValue ?? null;
+  const bound = (b: number | null) => b !== null && Number.isFinite(b) && Math.abs(b) < Number.MAX_SAFE_INTEGER;
+  const range = bound(min) && bound(max) ? `from ${min} to ${max}` : bound(max) ? `at most ${max}` : bound(min) ? (n?.isInt ? `from ${min} to ${Number.MAX_SAFE_INTEGER}` : `of at least ${min}`) : 'that is finite';
+  const given = value === undefined ? '' : `, received ${value > 0 ? 'a number too big' : 'a number too small'} (${String(value)})`;
+  return `must be ${n?.isInt ? 'a whole number' : 'a number'} ${range}${given}`;
+}
+
+function fieldAt(schema: z.ZodType, path: readonly PropertyKey[]): z.ZodType | undefined {
+  let s: z.ZodType | undefined = schema;
+  for (const key of path) s = s && objectShape(s)?.[key as string];
+  return s;
+}
+
+function numberAt(schema: z.ZodType): z.ZodNumber | undefined {
+  let s: z.ZodType | undefined = schema;
+  for (let i = 0; i < 10 && s; i++) {
+    if (s instanceof z.ZodNumber) return s;
+    const def = s._zod.def as { innerType?: z.ZodType; in?: z.ZodType; type: string };
+    s = def.innerType ?? (def.type === 'pipe' ? def.in : undefined);
+  }
+  return undefined;
 }
 
 function shown(value: unknown): string {

@@ -20,6 +20,8 @@ export interface AuditEntry {
   /** ok | queued | sent | an error code. */
   outcome: string;
   outbox_id?: string | null;
+  /** What the call acted on that is not a chat: the key created or revoked. */
+  target?: string | null;
   /** The text or caption the call carried; hashed here, kept only with WHATSAPP_AUDIT_BODIES. */
   text?: string | null;
 }
@@ -35,6 +37,7 @@ export const AuditRecordSchema = z.object({
   chat_id: z.string().nullable(),
   outcome: z.string().describe('ok, queued, sent (a queued send went out later), or the error code (forbidden, rate_limited, invalid_input, recipient_not_allowed, expired…)'),
   outbox_id: z.string().nullable(),
+  target: z.string().nullable().describe('What the call acted on that is not a chat: the name of the key created or revoked'),
   text_sha256: z.string().nullable().describe('sha256 (hex) of the UTF-8 text or caption'),
   text_length: z.number().int().nullable().describe('Length of the text in UTF-16 code units, as WhatsApp counts its limit'),
   text: z.string().nullable().optional().describe('The text itself, only with WHATSAPP_AUDIT_BODIES=true'),
@@ -79,8 +82,8 @@ export class AuditService {
   ) {
     this.now = o.now ?? Date.now;
     this.account = o.account ?? 'default';
-    this.insert = db.prepare(`INSERT INTO audit (at, account, key_name, door, operation, chat_id, outcome, outbox_id, text_sha256, text_length, text)
-      VALUES (@at, @account, @key_name, @door, @operation, @chat_id, @outcome, @outbox_id, @text_sha256, @text_length, @text)`);
+    this.insert = db.prepare(`INSERT INTO audit (at, account, key_name, door, operation, chat_id, outcome, outbox_id, target, text_sha256, text_length, text)
+      VALUES (@at, @account, @key_name, @door, @operation, @chat_id, @outcome, @outbox_id, @target, @text_sha256, @text_length, @text)`);
     this.originOf = db.prepare(`SELECT key_name, door, operation, chat_id FROM audit WHERE outbox_id = ? AND outcome = 'queued' ORDER BY id DESC LIMIT 1`);
     this.pruneChunk = db.prepare('DELETE FROM audit WHERE id IN (SELECT id FROM audit WHERE at < ? ORDER BY id LIMIT ?)');
   }
@@ -97,6 +100,7 @@ export class AuditService {
       chat_id: e.chat_id,
       outcome: e.outcome,
       outbox_id: e.outbox_id ?? null,
+      target: e.target ?? null,
       text_sha256: text === null ? null : createHash('sha256').update(text, 'utf8').digest('hex'),
       text_length: text === null ? null : text.length,
       text: text !== null && this.o.bodies ? text : null,
