@@ -7,6 +7,8 @@ import { EventFollower } from '../events/follow.js';
 import { type TypeFilter, parseTypeFilter, splitList } from '../events/types.js';
 import { eventAllowed } from '../operations/access.js';
 import { refuseUnknownFields } from '../operations/invoke.js';
+import type { KeyService } from '../service/keys.js';
+import { principalOf } from './security.js';
 
 export const EVENTS_PATH = '/api/events';
 
@@ -15,7 +17,12 @@ export interface EventStreamOptions {
   heartbeatMs?: number;
   /** A chat-limited key's test (--chats): other chats' events are left out. */
   chatAllowed?: (chatId: string | null) => boolean;
+  /** Re-checks the request's key (principalOf) before each event and heartbeat: revoked, the stream ends. */
+  keys?: Pick<KeyService, 'stillValid'>;
 }
+
+/** The last thing a stream whose key was revoked (or changed) sends before it ends. */
+export const KEY_REVOKED_COMMENT = ': key revoked\n\n';
 
 /** True for a request this route answers: GET /api/events that accepts text/event-stream. */
 export function wantsEventStream(req: IncomingMessage, pathname: string): boolean {
@@ -47,11 +54,25 @@ export function serveEventStream(req: IncomingMessage, res: ServerResponse, url:
   const write = (chunk: string): boolean => (res.writableEnded || res.destroyed ? true : res.write(chunk));
   write(`retry: 3000\n: cursor ${start}\n\n`);
   const allowed = opts.chatAllowed;
-  const follower = new EventFollower(events.log, events.bus, { after: start, ...(filter ? { filter } : {}) }, (event) =>
-    allowed && !eventAllowed(event, allowed) ? true : write(`id: ${event.cursor}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`),
-  );
+  const principal = principalOf(req);
+  const { keys } = opts;
+  // Per event, not per connection: the key was checked once when the stream opened, and it may outlive the key.
+  const keyLapsed = (): boolean => {
+    if (!keys || !principal || keys.stillValid(principal)) return false;
+    write(KEY_REVOKED_COMMENT);
+    end();
+    res.end();
+    return true;
+  };
+  const follower = new EventFollower(events.log, events.bus, { after: start, ...(filter ? { filter } : {}) }, (event) => {
+    if (allowed && !eventAllowed(event, allowed)) return true;
+    // false stops the follower's replay loop; end() has stopped it for good.
+    if (keyLapsed()) return false;
+    return write(`id: ${event.cursor}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+  });
   res.on('drain', () => follower.resume());
-  const heartbeat = setInterval(() => write(': ping\n\n'), opts.heartbeatMs ?? 15_000);
+  // Also at each heartbeat, so a quiet stream of a revoked key ends within heartbeatMs instead of at its next event.
+  const heartbeat = setInterval(() => keyLapsed() || write(': ping\n\n'), opts.heartbeatMs ?? 15_000);
   heartbeat.unref();
   let ended = false;
   const end = () => {

@@ -103,7 +103,7 @@ export function createHttpServer({ services, logger, mcp, timeouts, eventStream,
         if (page) {
           route = path;
           if (!page.methods.includes(req.method ?? '')) throw methodNotAllowed([...page.methods]);
-          if (page.auth !== 'open') guard.authorize(req, page.scope ?? 'admin', 'rest', page.auth === 'key-or-basic');
+          if (page.auth !== 'open') withScopeHint(`${req.method} ${path}`, page.scope ?? 'admin', () => guard.authorize(req, page.scope ?? 'admin', 'rest', page.auth === 'key-or-basic'));
           return await page.handle(req, res, url);
         }
 
@@ -118,8 +118,8 @@ export function createHttpServer({ services, logger, mcp, timeouts, eventStream,
         // A streaming response the operation pipeline cannot give; same checks, before the route table.
         if (wantsEventStream(req, path)) {
           route = EVENTS_PATH;
-          const chatAllowed = chatPredicate(guard.authorize(req, 'read'), services);
-          return serveEventStream(req, res, url, services.events, chatAllowed ? { ...eventStream, chatAllowed } : eventStream);
+          const chatAllowed = chatPredicate(withScopeHint(`GET ${EVENTS_PATH} (event stream)`, 'read', () => guard.authorize(req, 'read')), services);
+          return serveEventStream(req, res, url, services.events, { ...eventStream, keys: services.keys, ...(chatAllowed ? { chatAllowed } : {}) });
         }
 
         // HEAD is GET without the body (node:http leaves the body out of a HEAD response by itself).
@@ -175,6 +175,9 @@ export function createHttpServer({ services, logger, mcp, timeouts, eventStream,
           ...(upload ? { upload } : {}),
           preferAsync,
           get signal() {
+            // HEAD wants the headers, not the wait: a long-poll answers at once, as for a caller that left (an empty
+            // wait, 200 timed_out), so HEAD stays "GET without the body" on every GET route.
+            if (req.method === 'HEAD') return AbortSignal.abort();
             if (!gone) {
               gone = new AbortController();
               if (res.destroyed && !res.writableFinished) gone.abort(); // hung up before anyone asked
@@ -258,6 +261,16 @@ function formFields(op: Operation, fields: Record<string, string>): Record<strin
   Object.assign(out, coerceQuery(op, flat));
   if (Object.keys(media).length > 0) out.media = media;
   return out;
+}
+
+/** guard.authorize's 403 says which scope is missing; add what the operations' refusals say: what needs it and how. */
+function withScopeHint<T>(what: string, scope: string, authorize: () => T): T {
+  try {
+    return authorize();
+  } catch (err) {
+    if (!(err instanceof AppError) || err.code !== 'forbidden' || err.hint) throw err;
+    throw new AppError('forbidden', err.message, { hint: `${what} needs a key with the ${scope} scope (whatsapp-mcp-api keys add --scopes ...).`, details: err.details, headers: err.headers });
+  }
 }
 
 function methodNotAllowed(allow: string[]): AppError {

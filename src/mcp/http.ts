@@ -10,9 +10,11 @@ import { SSEServerTransport } from '@modelcontextprotocol/server-legacy/sse';
 import { AppError, toAppError } from '../errors.js';
 import type { McpDoor } from '../http/server.js';
 import { readJsonBody } from '../http/body.js';
+import { principalOf } from '../http/security.js';
 import { sendError } from '../http/respond.js';
 import type { Logger } from '../logger.js';
 import type { Services } from '../operations/index.js';
+import type { Principal } from '../service/keys.js';
 import { elicitsForms } from './confirm.js';
 import { legacyFastPath } from './legacy-fast.js';
 import { modernFastPath } from './modern-fast.js';
@@ -37,6 +39,9 @@ interface Session {
   open: number;
   /** Its client declared form elicitation and first contacts need confirming: sends may ask it (confirm.ts). */
   elicits: boolean;
+  /** The keys its notifications reach: the one that opened it and those of its open GET streams (keyGuard). */
+  opener: Principal | undefined;
+  streams: Set<Principal>;
 }
 
 export interface McpHttpDoorOptions {
@@ -105,6 +110,42 @@ export function createMcpDoor(services: Services, logger: Logger, opts: McpHttpD
     });
   }
 
+  /**
+   * A session outlives the request that opened it, and its GET stream the key check of that GET: before the session
+   * sends anything unasked (resource updates, list changes, log lines; answers go to requests checked as they came),
+   * the keys it was opened and is listened to with are checked again (KeyService.stillValid, exact). One revoked or
+   * changed closes the session: the stream ends, the notification is not sent, and later requests get 404.
+   */
+  function keyGuard(id: string, session: Session): void {
+    const transport = session.transport as { send(message: unknown, options?: unknown): Promise<void> };
+    const send = transport.send.bind(transport);
+    transport.send = async (message, options) => {
+      const m = message as { method?: unknown; result?: unknown; error?: unknown };
+      const unasked = typeof m.method === 'string' && m.result === undefined && m.error === undefined;
+      if (unasked && !sessionKeysValid(session)) {
+        logger.info({ session: id, key: session.opener?.name }, 'mcp session closed: its key was revoked or changed');
+        sessions.delete(id);
+        void session.server.close().catch(() => undefined);
+        return;
+      }
+      return send(message, options);
+    };
+  }
+
+  function sessionKeysValid(session: Session): boolean {
+    if (session.opener && !services.keys.stillValid(session.opener)) return false;
+    for (const p of session.streams) if (!services.keys.stillValid(p)) return false;
+    return true;
+  }
+
+  /** A GET stream's key joins the session's keys while the stream is open. */
+  function trackStreamKey(session: Session, req: IncomingMessage, res: ServerResponse): void {
+    const p = principalOf(req);
+    if (!p?.keyId) return;
+    session.streams.add(p);
+    res.once('close', () => session.streams.delete(p));
+  }
+
   // The QR page URL in the instructions uses the Host the client reached us by (already checked by the guard).
   function newServer(host: string | null | undefined, era: 'legacy' | 'modern'): McpServer {
     return createMcpServer(services, { qrPageUrl: `http://${host ?? `${config.host}:${config.port}`}/qr`, transport: 'mcp-http', era });
@@ -147,6 +188,7 @@ export function createMcpDoor(services: Services, logger: Logger, opts: McpHttpD
       return sendJsonRpcError(res, 400, -32000, `Bad Request: Unsupported protocol version for a session: ${version} (sessions speak ${LEGACY_PROTOCOL_VERSIONS.join(', ')}; 2026-07-28 needs no session)`, id);
     }
     track(session, res);
+    if (method === 'GET') trackStreamKey(session, req, res);
     if (method === 'POST') {
       const answered = legacyFast?.tryHandle(req, res, body, sessionId, session.elicits);
       if (answered) {
@@ -174,8 +216,9 @@ export function createMcpDoor(services: Services, logger: Logger, opts: McpHttpD
       sessionIdGenerator: () => randomUUID(),
       enableJsonResponse: !elicits,
       onsessioninitialized: (id) => {
-        const session: Session = { kind: 'streamable', server, transport, lastSeen: now(), open: 0, elicits };
+        const session: Session = { kind: 'streamable', server, transport, lastSeen: now(), open: 0, elicits, opener: principalOf(req), streams: new Set() };
         sessions.set(id, session);
+        keyGuard(id, session);
         track(session, res);
         logger.debug({ session: id }, 'mcp session started');
       },
@@ -201,8 +244,9 @@ export function createMcpDoor(services: Services, logger: Logger, opts: McpHttpD
     if (!(await makeRoom())) return sendError(res, new AppError('rate_limited', `Too many open MCP sessions (${maxSessions})`), logger);
     const server = newServer(req.headers.host, 'legacy');
     const transport = new SSEServerTransport(LEGACY_MESSAGES_PATH, res);
-    const session: Session = { kind: 'sse', server, transport, lastSeen: now(), open: 0, elicits: false };
+    const session: Session = { kind: 'sse', server, transport, lastSeen: now(), open: 0, elicits: false, opener: principalOf(req), streams: new Set() };
     sessions.set(transport.sessionId, session);
+    keyGuard(transport.sessionId, session);
     track(session, res);
     transport.onclose = () => sessions.delete(transport.sessionId);
     transport.onerror = (err: Error) => logger.debug({ err: err.message }, 'mcp sse transport rejected a message');

@@ -4,12 +4,15 @@
 //   initialize), so the answer is patched to list them (the spec's Backward Compatibility section).
 // - subscriptions/listen: the SDK acknowledges any URI and matches by exact string; ours are checked and spelt one way
 //   (a chat id percent-encoded or not, "@s.whatsapp.net" or "@c.us" is the same chat), and unknown filter keys refused.
-// - notifications: one bus listener for the whole process feeds every open listen stream.
+// - notifications: one bus listener for the whole process feeds every open listen stream; before it does, a stream
+//   opened with a stored key since revoked or changed (KeyService.stillValid) is cut, so the SDK has no one to tell.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { toNodeHandler, toWebRequest } from '@modelcontextprotocol/node';
 import { type McpServer, createMcpHandler } from '@modelcontextprotocol/server';
+import { principalOf } from '../http/security.js';
 import type { Logger } from '../logger.js';
 import type { Services } from '../operations/index.js';
+import type { Principal } from '../service/keys.js';
 import { CHATS_URI, STATUS_URI, SUBSCRIBABLE, canonicalUri, chatIdOf, resourceAccess, updatedUris } from './resources.js';
 
 export const MODERN_PROTOCOL_VERSION = '2026-07-28';
@@ -27,7 +30,16 @@ export function modernDoor(services: Services, logger: Logger, factory: (host: s
     onerror: (err) => logger.debug({ err: err.message }, 'mcp modern request rejected'),
   });
   const node = toNodeHandler(handler);
+  /** Open listen streams opened with a stored key, by their response. */
+  const keyed = new Map<ServerResponse, Principal>();
   const off = services.events.bus.onEvent((event) => {
+    for (const [res, p] of keyed) {
+      if (services.keys.stillValid(p)) continue;
+      keyed.delete(res);
+      logger.info({ key: p.name }, 'mcp listen stream closed: its key was revoked or changed');
+      // destroy, not end: the SDK's pipe still owns the body, and a write after end() would be an unhandled 'error'.
+      res.destroy();
+    }
     if (event.type === 'chat.created') handler.notify.resourcesChanged();
     for (const uri of updatedUris(event)) handler.notify.resourceUpdated(uri);
   });
@@ -60,6 +72,11 @@ export function modernDoor(services: Services, logger: Logger, factory: (host: s
         const problem = checkListen(msg.params?.notifications);
         if (problem) return rpcError(res, 400, -32602, problem, msg.id);
         narrowListen(msg.params?.notifications, resourceAccess(services, 'mcp-http'));
+        const p = principalOf(req);
+        if (p?.keyId) {
+          keyed.set(res, p);
+          res.once('close', () => keyed.delete(res));
+        }
       }
       await node(req, res, body);
     },

@@ -22,6 +22,8 @@ export interface Principal {
   chats: readonly string[] | null;
   ratePerMinute: number | null;
   door: Door;
+  /** The stored key's id (KeyService.stillValid re-checks it); absent for env, stdio and anonymous, which never lapse. */
+  keyId?: string;
 }
 
 export interface KeyInfo {
@@ -188,7 +190,19 @@ export class KeyService {
     // The id is public (it is how a key is found); the secret is checked in constant time through its hash.
     if (!k || !timingSafeEqual(digest(presented), k.row.hash)) return null;
     this.noteUse(k.row.id);
-    return { ...k.principal, door };
+    return { ...k.principal, door, keyId: k.row.id };
+  }
+
+  /**
+   * Would the key behind `p` still be let in with these same limits? For streams opened with a key (SSE events, MCP
+   * notifications), asked before each event: a revoked key (here or by the CLI in another process, seen through
+   * data_version, ~2 µs) ends them, as does one revoked and re-added under its name (a new id). Principals that are
+   * not stored keys (WHATSAPP_API_KEY, stdio, anonymous) never lapse.
+   */
+  stillValid(p: Principal): boolean {
+    if (p.keyId === undefined) return true;
+    const k = this.fresh().get(p.keyId)?.principal;
+    return k !== undefined && k.name === p.name && k.ratePerMinute === p.ratePerMinute && sameScopes(k.scopes, p.scopes) && JSON.stringify(k.chats) === JSON.stringify(p.chats);
   }
 
   /** 0 when the key may make a call now (and counts it), else the ms until it may. */
@@ -244,6 +258,10 @@ function info(row: KeyRow): KeyInfo {
     created_at: row.created_at,
     last_used_at: row.last_used_at,
   };
+}
+
+function sameScopes(a: ReadonlySet<Scope>, b: ReadonlySet<Scope>): boolean {
+  return a.size === b.size && [...a].every((s) => b.has(s));
 }
 
 function taken(name: string): AppError {
