@@ -1,5 +1,6 @@
 // An operation is the single source of truth for one capability: REST routes and MCP tools are generated from it.
 import type { z } from 'zod';
+import type { AccountRegistry } from '../accounts/registry.js';
 import type { Config } from '../config.js';
 import type { Engine, FacetName } from '../engine/engine.js';
 import type { EventService } from '../events/event-service.js';
@@ -11,7 +12,15 @@ import type { MediaService } from '../service/media-service.js';
 import type { Transport, Upload } from '../service/media-intake.js';
 import type { MessageStore } from '../store/message-store.js';
 
+/**
+ * One account's runtime (src/accounts/runtime.ts): what an operation is handed. Its own engine, store, media, sender
+ * and events; the server's config, logger, keys and audit, shared by every account.
+ */
 export interface Services {
+  /** The account's id (`default` for /api/* and /mcp). */
+  account: string;
+  /** Every account of this server (the accounts operations). */
+  accounts: AccountRegistry;
   engine: Engine;
   config: Readonly<Config>;
   logger: Logger;
@@ -31,6 +40,9 @@ export interface Services {
   /** Stop sending, stop the engine (the saved session stays), close the store. */
   close(): Promise<void>;
 }
+
+/** Another name for Services: one account's runtime. */
+export type AccountRuntime = Services;
 
 /** Per-call facts a door may pass along (REST headers with MCP-argument twins). */
 export interface CallOptions {
