@@ -123,6 +123,11 @@ export interface Operation<I extends InputSchema = InputSchema, O extends z.ZodT
   rest: RestRoute[];
   /** false: REST only (e.g. sandbox controls). */
   mcp?: boolean;
+  /**
+   * The server's, not an account's (keys, audit, the accounts themselves): no /api/accounts/{account}/... twin of its
+   * routes, and its handler gets the default account's runtime.
+   */
+  serverWide?: true;
   /** Only offered when this returns true (e.g. sandbox-only controls). */
   available?: (services: Services) => boolean;
   handler(input: z.output<I>, services: Services, call: CallOptions): Promise<z.input<O>>;
