@@ -3,6 +3,7 @@ import type http from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config.js';
+import { accountMcpDoors } from './accounts/mcp-doors.js';
 import { AccountRegistry } from './accounts/registry.js';
 import { DEFAULT_ACCOUNT } from './accounts/layout.js';
 import { type SharedParts, buildAccountRuntime, lockAccountDirs } from './accounts/runtime.js';
@@ -97,7 +98,7 @@ export async function createServices(config: Readonly<Config>, deps: AppDeps): P
 
 export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise<App> {
   const services = await createServices(config, deps);
-  const mcp = deps.mcp?.(services);
+  const mcp = deps.mcp ? accountMcpDoors(services, deps.mcp, deps.logger) : undefined;
   const metrics = new Metrics(services);
   observeToolCalls(services, metrics.toolCall);
   const server = createHttpServer({ services, logger: deps.logger, metrics, ...(mcp ? { mcp } : {}), ...(deps.timeouts ? { timeouts: deps.timeouts } : {}), ...(deps.eventStream ? { eventStream: deps.eventStream } : {}) });
