@@ -1,8 +1,10 @@
 // Several accounts in one server: the accounts API, its refusals, the layout on disk, restarts.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ACCOUNTS_FILE } from '../src/accounts/registry.js';
+import { acquireDirLock } from '../src/instance-lock.js';
 import { startTestServer, type TestServer, waitFor } from './helpers/server.js';
 
 let srv: TestServer;
@@ -153,6 +155,32 @@ describe('layout and restarts', () => {
     expect(accounts.map((a: { id: string; number: string }) => [a.id, a.number])).toEqual([['default', '15550101111'], ['work', '15550102222']]);
     expect((await srv.call('GET', '/api/accounts/work/search?q=restarts')).json.count).toBe(1);
     expect((await srv.call('GET', '/api/search?q=restarts')).json.count).toBe(0);
+  });
+
+  it('answers 409 when another process holds the new account\'s directory, and adds nothing', async () => {
+    srv = await startTestServer();
+    fs.mkdirSync(path.join(srv.dataDir, 'busy'), { mode: 0o700 });
+    const release = acquireDirLock(path.join(srv.dataDir, 'busy'));
+    try {
+      const { status, json } = await srv.call('POST', '/api/accounts', { id: 'busy' });
+      expect(status).toBe(409);
+      expect(json.error.message).toMatch(/lock/);
+      expect((await srv.call('GET', '/api/accounts')).json.count).toBe(1);
+    } finally {
+      release();
+    }
+  });
+
+  it('with one directory for data and auth, keep_data=true keeps the store and drops the session', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wa-test-'));
+    srv = await startTestServer({ WHATSAPP_AUTH_DIR: path.join(dir, 'state'), WHATSAPP_DATA_DIR: path.join(dir, 'state') }, {}, dir);
+    await srv.call('POST', '/api/accounts', { id: 'work' });
+    await srv.call('POST', '/api/accounts/work/sandbox/link');
+    const accountDir = path.join(dir, 'state', 'work');
+    expect(fs.existsSync(path.join(accountDir, 'session-default'))).toBe(true);
+    expect((await srv.call('DELETE', '/api/accounts/work?keep_data=true')).status).toBe(200);
+    expect(fs.existsSync(path.join(accountDir, 'whatsapp.db'))).toBe(true);
+    expect(fs.existsSync(path.join(accountDir, 'session-default'))).toBe(false);
   });
 
   it('refuses a second server on the same data dir', async () => {

@@ -8,6 +8,7 @@ import type { Config } from '../config.js';
 import { ENGINE_NAMES, type EngineName } from '../domain.js';
 import { AppError } from '../errors.js';
 import { writePrivateFile } from '../fs-private.js';
+import { InstanceLockedError } from '../instance-lock.js';
 import type { Logger } from '../logger.js';
 import type { Services } from '../operations/operation.js';
 import { DEFAULT_ACCOUNT, accountConfig, unknownAccount } from './layout.js';
@@ -92,7 +93,14 @@ export class AccountRegistry {
     this.busy.add(id);
     try {
       const record: AccountRecord = { id, engine: engine ?? this.config.engine, created_at: Date.now() };
-      const runtime = await this.build(id, accountConfig(this.config, id, record.engine));
+      let runtime: Services;
+      try {
+        runtime = await this.build(id, accountConfig(this.config, id, record.engine));
+      } catch (err) {
+        // Another process holds its directories (a server on a data dir this one also uses): not a bug of ours.
+        if (err instanceof InstanceLockedError) throw new AppError('conflict', err.message, { details: { account: id } });
+        throw err;
+      }
       this.entries.set(id, { record, runtime });
       this.writeFile();
       if (this.started) runtime.start();
@@ -129,7 +137,8 @@ export class AccountRegistry {
       for (const hook of this.removedHooks) hook(id);
       await runtime.close();
       const { dataDir, authDir } = runtime.config;
-      await fs.promises.rm(authDir, { recursive: true, force: true });
+      // One directory for both (WHATSAPP_AUTH_DIR = WHATSAPP_DATA_DIR): only the session in it is the auth part.
+      await fs.promises.rm(authDir === dataDir ? path.join(authDir, 'session-default') : authDir, { recursive: true, force: true });
       if (!keepData) await fs.promises.rm(dataDir, { recursive: true, force: true });
       this.logger.info({ account: id, kept_data: keepData }, 'account removed');
       return { loggedOut };

@@ -65,7 +65,7 @@ export const createAccountOp = defineOperation({
   title: 'Add an account',
   description:
     'Add a WhatsApp account with its own engine, store, outbox, events and session (under <data>/<id>/ and <auth>/<id>/). ' +
-    'Link it like the default one, on its own routes: POST /api/accounts/{id}/auth/start, GET /api/accounts/{id}/qr or /pairing-code. It comes back after a restart.',
+    'Link it like the default one, on its own routes: POST /api/accounts/{id}/pairing-code, or the whatsapp_get_qr tool at /accounts/{id}/mcp. It comes back after a restart.',
   input: z.object({
     id: accountIdSchema,
     engine: z.enum(ENGINE_NAMES).optional().describe('Its engine; default: the server’s (WHATSAPP_ENGINE)'),
