@@ -48,6 +48,8 @@ export type RouteMatch =
 
 export class RouteTable {
   private readonly routes: CompiledRoute[] = [];
+  /** The routes without the account prefix: a path outside /api/accounts/ is matched against these only (half the work). */
+  private readonly plain: CompiledRoute[] = [];
 
   constructor(ops: readonly Operation[]) {
     for (const op of ops) {
@@ -68,7 +70,9 @@ export class RouteTable {
     });
     const fields = planFields(op, route, params);
     if (account) fields.unshift({ name: 'account', in: 'path', schema: ACCOUNT_PARAM, required: true, base: 'text' });
-    this.routes.push({ route, op, params, account, fields, pattern: new RegExp(`^${source}/?$`) });
+    const compiled = { route, op, params, account, fields, pattern: new RegExp(`^${source}/?$`) };
+    this.routes.push(compiled);
+    if (!account) this.plain.push(compiled);
   }
 
   /**
@@ -77,7 +81,7 @@ export class RouteTable {
    */
   match(method: string, pathname: string): RouteMatch {
     let best: Array<{ r: CompiledRoute; m: RegExpExecArray }> = [];
-    for (const r of this.routes) {
+    for (const r of pathname.startsWith('/api/accounts/') ? this.routes : this.plain) {
       const m = r.pattern.exec(pathname);
       if (!m) continue;
       if (best.length === 0 || r.params.length < best[0]!.r.params.length) best = [{ r, m }];
