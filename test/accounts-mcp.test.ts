@@ -1,9 +1,11 @@
-// MCP per account: /accounts/{id}/mcp serves that account's tools with a real SDK client; /mcp stays the default's.
+// The streaming doors per account: MCP at /accounts/{id}/mcp (a real SDK client; /mcp stays the default's), and the
+// SSE event stream at /api/accounts/{id}/events.
 import { afterEach, expect, it } from 'vitest';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { connectHttpClient, structured } from './helpers/mcp.js';
 import { startTestServer, type TestServer, waitFor } from './helpers/server.js';
+import { openSse } from './helpers/sse.js';
 
 let srv: TestServer;
 const clients: Client[] = [];
@@ -51,4 +53,27 @@ it('answers an unknown account with 404 naming it, and ends an account’s sessi
   expect(structured(await temp.callTool({ name: 'whatsapp_status', arguments: {} })).state).toBe('stopped');
   expect((await srv.call('DELETE', '/api/accounts/temp')).status).toBe(200);
   await expect(temp.callTool({ name: 'whatsapp_status', arguments: {} })).rejects.toThrow();
+});
+
+it('streams an account its own events over SSE, each saying whose it is', async () => {
+  srv = await startTestServer();
+  await srv.call('POST', '/api/accounts', { id: 'work' });
+  const work = await openSse(`${srv.url}/api/accounts/work/events`);
+  const main = await openSse(`${srv.url}/api/events`);
+  try {
+    expect(work.status).toBe(200);
+    await srv.call('POST', '/api/accounts/work/sandbox/link');
+    await srv.call('POST', '/api/accounts/work/sandbox/inbound', { from: '15550001001', body: 'streamed to work' });
+    await srv.call('POST', '/api/sandbox/link');
+    await srv.call('POST', '/api/sandbox/inbound', { from: '15550001001', body: 'streamed to default' });
+    const bodyOf = (f: { data: any }) => f.data?.data?.message?.body;
+    await waitFor(() => work.frames.some((f) => bodyOf(f) === 'streamed to work'), 'the work event');
+    await waitFor(() => main.frames.some((f) => bodyOf(f) === 'streamed to default'), 'the default event');
+    expect(work.frames.every((f) => f.data?.account === 'work')).toBe(true);
+    expect(work.frames.some((f) => bodyOf(f) === 'streamed to default')).toBe(false);
+    expect(main.frames.some((f) => bodyOf(f) === 'streamed to work')).toBe(false);
+  } finally {
+    work.close();
+    main.close();
+  }
 });
