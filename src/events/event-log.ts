@@ -26,8 +26,8 @@ interface Row {
   created_at: number;
 }
 
-function toRecord(r: Row): EventRecord {
-  return { cursor: r.cursor, type: r.type, chat_id: r.chat_id, at: r.created_at, data: JSON.parse(r.data) as Record<string, unknown> };
+function toRecord(r: Row, account: string): EventRecord {
+  return { cursor: r.cursor, account, type: r.type, chat_id: r.chat_id, at: r.created_at, data: JSON.parse(r.data) as Record<string, unknown> };
 }
 
 export interface ReadPage {
@@ -55,8 +55,8 @@ interface Batch {
 /** Rows deleted per retention transaction, so a prune of a big backlog never holds the writer for long. */
 const PRUNE_CHUNK = 5_000;
 
-function record(r: Pending, cursor: number): EventRecord {
-  return { cursor, type: r.type, chat_id: r.chat_id, at: r.at, data: r.data };
+function record(r: Pending, cursor: number, account: string): EventRecord {
+  return { cursor, account, type: r.type, chat_id: r.chat_id, at: r.at, data: r.data };
 }
 
 export class EventLog {
@@ -71,6 +71,8 @@ export class EventLog {
     private readonly bus: EventBus,
     private readonly now: () => number = Date.now,
     private readonly onError: (err: unknown) => void = () => {},
+    /** Every event says whose it is: one log per account, one webhook receiver may hear several. */
+    private readonly account: string = 'default',
   ) {
     this.commit = GroupCommitter.for(db);
     this.q = {
@@ -126,11 +128,11 @@ export class EventLog {
       const params: unknown[] = [];
       for (let k = i; k < i + INSERT_CHUNK; k++) params.push(rows[k]!.type, rows[k]!.chat_id, rows[k]!.json, rows[k]!.at);
       const last = Number(this.q.insertChunk.run(params).lastInsertRowid);
-      for (let k = i; k < i + INSERT_CHUNK; k++) out.push(record(rows[k]!, last - INSERT_CHUNK + 1 + (k - i)));
+      for (let k = i; k < i + INSERT_CHUNK; k++) out.push(record(rows[k]!, last - INSERT_CHUNK + 1 + (k - i), this.account));
     }
     for (; i < rows.length; i++) {
       const r = rows[i]!;
-      out.push(record(r, Number(this.q.insert.run(r.type, r.chat_id, r.json, r.at).lastInsertRowid)));
+      out.push(record(r, Number(this.q.insert.run(r.type, r.chat_id, r.json, r.at).lastInsertRowid), this.account));
     }
     return out;
   }
@@ -142,7 +144,7 @@ export class EventLog {
   after(cursor: number, limit: number, filter?: TypeFilter): ReadPage {
     this.commit.flush();
     if (!filter) {
-      const events = (this.q.after.all(cursor, limit) as Row[]).map(toRecord);
+      const events = (this.q.after.all(cursor, limit) as Row[]).map((r) => toRecord(r, this.account));
       return { events, scanned: events.at(-1)?.cursor ?? cursor, more: events.length === limit };
     }
     const events: EventRecord[] = [];
@@ -153,7 +155,7 @@ export class EventLog {
       for (const r of rows) {
         scanned = r.cursor;
         if (filter(r.type)) {
-          events.push(toRecord(r));
+          events.push(toRecord(r, this.account));
           if (events.length === limit) return { events, scanned, more: true };
         }
       }

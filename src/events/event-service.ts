@@ -25,6 +25,8 @@ export interface EventServiceDeps {
   webhook?: Partial<Pick<WebhookOptions, 'backoff' | 'post' | 'random'>>;
   /** How often retention runs (default: hourly, or a quarter of the retention when shorter). */
   pruneEveryMs?: number;
+  /** The account whose log this is; events carry it. Default: default. */
+  account?: string;
 }
 
 export class EventService {
@@ -37,7 +39,7 @@ export class EventService {
 
   constructor(private readonly db: Database, private readonly config: EventsConfig, private readonly logger: Logger, private readonly deps: EventServiceDeps = {}) {
     this.now = deps.now ?? Date.now;
-    this.log = new EventLog(db, this.bus, this.now, (err) => logger.error({ err: err instanceof Error ? err.message : String(err) }, 'event log write failed'));
+    this.log = new EventLog(db, this.bus, this.now, (err) => logger.error({ err: err instanceof Error ? err.message : String(err) }, 'event log write failed'), deps.account);
     this.webhooks = new WebhookDispatcher(
       {
         urls: config.webhookUrls,

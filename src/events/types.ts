@@ -27,6 +27,8 @@ export type EventType = (typeof EVENT_TYPES)[number];
 export const EventRecordSchema = z.object({
   /** Position in the event log: strictly increasing, never reused. */
   cursor: z.number().int(),
+  /** The account it happened on (`default` for the single-account server). */
+  account: z.string(),
   type: z.enum(EVENT_TYPES),
   chat_id: z.string().nullable(),
   /** Unix milliseconds when the server recorded the event. */

@@ -43,13 +43,15 @@ export function buildOpenApi(plans: readonly RoutePlan[], opts: OpenApiOptions):
   const schemas = new SchemaSink();
   const paths: Record<string, Record<string, Json>> = {};
   const routesPerOp = new Map<Operation, number>();
-  for (const p of plans) routesPerOp.set(p.op, (routesPerOp.get(p.op) ?? 0) + 1);
+  for (const p of plans) if (!p.account) routesPerOp.set(p.op, (routesPerOp.get(p.op) ?? 0) + 1);
   const ids = new Set<string>();
   const usedErrors = new Set<number>();
 
   for (const plan of plans) {
-    let id = routesPerOp.get(plan.op)! > 1 ? `${plan.op.name}_${plan.route.method.toLowerCase()}` : plan.op.name;
-    for (let n = 2; ids.has(id); n++) id = `${plan.op.name}_${plan.route.method.toLowerCase()}_${n}`;
+    // An account's twin of a route: the default's id with _account (whatsapp_status_account).
+    const suffix = plan.account ? '_account' : '';
+    let id = (routesPerOp.get(plan.op) ?? 0) > 1 ? `${plan.op.name}_${plan.route.method.toLowerCase()}${suffix}` : `${plan.op.name}${suffix}`;
+    for (let n = 2; ids.has(id); n++) id = `${plan.op.name}_${plan.route.method.toLowerCase()}${suffix}_${n}`;
     ids.add(id);
     const errors = errorStatuses(plan);
     errors.forEach((s) => usedErrors.add(s));
@@ -88,6 +90,7 @@ export function buildOpenApi(plans: readonly RoutePlan[], opts: OpenApiOptions):
       description:
         'The same operations are MCP tools at `/mcp` (each route names its tool in `x-mcp-tool`). Every error has one body: ' +
         '`{"ok": false, "error": {"code", "message", "hint"?, "details"?}}`. ' +
+        'Each /api route is the default account\'s; `/api/accounts/{account}/...` is the same route on another account (POST /api/accounts adds one). ' +
         (opts.requiresKey
           ? 'This server has an API key: send `Authorization: Bearer <key>` or `X-Api-Key: <key>` (on the /docs page: Authorize).'
           : 'This server has no API key set (it listens on loopback only); with `WHATSAPP_API_KEY` set, every /api route needs it.'),
@@ -111,7 +114,8 @@ function keySecurity(): Json[] {
 }
 
 function tagOf(path: string): string {
-  const segment = path.split('/')[2] ?? 'api';
+  // An account's routes are in the same group as the default's.
+  const segment = path.replace(/^\/api\/accounts\/\{account\}\//, '/api/').split('/')[2] ?? 'api';
   return TAGS[segment] ?? segment;
 }
 

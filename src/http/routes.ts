@@ -1,6 +1,7 @@
 // The REST route table, generated from the operations table. Each route's plan (which input field comes from the
 // path, the query string or the body, and as what type) is what the server reads by and what OpenAPI documents.
-import type { z } from 'zod';
+import { z } from 'zod';
+import { ACCOUNT_ID_RULE } from '../accounts/layout.js';
 import { AppError } from '../errors.js';
 import type { Operation, RestRoute } from '../operations/operation.js';
 
@@ -22,11 +23,23 @@ export interface RoutePlan {
   op: Operation;
   /** Path param names in the order they appear. */
   params: string[];
+  /** The /api/accounts/{account}/... twin of an /api/... route: `account` is a path param no operation input has. */
+  account: boolean;
   fields: FieldPlan[];
 }
 
 interface CompiledRoute extends RoutePlan {
   pattern: RegExp;
+}
+
+/** Where an account's own routes start: /api/accounts/{account}/status is /api/status of that account. */
+export const ACCOUNT_PREFIX = '/api/accounts/{account}';
+const ACCOUNT_PARAM = z.string().regex(ACCOUNT_ID_RULE).describe('The account (GET /api/accounts lists them); /api/... without it is the default account');
+
+/** `/api/accounts/<id>/<rest>` → the account and `/api/<rest>`; any other path → null (the default account's). */
+export function splitAccountPath(pathname: string): { account: string; path: string } | null {
+  const m = /^\/api\/accounts\/([^/]+)(\/.+)$/.exec(pathname);
+  return m ? { account: safeDecode(m[1]!), path: `/api${m[2]!}` } : null;
 }
 
 export type RouteMatch =
@@ -36,18 +49,31 @@ export type RouteMatch =
 
 export class RouteTable {
   private readonly routes: CompiledRoute[] = [];
+  /** The routes without the account prefix: a path outside /api/accounts/ is matched against these only (half the work). */
+  private readonly plain: CompiledRoute[] = [];
 
   constructor(ops: readonly Operation[]) {
     for (const op of ops) {
-      for (const route of op.rest) {
-        const params: string[] = [];
-        const source = route.path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{(\w+)\}/g, (_m, name: string) => {
-          params.push(name);
-          return '([^/]+)';
-        });
-        this.routes.push({ route, op, params, fields: planFields(op, route, params), pattern: new RegExp(`^${source}/?$`) });
-      }
+      for (const route of op.rest) this.add(op, route, false);
     }
+    // Every account's routes after the default's, so a listing reads /api/... first.
+    for (const op of ops) {
+      if (op.serverWide) continue;
+      for (const route of op.rest) if (route.path.startsWith('/api/')) this.add(op, { method: route.method, path: `${ACCOUNT_PREFIX}${route.path.slice(4)}` }, true);
+    }
+  }
+
+  private add(op: Operation, route: RestRoute, account: boolean): void {
+    const params: string[] = [];
+    const source = route.path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{(\w+)\}/g, (_m, name: string) => {
+      params.push(name);
+      return '([^/]+)';
+    });
+    const fields = planFields(op, route, params);
+    if (account) fields.unshift({ name: 'account', in: 'path', schema: ACCOUNT_PARAM, required: true, base: 'text' });
+    const compiled = { route, op, params, account, fields, pattern: new RegExp(`^${source}/?$`) };
+    this.routes.push(compiled);
+    if (!account) this.plain.push(compiled);
   }
 
   /**
@@ -56,7 +82,7 @@ export class RouteTable {
    */
   match(method: string, pathname: string): RouteMatch {
     let best: Array<{ r: CompiledRoute; m: RegExpExecArray }> = [];
-    for (const r of this.routes) {
+    for (const r of pathname.startsWith('/api/accounts/') ? this.routes : this.plain) {
       const m = r.pattern.exec(pathname);
       if (!m) continue;
       if (best.length === 0 || r.params.length < best[0]!.r.params.length) best = [{ r, m }];

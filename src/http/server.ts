@@ -7,7 +7,7 @@ import { AppError, ERROR_STATUS, type ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { chatPredicate, runAs } from '../operations/access.js';
 import { invokeOperation } from '../operations/invoke.js';
-import { availableOperations, type Operation, type Services } from '../operations/index.js';
+import { OPERATIONS, availableOperations, type Operation, type Services } from '../operations/index.js';
 import type { Upload } from '../service/media-intake.js';
 import { BODY_IDLE_MS, readJsonBody } from './body.js';
 import { EVENTS_PATH, type EventStreamOptions, serveEventStream, wantsEventStream } from './events-stream.js';
@@ -17,7 +17,7 @@ import { isMultipart, readMultipart } from './multipart.js';
 import { prefersHtml, sendNotFoundPage } from './dashboard-page.js';
 import { PageTable, buildPages } from './pages.js';
 import { sendError, sendJson } from './respond.js';
-import { RouteTable, coerceQuery } from './routes.js';
+import { RouteTable, coerceQuery, splitAccountPath } from './routes.js';
 import { RequestGuard } from './security.js';
 
 /** The MCP transports plug in here; they get requests that already passed the Host/Origin/API-key checks. */
@@ -51,13 +51,16 @@ export function createHttpServer({ services, logger, mcp, timeouts, eventStream,
   const t = { ...DEFAULT_TIMEOUTS, ...timeouts };
   const { config, engine } = services;
   const guard = new RequestGuard(config, services.keys);
-  const routes = new RouteTable(availableOperations(services));
+  // Every operation is routed (accounts may run other engines than the default); whether one is offered is asked of
+  // the account a request is for. The document shows what the default account offers.
+  const routes = new RouteTable(OPERATIONS);
+  const documented = new RouteTable(availableOperations(services));
   const metrics = given ?? new Metrics(services);
   const pages = new PageTable(
     buildPages({
       engine,
       guard,
-      routes,
+      routes: documented,
       metrics,
       config,
       mcpUrl: () => {
@@ -116,10 +119,13 @@ export function createHttpServer({ services, logger, mcp, timeouts, eventStream,
         }
 
         // A streaming response the operation pipeline cannot give; same checks, before the route table.
-        if (wantsEventStream(req, path)) {
-          route = EVENTS_PATH;
-          const chatAllowed = chatPredicate(withScopeHint(`GET ${EVENTS_PATH} (event stream)`, 'read', () => guard.authorize(req, 'read')), services);
-          return serveEventStream(req, res, url, services.events, { ...eventStream, keys: services.keys, ...(chatAllowed ? { chatAllowed } : {}) });
+        const inAccount = splitAccountPath(path);
+        if (wantsEventStream(req, inAccount?.path ?? path)) {
+          route = inAccount ? `/api/accounts/{account}${EVENTS_PATH.slice(4)}` : EVENTS_PATH;
+          const principal = withScopeHint(`GET ${EVENTS_PATH} (event stream)`, 'read', () => guard.authorize(req, 'read'));
+          const runtime = inAccount ? services.accounts.require(inAccount.account) : services;
+          const chatAllowed = chatPredicate(principal, runtime);
+          return serveEventStream(req, res, url, runtime.events, { ...eventStream, keys: services.keys, ...(chatAllowed ? { chatAllowed } : {}) });
         }
 
         // HEAD is GET without the body (node:http leaves the body out of a HEAD response by itself).
@@ -129,18 +135,23 @@ export function createHttpServer({ services, logger, mcp, timeouts, eventStream,
         if (match.kind === 'method_not_allowed') throw methodNotAllowed(match.allow);
         route = match.route.path;
         const principal = guard.authenticate(req);
-
+        // After the key check: who may not call learns nothing about which accounts exist.
+        const { account, ...params } = match.params;
+        const runtime = account === undefined ? services : services.accounts.require(account);
         const op = match.op;
+        if (op.available && !op.available(runtime)) {
+          throw new AppError('not_found', `No route ${req.method} ${path}${account === undefined ? '' : ` on account ${account}`} (${runtime.config.engine} engine)`, { hint: 'See README for the list of endpoints.' });
+        }
         let body: unknown;
         let upload: Upload | undefined;
         if (req.method === 'GET' || req.method === 'HEAD') body = undefined;
         else if (op.acceptsMedia && isMultipart(req)) {
-          const form = await readMultipart(req, services.media.files, { maxFileBytes: config.maxMediaBytes, maxFieldBytes: 256 * 1024, idleMs: t.bodyIdleMs });
+          const form = await readMultipart(req, runtime.media.files, { maxFileBytes: config.maxMediaBytes, maxFieldBytes: 256 * 1024, idleMs: t.bodyIdleMs });
           upload = form.upload;
           try {
             body = formFields(op, form.fields);
           } catch (err) {
-            if (upload) services.media.files.discard(upload.staged);
+            if (upload) runtime.media.files.discard(upload.staged);
             throw err;
           }
         } else {
@@ -156,14 +167,14 @@ export function createHttpServer({ services, logger, mcp, timeouts, eventStream,
         }
         // Path params are text like the query string: "7" becomes 7 where the schema wants a number.
         // The path names the thing; a body or query field that names another is a contradiction, not a choice.
-        for (const [name, value] of Object.entries(match.params)) {
+        for (const [name, value] of Object.entries(params)) {
           const given = (body as Record<string, unknown> | undefined)?.[name] ?? url.searchParams.get(name) ?? undefined;
           if (given !== undefined && String(given) !== value && (parseId(String(given))?.id ?? String(given)) !== (parseId(value)?.id ?? value)) {
-            if (upload) services.media.files.discard(upload.staged);
+            if (upload) runtime.media.files.discard(upload.staged);
             throw new AppError('invalid_input', `${name}: given in the path as ${value} and in the request as ${String(given)}; leave it out of the body`, { details: { field: name } });
           }
         }
-        const input = { ...coerceQuery(op, url.searchParams), ...(body as object | undefined), ...coerceQuery(op, new URLSearchParams(match.params)) };
+        const input = { ...coerceQuery(op, url.searchParams), ...(body as object | undefined), ...coerceQuery(op, new URLSearchParams(params)) };
         const idempotencyKey = header(req, 'idempotency-key');
         const preferAsync = /(^|[,\s])respond-async\b/i.test(header(req, 'prefer') ?? '');
         // A long-poll whose client hung up should stop waiting. The controller is made only for operations that
@@ -187,9 +198,9 @@ export function createHttpServer({ services, logger, mcp, timeouts, eventStream,
         };
         let result: unknown;
         try {
-          result = await invokeOperation(op, input, services, call);
+          result = await invokeOperation(op, input, runtime, call);
         } finally {
-          if (upload) services.media.files.discard(upload.staged); // unless the send took it in
+          if (upload) runtime.media.files.discard(upload.staged); // unless the send took it in
         }
         if (op.file) return await sendFile(req, res, op.file(result as never));
         sendJson(res, op.httpStatus?.(result as never) ?? 200, result);

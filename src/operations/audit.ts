@@ -9,6 +9,7 @@ export const listAuditOp = defineOperation({
   name: 'audit_list',
   scope: 'admin',
   chats: { kind: 'none' },
+  serverWide: true,
   title: 'Audit trail',
   description:
     'Every state-changing call (sends and their later outcome, reactions, edits, deletes, group and contact changes, linking, logout, key changes) and every refused attempt: ' +

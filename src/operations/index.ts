@@ -1,5 +1,6 @@
 // The operations table: every capability, once. REST routes and MCP tools are generated from this list.
 import type { Operation, Services } from './operation.js';
+import { createAccountOp, deleteAccountOp, getAccountOp, listAccountsOp } from './accounts.js';
 import { listAuditOp } from './audit.js';
 import { createKeyOp, listKeysOp, revokeKeyOp } from './keys.js';
 import { getUpdatesOp, listDeadLettersOp, redeliverDeadLetterOp, waitForMessageOp } from './events.js';
@@ -63,6 +64,10 @@ export const OPERATIONS: readonly Operation[] = [
   revokeKeyOp,
   whoamiOp,
   listAuditOp,
+  listAccountsOp,
+  createAccountOp,
+  getAccountOp,
+  deleteAccountOp,
   redeliverDeadLetterOp,
   sandboxLinkOp,
   sandboxInboundOp,

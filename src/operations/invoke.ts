@@ -31,11 +31,11 @@ export async function invokeOperation(op: Operation, rawInput: unknown, services
     if (op.facet) requireFacet(services.engine, op.facet);
     const out = await op.handler(parsed.data, services, call);
     const result = allowed && op.chats.kind === 'filter' ? op.chats.filter(out, allowed) : out;
-    if (audited(op)) services.audit.record(auditOfResult(op, principal, chat, parsed.data, result));
+    if (audited(op)) services.audit.record({ ...auditOfResult(op, principal, chat, parsed.data, result), account: services.account });
     return result;
   } catch (err) {
     const code = err instanceof AppError ? err.code : 'internal';
-    if (audited(op, code)) services.audit.record(auditOfError(op, principal, chat, parsedInput ?? input, code));
+    if (audited(op, code)) services.audit.record({ ...auditOfError(op, principal, chat, parsedInput ?? input, code), account: services.account });
     throw err;
   }
 }

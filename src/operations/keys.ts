@@ -22,6 +22,7 @@ export const listKeysOp = defineOperation({
   name: 'keys_list',
   scope: 'admin',
   chats: { kind: 'none' },
+  serverWide: true,
   title: 'List API keys',
   description: 'The stored API keys: name, scopes, chats, rate, created, last used. Never the key itself (only its hash is kept).',
   input: z.object({}),
@@ -39,6 +40,7 @@ export const createKeyOp = defineOperation({
   name: 'keys_create',
   scope: 'admin',
   chats: { kind: 'none' },
+  serverWide: true,
   title: 'Add an API key',
   description:
     'Make an API key with scopes (read, send, manage, admin), optionally limited to some chats and to a rate of calls a minute. ' +
@@ -64,6 +66,7 @@ export const revokeKeyOp = defineOperation({
   name: 'keys_revoke',
   scope: 'admin',
   chats: { kind: 'none' },
+  serverWide: true,
   title: 'Revoke an API key',
   description: 'Delete an API key: the next request with it is refused (401), here and in a running server.',
   input: z.object({ name: keyName }),

@@ -1,5 +1,6 @@
 // An operation is the single source of truth for one capability: REST routes and MCP tools are generated from it.
 import type { z } from 'zod';
+import type { AccountRegistry } from '../accounts/registry.js';
 import type { Config } from '../config.js';
 import type { Engine, FacetName } from '../engine/engine.js';
 import type { EventService } from '../events/event-service.js';
@@ -11,7 +12,15 @@ import type { MediaService } from '../service/media-service.js';
 import type { Transport, Upload } from '../service/media-intake.js';
 import type { MessageStore } from '../store/message-store.js';
 
+/**
+ * One account's runtime (src/accounts/runtime.ts): what an operation is handed. Its own engine, store, media, sender
+ * and events; the server's config, logger, keys and audit, shared by every account.
+ */
 export interface Services {
+  /** The account's id (`default` for /api/* and /mcp). */
+  account: string;
+  /** Every account of this server (the accounts operations). */
+  accounts: AccountRegistry;
   engine: Engine;
   config: Readonly<Config>;
   logger: Logger;
@@ -31,6 +40,9 @@ export interface Services {
   /** Stop sending, stop the engine (the saved session stays), close the store. */
   close(): Promise<void>;
 }
+
+/** Another name for Services: one account's runtime. */
+export type AccountRuntime = Services;
 
 /** Per-call facts a door may pass along (REST headers with MCP-argument twins). */
 export interface CallOptions {
@@ -111,6 +123,11 @@ export interface Operation<I extends InputSchema = InputSchema, O extends z.ZodT
   rest: RestRoute[];
   /** false: REST only (e.g. sandbox controls). */
   mcp?: boolean;
+  /**
+   * The server's, not an account's (keys, audit, the accounts themselves): no /api/accounts/{account}/... twin of its
+   * routes, and its handler gets the default account's runtime.
+   */
+  serverWide?: true;
   /** Only offered when this returns true (e.g. sandbox-only controls). */
   available?: (services: Services) => boolean;
   handler(input: z.output<I>, services: Services, call: CallOptions): Promise<z.input<O>>;

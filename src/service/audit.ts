@@ -24,6 +24,8 @@ export interface AuditEntry {
   target?: string | null;
   /** The text or caption the call carried; hashed here, kept only with WHATSAPP_AUDIT_BODIES. */
   text?: string | null;
+  /** The account the call was for; absent: the service's own (default). */
+  account?: string;
 }
 
 export const AuditRecordSchema = z.object({
@@ -84,7 +86,7 @@ export class AuditService {
     this.account = o.account ?? 'default';
     this.insert = db.prepare(`INSERT INTO audit (at, account, key_name, door, operation, chat_id, outcome, outbox_id, target, text_sha256, text_length, text)
       VALUES (@at, @account, @key_name, @door, @operation, @chat_id, @outcome, @outbox_id, @target, @text_sha256, @text_length, @text)`);
-    this.originOf = db.prepare(`SELECT key_name, door, operation, chat_id FROM audit WHERE outbox_id = ? AND outcome = 'queued' ORDER BY id DESC LIMIT 1`);
+    this.originOf = db.prepare(`SELECT key_name, door, operation, chat_id FROM audit WHERE outbox_id = ? AND account = ? AND outcome = 'queued' ORDER BY id DESC LIMIT 1`);
     this.pruneChunk = db.prepare('DELETE FROM audit WHERE id IN (SELECT id FROM audit WHERE at < ? ORDER BY id LIMIT ?)');
   }
 
@@ -93,7 +95,7 @@ export class AuditService {
     this.pending.push({
       id: 0,
       at: this.now(),
-      account: this.account,
+      account: e.account ?? this.account,
       key_name: e.key,
       door: e.door,
       operation: e.operation,
@@ -115,13 +117,16 @@ export class AuditService {
    * A queued send went out or failed after its call had answered "queued": the row that accepted it says who asked.
    * Immediate sends are left out: their call's own row (written once the call returns) already says how it ended.
    */
-  outboxOutcome(o: OutboxOutcome): void {
+  outboxOutcome(o: OutboxOutcome, account: string = this.account): void {
     if (o.state === 'queued') return;
     let origin: Pick<Row, 'key_name' | 'door' | 'operation' | 'chat_id'> | undefined;
-    for (let i = this.pending.length - 1; i >= 0 && !origin; i--) if (this.pending[i]!.outbox_id === o.outbox_id && this.pending[i]!.outcome === 'queued') origin = this.pending[i];
-    origin ??= this.originOf.get(o.outbox_id) as typeof origin;
+    for (let i = this.pending.length - 1; i >= 0 && !origin; i--) {
+      const row = this.pending[i]!;
+      if (row.outbox_id === o.outbox_id && row.account === account && row.outcome === 'queued') origin = row;
+    }
+    origin ??= this.originOf.get(o.outbox_id, account) as typeof origin;
     if (!origin) return;
-    this.record({ key: origin.key_name, door: origin.door, operation: origin.operation, chat_id: o.chat_id, outbox_id: o.outbox_id, outcome: o.state === 'sent' ? 'sent' : o.error.code });
+    this.record({ account, key: origin.key_name, door: origin.door, operation: origin.operation, chat_id: o.chat_id, outbox_id: o.outbox_id, outcome: o.state === 'sent' ? 'sent' : o.error.code });
   }
 
   /** Rows after a cursor (oldest first), optionally of one key or chat. */

@@ -1,4 +1,5 @@
 // Builders for store tests: an in-memory store (the store's fake) and messages with sensible defaults.
+import { AccountRegistry } from '../../src/accounts/registry.js';
 import { AuditService } from '../../src/service/audit.js';
 import { KeyService } from '../../src/service/keys.js';
 import { openAccessDb } from '../../src/store/access-db.js';
@@ -84,6 +85,8 @@ export function servicesFor(parts: { config: Readonly<Config>; engine: Engine; s
   const access = openAccessDb(':memory:');
   return {
     ...parts,
+    account: 'default',
+    accounts: new AccountRegistry(parts.config, logger),
     logger,
     media,
     sender,
