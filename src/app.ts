@@ -40,6 +40,8 @@ export interface AppDeps {
   eventStream?: EventStreamOptions;
   /** Tests shrink webhook backoff, inject the webhook HTTP client or a clock. */
   events?: EventServiceDeps;
+  /** Start only this account (stdio); absent: every account (HTTP). */
+  startOnly?: string;
 }
 
 /**
@@ -85,8 +87,12 @@ export async function createServices(config: Readonly<Config>, deps: AppDeps): P
       unlockDefault();
     };
     services.start = () => {
-      startDefault();
-      accounts.startOthers();
+      // stdio serves one account: only that one is started (a wwebjs account would otherwise launch its browser).
+      if (deps.startOnly === undefined) {
+        startDefault();
+        accounts.startOthers();
+      } else if (deps.startOnly === DEFAULT_ACCOUNT) startDefault();
+      else accounts.require(deps.startOnly).start();
       audit.start();
     };
     return services;

@@ -93,6 +93,7 @@ export const OPTIONS = [
   opt({ key: 'mediaUrlAllowPrivate', env: 'WHATSAPP_MEDIA_URL_ALLOW_PRIVATE', flag: '--media-url-allow-private', help: 'Let media.url fetch from loopback, private and link-local addresses (off: SSRF protection).', default: 'false', schema: bool }),
   opt({ key: 'mediaRoots', env: 'WHATSAPP_MEDIA_ROOTS', flag: '--media-roots', help: 'MCP: directories a send may name a local file from (media.path; comma list; empty = off).', default: '', schema: list }),
   opt({ key: 'mediaPathOverHttp', env: 'WHATSAPP_MEDIA_PATH_OVER_HTTP', flag: '--media-path-over-http', help: 'Also accept media.path from MCP over HTTP, not only over stdio.', default: 'false', schema: bool }),
+  opt({ key: 'stdioAccount', env: 'WHATSAPP_STDIO_ACCOUNT', flag: '--account', help: 'With --stdio: the account MCP serves (POST /api/accounts adds one); only that account is started.', default: 'default', schema: z.string().regex(/^[a-z0-9-]{1,32}$/, 'must be 1 to 32 of a-z 0-9 -') }),
   opt({ key: 'logLevel', env: 'LOG_LEVEL', flag: '--log-level', help: 'fatal | error | warn | info | debug | trace | silent.', default: 'info', schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) }),
   opt({ key: 'rateGlobalPerMinute', env: 'WHATSAPP_RATE_GLOBAL_PER_MIN', flag: '--rate-global', help: 'Pacing: messages per minute across all chats (bursts of a third); 0 = no limit.', default: '20', schema: int(0, 100_000) }),
   opt({ key: 'rateRecipientPerMinute', env: 'WHATSAPP_RATE_RECIPIENT_PER_MIN', flag: '--rate-recipient', help: 'Pacing: messages per minute to one chat (bursts of a third); 0 = no limit.', default: '6', schema: int(0, 100_000) }),
@@ -134,6 +135,8 @@ export interface Config {
   mediaUrlAllowPrivate: boolean;
   mediaRoots: string[];
   mediaPathOverHttp: boolean;
+  /** The account stdio serves (`--account`); the HTTP door serves every account and ignores it. Rule: accounts/layout.ts ACCOUNT_ID_RULE. */
+  stdioAccount: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   mcpSessionIdleSeconds: number;
   rateGlobalPerMinute: number;

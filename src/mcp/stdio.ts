@@ -3,10 +3,12 @@
 // envelope (a `server/discover` probe, say) a modern one. stdout carries only JSON-RPC: the logger writes to fd 2.
 import { Transform } from 'node:stream';
 import { StdioServerTransport, serveStdio as serveMcpStdio } from '@modelcontextprotocol/server/stdio';
+import { DEFAULT_ACCOUNT } from '../accounts/layout.js';
 import { createServices } from '../app.js';
 import type { Config } from '../config.js';
 import type { Engine } from '../engine/engine.js';
 import type { Logger } from '../logger.js';
+import type { Services } from '../operations/index.js';
 import { createMcpServer } from './server.js';
 
 export interface StdioDeps {
@@ -26,7 +28,14 @@ export async function serveStdio(config: Readonly<Config>, deps: StdioDeps): Pro
   const { logger } = deps;
   const stdin = deps.stdin ?? process.stdin;
   const stdout = (deps.stdout ?? process.stdout) as NodeJS.WritableStream;
-  const services = await createServices(config, { logger, ...(deps.engine ? { engine: deps.engine } : {}) });
+  const services = await createServices(config, { logger, startOnly: config.stdioAccount, ...(deps.engine ? { engine: deps.engine } : {}) });
+  let runtime: Services;
+  try {
+    runtime = config.stdioAccount === DEFAULT_ACCOUNT ? services : services.accounts.require(config.stdioAccount);
+  } catch (err) {
+    await services.close();
+    throw err;
+  }
   const transport = new StdioServerTransport(stdin.pipe(rejectNonJsonRpc(stdout, logger)), stdout as typeof process.stdout);
 
   let resolveClosed!: (reason: string) => void;
@@ -49,7 +58,7 @@ export async function serveStdio(config: Readonly<Config>, deps: StdioDeps): Pro
 
   const handle = serveMcpStdio(
     (ctx) => {
-      const server = createMcpServer(services, { transport: 'stdio', era: ctx.era });
+      const server = createMcpServer(runtime, { transport: 'stdio', era: ctx.era });
       const releaseSession = server.server.onclose;
       server.server.onclose = () => {
         releaseSession?.();
@@ -64,7 +73,7 @@ export async function serveStdio(config: Readonly<Config>, deps: StdioDeps): Pro
   stdin.once('end', () => void close('stdin closed'));
   stdin.once('close', () => void close('stdin closed'));
   services.start();
-  logger.info({ engine: config.engine }, 'serving MCP on stdio');
+  logger.info({ account: runtime.account, engine: runtime.engine.name }, 'serving MCP on stdio');
   return { closed, close };
 }
 
