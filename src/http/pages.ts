@@ -47,7 +47,13 @@ export function buildPages(ctx: PageContext): Page[] {
   const health: Page['handle'] = (req, res) => {
     const status = engine.status();
     // With an API key set, /health stays open for probes but shows account data only to key holders.
-    const visible = guard.hasValidKey(req) ? status : { state: status.state, ready: status.ready };
+    // The pairing code only for a key that may link (admin), as whatsapp_status answers it.
+    let visible: object;
+    try {
+      visible = guard.authenticate(req).scopes.has('admin') ? status : { ...status, pairing_code: null };
+    } catch {
+      visible = { state: status.state, ready: status.ready };
+    }
     sendJson(res, 200, { ok: true, name: 'whatsapp-mcp-api', mcp: ctx.mcpUrl(), status: visible });
   };
   const healthDoc = { contentType: 'application/json', description: '{ok, name, mcp, status}; without the key (when one is set) status is only {state, ready}.' };

@@ -88,6 +88,8 @@ export class RequestGuard {
   authorize(req: IncomingMessage, scope: Scope, door: Door = 'rest', browser = false): Principal {
     const p = this.authenticate(req, door, browser);
     if (!p.scopes.has(scope)) throw new AppError('forbidden', `This key lacks the ${scope} scope`, { details: { scope, key: p.name } });
+    // Admin pages (/qr) show the whole account: not for a key limited to some chats (access.ts, same rule).
+    if (scope === 'admin' && p.chats !== null) throw new AppError('forbidden', 'This key is limited to some chats; admin pages reach beyond them', { details: { scope, key: p.name } });
     return p;
   }
 

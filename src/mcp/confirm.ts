@@ -131,7 +131,7 @@ async function openState(state: string, op: Operation, args: unknown, principal:
 
 /** An isError confirmation_required without running the call, and its audit row (no operation ran to write one). */
 function refuse(op: Operation, args: unknown, services: Services, principal: Principal, outcome: string, message: string, hint: string, details?: ConfirmationDetails): CallToolResult {
-  services.audit.record(auditOfError(op, principal, details?.chat_id ?? null, args, outcome));
+  services.audit.record({ ...auditOfError(op, principal, details?.chat_id ?? null, args, outcome), account: services.account });
   return toolErrorResult(op, services, { code: 'confirmation_required', message, hint, ...(details ? { details } : {}) });
 }
 

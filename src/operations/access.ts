@@ -28,7 +28,16 @@ export function callerOf(call: CallOptions): Principal {
 
 /** May this principal call the operation at all (its scope; a chat-limited key and chat-unbounded operations)? */
 export function mayCall(p: Principal, op: Operation): boolean {
-  return p.scopes.has(op.scope) && !(p.chats !== null && op.chats.kind === 'unbounded');
+  return p.scopes.has(op.scope) && !(p.chats !== null && reachesBeyondChats(op));
+}
+
+/**
+ * What a chat-limited key may never call: operations that reach chats beyond its own, and the admin and server-wide
+ * ones (keys, audit, accounts, linking), which name no chat but would let it mint an unlimited key or read every
+ * chat's audit rows.
+ */
+function reachesBeyondChats(op: Operation): boolean {
+  return op.chats.kind === 'unbounded' || op.scope === 'admin' || op.serverWide === true;
 }
 
 /** The operations to offer this principal (MCP tools/list): what it may call, nothing it would be refused. */
@@ -98,8 +107,8 @@ export function chatOf(op: Operation, input: unknown, services: Services): strin
 
 export function requireChat(op: Operation, chat: string | null, allowed: (chatId: string | null) => boolean, p: Principal): void {
   const c = op.chats;
+  if (reachesBeyondChats(op)) throw forbiddenChat(`This key is limited to some chats; ${op.name} reaches chats beyond them`, null, p);
   if (c.kind === 'none') return;
-  if (c.kind === 'unbounded') throw forbiddenChat(`This key is limited to some chats; ${op.name} reaches chats beyond them`, null, p);
   if (chat === null) {
     if (c.kind === 'chat') throw forbiddenChat('This key is limited to some chats, and this names none of them', null, p);
     return; // filter / handler: the answer is narrowed instead

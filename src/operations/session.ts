@@ -2,6 +2,7 @@
 import QRCode from 'qrcode';
 import { z } from 'zod';
 import { EngineStatusSchema } from '../domain.js';
+import { callerOf } from './access.js';
 import { defineOperation } from './operation.js';
 import { phoneNumber } from './inputs.js';
 
@@ -17,7 +18,11 @@ export const statusOp = defineOperation({
   output: EngineStatusSchema,
   annotations: readOnly,
   rest: [{ method: 'GET', path: '/api/status' }],
-  handler: async (_in, { engine }) => engine.status(),
+  handler: async (_in, { engine }, call) => {
+    const status = engine.status();
+    // The pairing code links the account to whoever types it: it is for keys that may link (admin), not for readers.
+    return status.pairing_code !== null && !callerOf(call).scopes.has('admin') ? { ...status, pairing_code: null } : status;
+  },
 });
 
 export const startAuthOp = defineOperation({

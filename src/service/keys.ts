@@ -150,6 +150,10 @@ export class KeyService {
     const name = checkKeyName(spec.name);
     const scopes = parseScopes(spec.scopes);
     const chats = spec.chats == null ? null : parseChats(spec.chats);
+    // admin manages keys, accounts and linking: with it, a chat limit would be one POST /api/keys away from none.
+    if (chats !== null && scopes.includes('admin')) {
+      throw new AppError('invalid_input', 'chats: a key limited to some chats cannot have the admin scope', { hint: 'Give admin to a separate key without --chats.', details: { field: 'chats' } });
+    }
     const rate = spec.ratePerMinute ?? null;
     if (rate !== null && (!Number.isInteger(rate) || rate < 1 || rate > 100_000)) {
       throw new AppError('invalid_input', 'rate: must be a whole number of calls per minute from 1 to 100000', { details: { field: 'rate' } });
