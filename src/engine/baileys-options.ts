@@ -2,8 +2,8 @@
 // the connection leads to, by Baileys' DisconnectReason status.
 import type { WAMessageKey, proto } from 'baileys';
 import type { Config } from '../config.js';
-import type { Account, EngineState } from '../domain.js';
 import type { Logger } from '../logger.js';
+import type { EngineSnapshot } from './engine.js';
 import type { OpenAuthStore } from './baileys-session.js';
 import type { BaileysSocketFactory } from './baileys-socket.js';
 
@@ -29,13 +29,7 @@ export interface BaileysEngineOptions {
   recentMessages?: number;
 }
 
-export interface Snapshot {
-  state: EngineState;
-  last_error: string | null;
-  account: Account | null;
-  qr: string | null;
-  pairing_code: string | null;
-}
+export type Snapshot = EngineSnapshot;
 
 
 /** A connection that stayed open this long was a good one: the next failure starts the backoff afresh. */

@@ -23,7 +23,7 @@ import { type BaileysSendCore, describeError, statusOf } from './baileys-send.js
 import { type OpenAuthStore, authFile, defaultOpenAuthStore, deleteStore, foreignSession, savedAndLinked } from './baileys-session.js';
 import { type BaileysSocketLike, endQuietly, librarySocketFactory, withTimeout } from './baileys-socket.js';
 import { Backoff } from './backoff.js';
-import { buildStatus, type Engine, type EngineEvents, type HistoryFacet, type MediaFacet, type MessageOpsFacet, type RichMessagesFacet, type SendTextOptions, TypedEmitter } from './engine.js';
+import { buildStatus, nextSnapshot, type Engine, type EngineEvents, type HistoryFacet, type MediaFacet, type MessageOpsFacet, type RichMessagesFacet, type SendTextOptions, TypedEmitter } from './engine.js';
 
 export type { BaileysEngineOptions } from './baileys-options.js';
 
@@ -103,9 +103,8 @@ export class BaileysEngine implements Engine, BaileysHooks, BaileysSendCore {
   }
 
   update(patch: Partial<Snapshot>): void {
-    const next = { ...this.snap, ...patch };
-    if (JSON.stringify(next) === JSON.stringify(this.snap)) return;
-    if (next.state !== this.snap.state) this.log.info({ from: this.snap.state, to: next.state, last_error: next.last_error }, 'engine state');
+    const next = nextSnapshot(this.snap, patch, this.log);
+    if (!next) return;
     this.snap = next;
     this.events.emit('status', this.status());
   }

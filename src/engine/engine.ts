@@ -16,6 +16,7 @@ import type {
   SentMessage,
 } from '../domain.js';
 import { AppError } from '../errors.js';
+import type { Logger } from '../logger.js';
 
 export interface EngineEvents {
   /** Emitted on every status change (state, qr, pairing code, account, error). */
@@ -284,10 +285,24 @@ export interface StatusBase {
   headless: boolean;
 }
 
-export function buildStatus(
-  base: StatusBase,
-  s: Pick<EngineStatus, 'state' | 'last_error' | 'account'> & { qr: string | null; pairing_code: string | null },
-): EngineStatus {
+/** What a connection-holding engine (wwebjs, Baileys) knows of its state; the status is built from it. */
+export interface EngineSnapshot extends Pick<EngineStatus, 'state' | 'last_error' | 'account'> {
+  qr: string | null;
+  pairing_code: string | null;
+}
+
+/**
+ * The snapshot after `patch`, or null when nothing changed (no status event then); a state change is logged here, the
+ * same way for every engine.
+ */
+export function nextSnapshot(prev: EngineSnapshot, patch: Partial<EngineSnapshot>, log: Pick<Logger, 'info'>): EngineSnapshot | null {
+  const next = { ...prev, ...patch };
+  if (JSON.stringify(next) === JSON.stringify(prev)) return null;
+  if (next.state !== prev.state) log.info({ from: prev.state, to: next.state, last_error: next.last_error }, 'engine state');
+  return next;
+}
+
+export function buildStatus(base: StatusBase, s: EngineSnapshot): EngineStatus {
   // Fields spelled out: an object spread here measured ~5 µs per call, on every status read.
   return {
     engine: base.engine,

@@ -1,7 +1,7 @@
 // How the wwebjs engine is set up (its options), and the state it reports from (its snapshot).
 import type { Config } from '../config.js';
-import type { Account, EngineState } from '../domain.js';
 import type { Logger } from '../logger.js';
+import type { EngineSnapshot } from './engine.js';
 import type { BrowserLookup } from './browser.js';
 import type { WwebjsClientFactory } from './wwebjs-client.js';
 
@@ -22,10 +22,4 @@ export interface WwebjsEngineOptions {
   now?: () => number;
 }
 
-export interface Snapshot {
-  state: EngineState;
-  last_error: string | null;
-  account: Account | null;
-  qr: string | null;
-  pairing_code: string | null;
-}
+export type Snapshot = EngineSnapshot;

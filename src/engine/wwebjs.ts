@@ -6,7 +6,7 @@ import { notReady } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { Backoff } from './backoff.js';
 import { findBrowser, runningAsRoot, type BrowserLookup } from './browser.js';
-import { buildStatus, TypedEmitter, type ChatsFacet, type Engine, type EngineEvents, type MediaFacet, type MessageOpsFacet, type RichMessagesFacet, type SendTextOptions } from './engine.js';
+import { buildStatus, nextSnapshot, TypedEmitter, type ChatsFacet, type Engine, type EngineEvents, type MediaFacet, type MessageOpsFacet, type RichMessagesFacet, type SendTextOptions } from './engine.js';
 import { fetchMessagesVia, getChatVia, listChatsVia, sendTypingVia } from './wwebjs-chats.js';
 import { clientSpec, libraryClientFactory, type WwebjsClientFactory, type WwebjsClientLike } from './wwebjs-client.js';
 import { WwebjsContacts } from './wwebjs-contacts.js';
@@ -93,9 +93,8 @@ class WwebjsEngine implements Engine, EngineHooks, WwebjsCore {
   }
 
   update(patch: Partial<Snapshot>): void {
-    const next = { ...this.snap, ...patch };
-    if (JSON.stringify(next) === JSON.stringify(this.snap)) return;
-    if (next.state !== this.snap.state) this.log.info({ from: this.snap.state, to: next.state, last_error: next.last_error }, 'engine state');
+    const next = nextSnapshot(this.snap, patch, this.log);
+    if (!next) return;
     this.snap = next;
     this.events.emit('status', this.status());
   }

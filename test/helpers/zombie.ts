@@ -22,7 +22,18 @@ export async function spawnUnreaped(argv: string[], env: NodeJS.ProcessEnv = pro
     readline.createInterface({ input: parent.stdout! }).once('line', resolve);
     parent.once('exit', (code) => reject(new Error(`sh exited with ${code}`)));
   });
+  // Until sh has become `sleep` it may still reap the child itself (a kill right after the pid line raced it so).
+  for (let i = 0; i < 400 && commOf(parent.pid!) !== 'sleep'; i++) await new Promise((r) => setTimeout(r, 5));
+  if (commOf(parent.pid!) !== 'sleep') throw new Error(`the non-reaping parent ${parent.pid} never became sleep`);
   return { pid: Number(line), parent, release: () => parent.kill('SIGKILL') };
+}
+
+function commOf(pid: number): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return 'gone';
+  }
 }
 
 /** Field 3 of /proc/<pid>/stat (R, S, Z, ...), or 'gone'. */
