@@ -1,19 +1,23 @@
 // The server half of bench/baileys-history.ts, in its own process so the load generator does not share its event
 // loop: our app with the Baileys engine on the test fake socket (test/fakes/), linked, with 200k history messages
-// built in realistic shapes (proto.WebMessageInfo instances: Long timestamps, group participants, quotes, images,
-// reactions and edits that are not messages) before anything is measured. Prints {"url"} when ready; on a "sync" line
-// on stdin emits the batches one after another (the next when the previous one's summary is out, as Baileys hands
-// over one downloaded chunk at a time) and prints {"synced", "ms", "stored"}.
+// built in realistic shapes (proto.WebMessageInfo: Long timestamps, group participants, quotes, images, reactions and
+// edits that are not messages) before anything is measured, and kept as Baileys receives them: one encoded
+// proto.HistorySync per chunk (conversations holding their messages). Prints {"url"} when ready; on a "sync" line on
+// stdin hands the chunks over one after another as Baileys does (decode, then its own processHistoryMessage, then
+// messaging-history.set; the next when the previous one's summary is out) and prints {"synced", "ms", "stored"}.
+// Holding the chunks encoded matters: 200k decoded messages are a ~800 MB heap that no real sync ever holds
+// (Baileys decodes one downloaded chunk at a time), and every full GC of the server would have to mark it.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import readline from 'node:readline';
-import { proto, type WAMessage } from 'baileys';
+import { processHistoryMessage, proto, type WAMessage } from 'baileys';
 import { startApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { createBaileysEngine } from '../src/engine/baileys.js';
 import { silentLogger } from '../src/logger.js';
+import { type CallRecord, StoreCallTiming } from './store-call-timing.js';
 import { MemoryAuthStores } from '../test/fakes/fake-baileys-auth.js';
 import { FakeBaileysWorld } from '../test/fakes/fake-baileys-socket.js';
 
@@ -72,51 +76,48 @@ await until(() => world.sockets.at(-1)?.state === 'qr');
 world.last.link();
 await until(() => engine.status().state === 'ready');
 
-// Newest first within a batch, batches newest first: as the phone sends them.
-const batches: WAMessage[][] = [];
+// Newest first within a batch, batches newest first: as the phone sends them. Each batch encoded as the phone sends
+// it (a HistorySync of conversations); the first also carries every chat's record.
+const chatRecords = Array.from({ length: CHATS }, (_, c) => ({ id: jidOf(c), name: c % 5 === 0 ? `Group ${c}` : undefined, conversationTimestamp: T0 + TOTAL * 150, unreadCount: c % 3 }));
+const batches: Buffer[] = [];
 for (let start = TOTAL; start > 0; start -= PER_BATCH) {
-  const batch: WAMessage[] = [];
-  for (let i = start - 1; i >= Math.max(0, start - PER_BATCH); i--) batch.push(build(i));
-  batches.push(batch);
+  const byChat = new Map<string, Array<{ message: WAMessage }>>();
+  for (let i = start - 1; i >= Math.max(0, start - PER_BATCH); i--) {
+    const m = build(i);
+    const list = byChat.get(m.key.remoteJid!) ?? [];
+    list.push({ message: m });
+    byChat.set(m.key.remoteJid!, list);
+  }
+  const first = batches.length === 0;
+  const conversations = (first ? chatRecords.map((c) => c.id) : [...byChat.keys()]).map((id) => ({ ...(first ? chatRecords.find((c) => c.id === id) : { id }), messages: byChat.get(id) ?? [] }));
+  batches.push(Buffer.from(proto.HistorySync.encode({ syncType: proto.HistorySync.HistorySyncType.FULL, conversations, progress: 0 }).finish()));
 }
-const chats = Array.from({ length: CHATS }, (_, c) => ({ id: jidOf(c), name: c % 5 === 0 ? `Group ${c}` : undefined, conversationTimestamp: T0 + TOTAL * 150, unreadCount: c % 3 }));
 // build(): kinds 18 and 19 of every 20 are a reaction and an edit, which are not messages.
 const countable = Array.from({ length: TOTAL }, (_, i) => i % 20 < 18).filter(Boolean).length;
 
 /**
- * The longest single call of a store method during the sync (what one turn of the loop pays for it), its p99, and
- * how many calls took over 20 ms (the target): wall time, so on a loaded machine it includes being descheduled.
+ * Every call of store.write / store.indexPending during the sync (what one turn of the loop pays for it): wall time,
+ * and what explains it (bench/store-call-timing.ts): time on a CPU, in the run queue, in GC, and the statements.
  */
-const blocks: Record<string, { max: number; total: number; calls: number; p99: number; over20: number }> = {};
-const samples: Record<string, number[]> = {};
-function timed(obj: Record<string, unknown>, name: string): void {
-  const orig = obj[name] as (...a: unknown[]) => unknown;
-  const b = (blocks[name] = { max: 0, total: 0, calls: 0, p99: 0, over20: 0 });
-  const all: number[] = [];
-  samples[name] = all;
-  obj[name] = (...a: unknown[]) => {
-    const t = performance.now();
-    try {
-      return orig.apply(obj, a);
-    } finally {
-      const d = performance.now() - t;
-      b.max = Math.max(b.max, d);
-      b.total += d;
-      b.calls++;
-      if (d > 20) b.over20++;
-      all.push(d);
-    }
-  };
-}
-timed(app.services.store as unknown as Record<string, unknown>, 'write');
-timed(app.services.store as unknown as Record<string, unknown>, 'indexPending');
+const timing = new StoreCallTiming();
+const store = app.services.store as unknown as Record<string, unknown> & { fts: Record<string, object>; writer: { ids: object } };
+timing.wrap(store, 'write');
+timing.wrap(store, 'indexPending');
+timing.statements(store.fts, 'fts');
+for (const m of ['merge', 'merged', 'lookUp']) timing.phase(store.writer.ids, m, `ids.${m}`);
+timing.phase(store.writer.ids, 'find', 'ids.find (wall)', 'wall');
+timing.phase(store.writer, 'applyBatch', 'writer.applyBatch');
+if (process.env.BENCH_HISTORY_STACKS === '1') timing.sample();
 
 /** Garbage-collection pauses during the sync: the loop is stopped for them too, and the bench holds 200k messages. */
 const gc = { count: 0, total: 0, max: 0, major: 0, majorMax: 0 };
+/** Baileys' decode of each chunk (proto.HistorySync.decode + processHistoryMessage): one task per chunk, not ours. */
+const decode = { total: 0, max: 0 };
 const gcObserver = new PerformanceObserver((list) => {
   for (const e of list.getEntries()) {
     gc.count++;
     gc.total += e.duration;
+    timing.gc(e.startTime, e.duration);
     gc.max = Math.max(gc.max, e.duration);
     // perf_hooks constants.NODE_PERFORMANCE_GC_MAJOR: mark-compact of the old generation.
     if ((e as unknown as { detail?: { kind?: number } }).detail?.kind === 4) {
@@ -131,20 +132,36 @@ async function sync(): Promise<void> {
   loop.enable();
   gcObserver.observe({ entryTypes: ['gc'] });
   const started = performance.now();
-  for (const [n, messages] of batches.entries()) {
+  for (const [n, encoded] of batches.entries()) {
     const done = new Promise<void>((resolve) => engine.events.once('history_synced', () => resolve()));
-    world.last.ev.emit('messaging-history.set', { chats: n === 0 ? chats : [], contacts: [], messages, isLatest: n === batches.length - 1, progress: Math.round(((n + 1) / batches.length) * 100), syncType: 2 });
+    // Baileys' part, in one task as in the library (after the download and inflate, which are async there).
+    const t = performance.now();
+    const { chats, contacts, messages, lidPnMappings } = processHistoryMessage(proto.HistorySync.decode(encoded));
+    const decodeMs = performance.now() - t;
+    decode.total += decodeMs;
+    decode.max = Math.max(decode.max, decodeMs);
+    world.last.ev.emit('messaging-history.set', { chats, contacts, messages: messages as WAMessage[], lidPnMappings, isLatest: n === batches.length - 1, progress: Math.round(((n + 1) / batches.length) * 100), syncType: proto.HistorySync.HistorySyncType.FULL });
     await done;
   }
   const ms = performance.now() - started;
   loop.disable();
-  for (const [name, all] of Object.entries(samples)) blocks[name]!.p99 = [...all].sort((x, y) => x - y)[Math.floor(all.length * 0.99)] ?? 0;
   gcObserver.disconnect();
+  timing.finish();
+  const blocks = {
+    write: timing.summary('write'),
+    indexPending: timing.summary('indexPending', (r) => !r.nested),
+    'indexPending (inside write)': timing.summary('indexPending', (r) => r.nested),
+  };
+  const round = (r: CallRecord) => ({ ...r, phases: Object.fromEntries(Object.entries(r.phases).filter(([, v]) => v >= 0.5).map(([k, v]) => [k, Math.round(v * 10) / 10])) });
+  const longest = timing.longest(6).map(round);
+  const longestCpu = timing.longest(4, 'cpu').map(round);
+  const threadSamples = await timing.samples();
+  const ftsSegments = app.services.store.db.prepare('SELECT count(DISTINCT segid) FROM messages_fts_idx').pluck().get();
   const stored = countStored();
   // The search index catches up on its own turns after the writes (message-store.ts): searchable from then on.
   while (app.services.store.pendingIndexCount() > 0) await new Promise((r) => setTimeout(r, 20));
   const indexedMs = performance.now() - started;
-  process.stdout.write(`${JSON.stringify({ synced: countable, ms, indexed_ms: indexedMs, stored, heap_mb: Math.round(process.memoryUsage().heapUsed / 1e6), loop_p99_ms: loop.percentile(99) / 1e6, loop_max_ms: loop.max / 1e6, cpu_ms: (process.cpuUsage().user + process.cpuUsage().system) / 1000, blocks, gc, checkpoints: app.services.store.checkpoints() })}\n`);
+  process.stdout.write(`${JSON.stringify({ synced: countable, ms, indexed_ms: indexedMs, stored, heap_mb: Math.round(process.memoryUsage().heapUsed / 1e6), loop_p99_ms: loop.percentile(99) / 1e6, loop_max_ms: loop.max / 1e6, cpu_ms: (process.cpuUsage().user + process.cpuUsage().system) / 1000, blocks, longest, longest_cpu: longestCpu, fts_segments: ftsSegments, thread_samples: threadSamples, gc, decode, encoded_mb: Math.round(batches.reduce((n, b) => n + b.length, 0) / 1e6), checkpoints: app.services.store.checkpoints() })}\n`);
 }
 
 function countStored(): number {

@@ -2,6 +2,8 @@
 // with the Baileys engine, the real library loaded, on the test fake socket (test/fakes/), idle after linking and
 // after 10k inbound messages through the full path (engine → store → event log); then bench/wwebjs-memory.ts for
 // node + Chromium (wwebjs cannot get past loading web.whatsapp.com here, so that is its idle figure).
+// Every measured process runs the project compiled to JavaScript on plain node, as the product runs (bench/compiled.ts
+// says why: tsx's loader alone is ~35-65 MB); BENCH_MEMORY_LOADER=tsx measures under tsx as before, for comparison.
 // Run: npm run bench:memory   (BENCH_MEMORY_MESSAGES to change the 10k; bench/wwebjs-memory.ts alone: npx tsx bench/wwebjs-memory.ts)
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -11,6 +13,7 @@ import readline from 'node:readline';
 
 const TARGET_RATIO = 0.3;
 const MESSAGES = Number(process.env.BENCH_MEMORY_MESSAGES ?? 10_000);
+const UNDER_TSX = process.env.BENCH_MEMORY_LOADER === 'tsx';
 
 interface Mem {
   rss_mb: number;
@@ -73,8 +76,13 @@ async function child(mode: 'server' | 'engine'): Promise<void> {
 
 type Stage = Mem & { stage: string; stored?: number };
 
-async function measured(mode: 'server' | 'engine'): Promise<Stage[]> {
-  const proc = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', 'bench/baileys-memory.ts', `--child=${mode}`], { stdio: ['ignore', 'pipe', 'inherit'] });
+/** How a measured process is started: compiled JavaScript on plain node (as the product runs), or under tsx. */
+function script(build: string | null, file: string): string[] {
+  return build ? [path.join(build, file.replace(/\.ts$/, '.js'))] : ['--import', 'tsx', file];
+}
+
+async function measured(build: string | null, mode: 'server' | 'engine'): Promise<Stage[]> {
+  const proc = spawn(process.execPath, ['--expose-gc', ...script(build, 'bench/baileys-memory.ts'), `--child=${mode}`], { stdio: ['ignore', 'pipe', 'inherit'] });
   const stages: Stage[] = [];
   for await (const line of readline.createInterface({ input: proc.stdout! })) stages.push(JSON.parse(line));
   return stages;
@@ -86,14 +94,26 @@ function print(title: string, stages: Stage[]): void {
 }
 
 async function main(): Promise<void> {
-  const engineOnly = await measured('engine');
-  const server = await measured('server');
-  print('Baileys engine alone (fake socket, Baileys loaded, tsx)', engineOnly);
+  // Imported here, not at the top: the measured children run this file too, and must not load TypeScript.
+  const { compileForBench } = await import('./compiled.js');
+  const build = UNDER_TSX ? null : compileForBench(['bench/baileys-memory.ts', 'bench/wwebjs-memory.ts']);
+  try {
+    await compare(build);
+  } finally {
+    if (build) fs.rmSync(build, { recursive: true, force: true });
+  }
+}
+
+async function compare(build: string | null): Promise<void> {
+  const engineOnly = await measured(build, 'engine');
+  const server = await measured(build, 'server');
+  console.log(build ? 'All processes: the project compiled to JavaScript, plain node (as `npm start` runs it)' : 'All processes under tsx (BENCH_MEMORY_LOADER=tsx)');
+  print('Baileys engine alone (fake socket, Baileys loaded)', engineOnly);
   print('Our whole server on it (HTTP, SQLite store + event log)', server);
   const idle = engineOnly.find((s) => s.stage === 'idle, linked');
   const busy = engineOnly.find((s) => s.stage === `after ${MESSAGES} messages`);
   console.log('');
-  const w = spawnSync(process.execPath, ['--import', 'tsx', 'bench/wwebjs-memory.ts'], { env: { ...process.env, BENCH_JSON: '1' }, encoding: 'utf8', timeout: 180_000 });
+  const w = spawnSync(process.execPath, script(build, 'bench/wwebjs-memory.ts'), { env: { ...process.env, BENCH_JSON: '1' }, encoding: 'utf8', timeout: 180_000 });
   const printed = w.stdout.trim().split('\n');
   console.log(printed.filter((l) => !l.startsWith('{')).join('\n'));
   console.log('');

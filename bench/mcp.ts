@@ -1,10 +1,12 @@
 // MCP tools/call throughput and memory, as ratios to a bare node:http JSON POST server measured in the same run.
 //
 //   npm run bench:mcp                      # builds dist/, then the whole bench (~2.5–3 min)
-//   npx tsx bench/mcp.ts profile [modern|legacy] [dir]  # 5 s of tools/call against a server run with --cpu-prof: the
+//   npx tsx bench/mcp.ts profile [modern|legacy] [dir] [cli.js]  # 5 s of tools/call against a server run with --cpu-prof: the
 //                                          # top self time by module and function, inclusive time, callers
 //   npx tsx bench/mcp.ts breakdown [n]     # in process, no sockets: CPU per modern tools/call, piece by piece (src/)
 //   npx tsx bench/mcp.ts summarize F       # the profile summary of any .cpuprofile
+//   npx tsx bench/mcp.ts ab A/cli.js [B/cli.js]  # two builds side by side (B: dist/cli.js), rounds alternate: a
+//                                          # before/after with one raw baseline (copy dist/ aside before a change)
 //
 // Lines, each loaded with the same request bytes (a 2026-07-28 tools/call whatsapp_status, each with its own id) by
 // 50 keep-alive connections:
@@ -23,7 +25,7 @@
 // per call much less. Memory: a fresh server per run, RSS after the first 10k calls and at the end.
 //
 // Knobs: MCP_BENCH_SECONDS (5), MCP_BENCH_ROUNDS (2), MCP_BENCH_CONNECTIONS (50), MCP_BENCH_MEMORY_CALLS (200000),
-// MCP_BENCH_LEGACY_MEMORY_CALLS (100000), MCP_BENCH_MEMORY = both (default: legacy only if time is left) | none |
+// MCP_BENCH_LEGACY_MEMORY_CALLS (200000), MCP_BENCH_MEMORY = both (default: legacy only if time is left) | none |
 // only-modern | only-legacy (the memory run alone, no throughput rounds).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -210,7 +212,7 @@ async function main(): Promise<number> {
     // not counted): the modern run is capped at 120 s; the legacy one runs in what is left, if 15 s or more.
     console.log('\nmemory: our server\'s RSS (VmRSS in /proc/<pid>/status; no forced GC), a fresh server per run');
     if (memory !== 'only-legacy') {
-      const ours = await startOurs();
+      const ours = await startOurs(undefined, ['--trace-gc']);
       try {
         const t: Tally = { ok: 0, bad: 0 };
         const r = await memoryRun('modern', ours, (tally) => modernLoad(ours.url, tally), t, Number(process.env.MCP_BENCH_MEMORY_CALLS ?? 200_000), 120_000);
@@ -223,11 +225,11 @@ async function main(): Promise<number> {
       const left = memory === 'only-legacy' ? 120_000 : started + 175_000 - Date.now();
       if (left < 15_000) console.log(`  legacy: skipped, ${Math.max(0, left / 1000).toFixed(0)} s left of the ~3 min budget (MCP_BENCH_MEMORY=only-legacy runs it alone)`);
       else {
-        const ours = await startOurs();
+        const ours = await startOurs(undefined, ['--trace-gc']);
         try {
           const sessions = await openSessions(ours.url, connections);
           const t: Tally = { ok: 0, bad: 0 };
-          const r = await memoryRun('legacy', ours, (tally) => legacyLoad(ours.url, sessions, tally), t, Number(process.env.MCP_BENCH_LEGACY_MEMORY_CALLS ?? 100_000), Math.min(120_000, left));
+          const r = await memoryRun('legacy', ours, (tally) => legacyLoad(ours.url, sessions, tally), t, Number(process.env.MCP_BENCH_LEGACY_MEMORY_CALLS ?? 200_000), Math.min(120_000, left));
           fail('legacy memory run', t, r);
         } finally {
           await ours.stop();
@@ -256,11 +258,12 @@ function legacyLoad(url: string, sessions: string[], t: Tally): autocannon.Optio
 interface Ours extends Spawned {
   pid: number;
   idleRss: number;
+  gc?: GcTrace;
 }
 
-/** Our server from dist/ (sandbox engine, temp dirs, port 0) in a child process, linked and ready. */
-async function startOurs(): Promise<Ours> {
-  const s = await spawnServer();
+/** Our server from dist/ (or another build's cli.js) in a child process (sandbox engine, temp dirs, port 0), linked and ready. */
+async function startOurs(cli?: string, nodeFlags?: string[]): Promise<Ours> {
+  const s: Spawned & { gc?: GcTrace } = cli || nodeFlags ? await spawnBuild(cli ?? 'dist/cli.js', nodeFlags) : await spawnServer();
   try {
     const link = await fetch(`${s.url}/api/sandbox/link`, { method: 'POST' });
     if (!link.ok) throw new Error(`POST /api/sandbox/link: HTTP ${link.status}`);
@@ -288,6 +291,8 @@ async function memoryRun(name: string, ours: Ours, opts: (t: Tally) => autocanno
   const t0 = Date.now();
   const a = await load({ ...opts(tally), amount: first });
   const at10k = rss(pid);
+  const heap10k = ours.gc?.heapAfterFullGc;
+  const gcs10k = ours.gc?.fullGcs ?? 0;
   const samples: string[] = [];
   // Without a callback autocannon returns its tracker, which is also a promise of the result (the types say only the latter).
   const tracker = autocannon({ ...opts(tally), amount: calls - first }) as unknown as Promise<autocannon.Result> & { stop(): void };
@@ -305,6 +310,12 @@ async function memoryRun(name: string, ours: Ours, opts: (t: Tally) => autocanno
       `RSS idle ${mb(ours.idleRss)}, after 10k ${mb(at10k)}, at the end ${mb(end)} = ${ratio.toFixed(2)}x the 10k figure (target ≤ 1.2x: ${ratio <= 1.2 ? 'met' : 'MISSED'}); peak ${mb(hwm(pid))}`,
   );
   if (samples.length) console.log(`          every 10 s: ${samples.join(', ')}`);
+  const heapEnd = ours.gc?.heapAfterFullGc;
+  if (ours.gc) {
+    // The heap a full GC leaves is what the process still holds; RSS keeps pages the heap once grew into.
+    const told = heap10k === undefined || heapEnd === undefined ? 'too few full GCs to compare' : `${mb(heap10k)} → ${mb(heapEnd)} = ${(heapEnd / heap10k).toFixed(2)}x`;
+    console.log(`          heap used after the last full GC (--trace-gc), by 10k → at the end: ${told}; ${gcs10k} full GCs by 10k, ${ours.gc.fullGcs - gcs10k} after`);
+  }
   return { errors: a.errors + b.errors + b.timeouts, non2xx: a.non2xx + b.non2xx };
 }
 
@@ -438,12 +449,12 @@ interface ProfileNode {
   children?: number[];
 }
 
-async function profile(dir: string, which: string): Promise<void> {
+async function profile(dir: string, which: string, cli = 'dist/cli.js'): Promise<void> {
   fs.mkdirSync(dir, { recursive: true });
   const seconds = Number(process.env.MCP_BENCH_SECONDS ?? 5);
   // --cpu-prof is refused in NODE_OPTIONS on Node 20, so this spawns the server the way harness.spawnServer does, with flags.
   const spawnedAt = Date.now();
-  const ours = await spawnProfiled(dir);
+  const ours = await spawnProfiled(dir, cli);
   let skipMs = 0;
   let untilMs = Infinity;
   try {
@@ -553,12 +564,38 @@ function summarizeProfile(file: string, skipUs = 0, untilUs = Infinity): void {
   }
 }
 
-async function spawnProfiled(profDir: string): Promise<Spawned> {
+async function spawnProfiled(profDir: string, cli: string): Promise<Spawned> {
+  return spawnBuild(cli, ['--cpu-prof', `--cpu-prof-dir=${profDir}`]);
+}
+
+/** A server that prints --trace-gc lines: the heap used after its latest full (mark-compact) GC, and how many ran. */
+interface GcTrace {
+  heapAfterFullGc?: number;
+  fullGcs: number;
+}
+
+/**
+ * Our server from any build's cli.js (the ab mode compares two builds), with node flags; sandbox engine, temp dirs.
+ * With --trace-gc among the flags, `gc` follows the full GCs it reports on stdout (memory runs: RSS need not shrink
+ * after the heap grew once, the heap after a full GC does).
+ */
+async function spawnBuild(cli: string, nodeFlags: string[] = []): Promise<Spawned & { gc: GcTrace }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wa-bench-'));
-  const child = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${profDir}`, 'dist/cli.js'], {
+  const traced = nodeFlags.includes('--trace-gc');
+  const child = spawn(process.execPath, [...nodeFlags, cli], {
     env: { ...process.env, WHATSAPP_MCP_PORT: '0', WHATSAPP_ENGINE: 'sandbox', WHATSAPP_AUTH_DIR: `${dir}/auth`, WHATSAPP_DATA_DIR: `${dir}/data`, LOG_LEVEL: 'info', WHATSAPP_SANDBOX_LINK_DELAY_MS: '0' },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', traced ? 'pipe' : 'ignore', 'pipe'],
   });
+  const gc: GcTrace = { fullGcs: 0 };
+  if (traced) {
+    // "[pid:0x…]  1234 ms: Mark-Compact 41.2 (60.1) -> 30.5 (58.3) MB, …": used (committed) before -> after.
+    readline.createInterface({ input: child.stdout! }).on('line', (line) => {
+      const m = /Mark-Compact[^\d]*[\d.]+ \([\d.]+\) -> ([\d.]+) \(/.exec(line);
+      if (!m) return;
+      gc.fullGcs++;
+      gc.heapAfterFullGc = Number(m[1]) * 1048576;
+    });
+  }
   const url = await new Promise<string>((resolve, reject) => {
     readline.createInterface({ input: child.stderr! }).on('line', (line) => {
       const m = /"url":"([^"]+)"/.exec(line);
@@ -573,7 +610,7 @@ async function spawnProfiled(profDir: string): Promise<Spawned> {
       child.once('exit', () => resolve());
       child.kill('SIGTERM');
     });
-  return { url, child, dir, stop };
+  return { url, child, dir, stop, gc };
 }
 
 function moduleOf(url: string, fn: string): string {
@@ -763,6 +800,57 @@ async function breakdown(n: number): Promise<void> {
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
+// ab: two builds of our server side by side (e.g. a copy of dist/ from before a change, and dist/), same run, same raw
+
+async function ab(cliA: string, cliB: string): Promise<number> {
+  const seconds = Number(process.env.MCP_BENCH_SECONDS ?? 5);
+  const rounds = Math.max(2, Number(process.env.MCP_BENCH_ROUNDS ?? 3));
+  const connections = Number(process.env.MCP_BENCH_CONNECTIONS ?? 50);
+  const base = await spawnBaseline();
+  const a = await startOurs(cliA);
+  const b = await startOurs(cliB);
+  let bad = 0;
+  try {
+    const sa = await openSessions(a.url, connections);
+    const sb = await openSessions(b.url, connections);
+    const raw: Line = { name: 'raw node:http JSON POST', pid: base.child.pid!, opts: (t) => driver(`${base.url}/mcp`, () => modernHeaders, modernBody, rawCheck, t), runs: [] };
+    const pair = (label: string, ours: Ours, sessions: string[]): Line[] => [
+      { name: `modern ${label}`, pid: ours.pid, opts: (t) => modernLoad(ours.url, t), runs: [] },
+      { name: `legacy ${label}`, pid: ours.pid, opts: (t) => legacyLoad(ours.url, sessions, t), runs: [] },
+    ];
+    const [ma, la] = pair('A', a, sa);
+    const [mb_, lb] = pair('B', b, sb);
+    console.log(`ab: A = ${cliA}, B = ${cliB}; ${connections} connections, ${seconds} s per line, ${rounds} rounds (A/B order alternates); load ${fs.readFileSync('/proc/loadavg', 'utf8').trim()}`);
+    for (const line of [raw, ma!, mb_!, la!, lb!]) await load({ ...line.opts({ ok: 0, bad: 0 }), amount: 3000 });
+    for (let r = 1; r <= rounds; r++) {
+      const order = r % 2 ? [raw, ma!, mb_!, la!, lb!] : [raw, mb_!, ma!, lb!, la!];
+      for (const line of order) {
+        const tally: Tally = { ok: 0, bad: 0 };
+        const cpu0 = cpuUs(line.pid);
+        const client0 = process.cpuUsage();
+        const res = await load({ ...line.opts(tally), duration: seconds });
+        const calls = Math.max(1, tally.ok + tally.bad);
+        const client = process.cpuUsage(client0);
+        line.runs.push({ ...res, bad: tally.bad, cpuUs: (cpuUs(line.pid) - cpu0) / calls });
+        bad += tally.bad + res.errors + res.non2xx;
+        console.log(fmtRun(`r${r} ${line.name}`, res, tally, raw.runs[r - 1]!, line.runs.at(-1)!.cpuUs, (client.user + client.system) / calls));
+      }
+    }
+    const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+    console.log(`\nsummary (medians over the rounds; ratio to the same round's raw); load ${fs.readFileSync('/proc/loadavg', 'utf8').trim()}`);
+    for (const line of [raw, ma!, mb_!, la!, lb!]) {
+      const ratio = median(line.runs.map((run, i) => run.rps / raw.runs[i]!.rps));
+      console.log(`  ${line.name.padEnd(26)} ${fmtNum(median(line.runs.map((x) => x.rps))).padStart(7)} calls/s  ${ratio.toFixed(2)}x  ${median(line.runs.map((x) => x.cpuUs)).toFixed(0).padStart(4)} µs CPU/call`);
+    }
+  } finally {
+    await a.stop();
+    await b.stop();
+    await base.stop();
+  }
+  return bad ? 1 : 0;
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
 // Entry (last, so every const above is initialised)
 
 if (process.argv[2] === '--hand-rolled-door') {
@@ -771,8 +859,10 @@ if (process.argv[2] === '--hand-rolled-door') {
   await breakdown(Number(process.argv[3] ?? 3000));
 } else if (process.argv[2] === 'summarize') {
   summarizeProfile(process.argv[3]!);
+} else if (process.argv[2] === 'ab') {
+  process.exitCode = await ab(process.argv[3]!, process.argv[4] ?? 'dist/cli.js');
 } else if (process.argv[2] === 'profile') {
-  await profile(process.argv[4] ?? fs.mkdtempSync(path.join(os.tmpdir(), 'wa-mcp-prof-')), process.argv[3] ?? 'modern');
+  await profile(process.argv[4] ?? fs.mkdtempSync(path.join(os.tmpdir(), 'wa-mcp-prof-')), process.argv[3] ?? 'modern', process.argv[5]);
 } else {
   process.exitCode = await main();
 }

@@ -32,9 +32,9 @@ const origins = list.pipe(
     }, 'each entry must be an origin such as https://app.example.com (scheme, host, optional port; no path, no *)'),
   ),
 );
-const urlList = list.pipe(
-  z.array(z.url({ protocol: /^https?$/, error: 'must be a comma list of http:// or https:// URLs' })),
-);
+/** http(s) only: the rule for a webhook URL, from WHATSAPP_WEBHOOK_URL and from the accounts API alike. */
+export const httpUrl = (error: string) => z.url({ protocol: /^https?$/, error });
+const urlList = list.pipe(z.array(httpUrl('must be a comma list of http:// or https:// URLs')));
 const typeList = list.check((ctx) => {
   try {
     parseTypeFilter(ctx.value);

@@ -158,7 +158,7 @@ describe('upgrade', () => {
   it('an access.db from before the target column gets it, old rows reading target null', () => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'wa-access-')), 'access.db');
     const v1 = openAccessDb(file);
-    v1.exec("ALTER TABLE audit DROP COLUMN target; PRAGMA user_version = 1; INSERT INTO audit (at, key_name, door, operation, outcome) VALUES (1, 'a', 'rest', 'keys_create', 'ok')");
+    v1.exec("ALTER TABLE audit DROP COLUMN target; ALTER TABLE api_keys DROP COLUMN accounts; PRAGMA user_version = 1; INSERT INTO audit (at, key_name, door, operation, outcome) VALUES (1, 'a', 'rest', 'keys_create', 'ok')");
     v1.close();
     const db = openAccessDb(file);
     const audit = new AuditService(db, { bodies: false, retentionDays: 90, logger: silentLogger() });

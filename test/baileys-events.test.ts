@@ -2,7 +2,7 @@
 // revokes and reactions from others, group and contact changes, and history sync in batches.
 import type { WAMessage } from 'baileys';
 import { afterEach, describe, expect, it } from 'vitest';
-import { HISTORY_CHUNK } from '../src/engine/baileys-history.js';
+import { HISTORY_CHUNK, TurnBudget } from '../src/engine/baileys-history.js';
 import { ADMIN_GROUP, linkedBaileys, PEERS, record, settle, until } from './fakes/fake-baileys-engine.js';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -198,6 +198,28 @@ describe('baileys events: history sync', () => {
     // Stored, not announced: history is never a message event, and the batch ends with one summary.
     expect(live).toEqual([]);
     expect(synced).toEqual([{ count: total, chats: 2, progress: 100, is_latest: true, sync_type: 'RECENT' }]);
+  });
+
+  it('a slow store makes the chunks smaller, and the batch still lands complete and in order', async () => {
+    // A clock the test moves: each message the store is handed costs it 1 ms, mapping costs nothing. With 8 ms a
+    // turn, once the budget has seen a chunk written it hands over chunks of its minimum (16) instead of 500.
+    let clock = 0;
+    const ctx = await linkedBaileys({ historyBudget: new TurnBudget(8, () => clock) });
+    cleanups.push(ctx.close);
+    const chunks: string[][] = [];
+    ctx.engine.events.on('history_messages', (messages) => {
+      chunks.push(messages.map((m) => m.id));
+      clock += messages.length;
+    });
+    const synced = record(ctx.engine, 'history_synced');
+    const total = HISTORY_CHUNK + 200;
+    const messages = history(total);
+    ctx.world.last.ev.emit('messaging-history.set', { chats: [], contacts: [], messages, isLatest: true, progress: 100 });
+    await until(() => synced.length === 1);
+    expect(chunks[0]).toHaveLength(HISTORY_CHUNK);
+    expect(Math.max(...chunks.slice(1).map((c) => c.length))).toBe(16);
+    expect(chunks.flat()).toEqual(messages.map((m) => m.key.id));
+    expect(synced[0]).toMatchObject({ count: total });
   });
 
   it('batches emitted back to back are taken one at a time, in order: a long first one is not overtaken', async () => {

@@ -2,6 +2,7 @@
 // numbers sometimes protobufjs Longs, bytes as Uint8Array), wrapped the ways WhatsApp wraps them.
 import { describe, expect, it } from 'vitest';
 import { toChat, toContact, toGroupRecord } from '../src/engine/baileys-map-people.js';
+import { MessageSchema } from '../src/domain.js';
 import { lidPairsOf, toAck, toJid, toMessage, toOurId, toReaction, toReceipt } from '../src/engine/baileys-map.js';
 
 const ME = '15550109999@c.us';
@@ -120,5 +121,25 @@ describe('baileys messages as the library hands them over', () => {
       extendedTextMessage: { text: 'answer', contextInfo: { stanzaId: 'Q1', participant: '15550100001@s.whatsapp.net', quotedMessage: { conversation: 'question' } } },
     });
     expect(msg(reply)).toMatchObject({ body: 'answer', quoted: { id: expect.stringContaining('Q1'), body: 'question' } });
+  });
+});
+
+describe('baileys messages: one shape for every kind', () => {
+  // toMessage builds each Message as one literal (history maps 100k+ of them): every kind must still carry exactly
+  // the schema's fields, no more, none missing.
+  it('text, reply, media, location, poll, other content and a revoke all parse as a strict Message', () => {
+    const kinds = [
+      msg({ conversation: 'hi' }),
+      msg({ extendedTextMessage: { text: 'answer', contextInfo: { stanzaId: 'Q1', participant: '15550100001@s.whatsapp.net', quotedMessage: { conversation: 'q' } } } }),
+      msg({ imageMessage: { mimetype: 'image/jpeg', caption: 'look', fileLength: long(40_000) } }),
+      msg({ locationMessage: { degreesLatitude: 52.5, degreesLongitude: 13.4, name: 'here' } }),
+      msg({ pollCreationMessageV3: { name: 'lunch?', options: [{ optionName: 'yes' }], selectableOptionsCount: 1 } }),
+      msg({ contactMessage: { displayName: 'Bob' } }),
+      msg(null, { messageStubType: 1 }),
+      toMessage({ key: { remoteJid: '120363000000000077@g.us', fromMe: false, id: 'G', participant: '201234567890123@lid', participantAlt: '15550100002@s.whatsapp.net' }, message: { conversation: 'g' }, messageTimestamp: 1 }, ME),
+    ];
+    expect(kinds.map((m) => m?.type)).toEqual(['chat', 'chat', 'image', 'location', 'poll_creation', 'vcard', 'revoked', 'chat']);
+    for (const m of kinds) expect(MessageSchema.strict().parse(m)).toEqual(m);
+    expect(kinds[7]).toMatchObject({ from: '120363000000000077@g.us', author: '201234567890123@lid', author_phone: '15550100002' });
   });
 });

@@ -101,7 +101,7 @@ describe.skipIf(!browser.ok)(`dashboard in Chromium${browser.ok ? '' : ` (skippe
     expect(page.url()).toBe(`${srv.url}/`);
     // Refused requests this step made on purpose (Chromium logs each as a console error): the page's first look,
     // with no key yet, and the wrong key. Nothing else.
-    expectOnly(['401 GET /api/status', refusedLine(401, 'Unauthorized')], 2);
+    expectOnly(['401 GET /api/whoami', refusedLine(401, 'Unauthorized')], 2);
 
     await keyField!.click({ count: 3 });
     await keyField!.type(KEY);
@@ -252,7 +252,7 @@ describe.skipIf(!browser.ok)(`dashboard in Chromium${browser.ok ? '' : ` (skippe
       expect(await p.$eval('#dead-card', (el) => (el as HTMLElement).hidden)).toBe(true);
       expect(await p.$eval('#dead-error', (el) => el.textContent)).toBe('');
       await p.screenshot({ path: path.join(ARTIFACTS, '11-scoped-key.png') });
-      expectOnly(['401 GET /api/status', refusedLine(401, 'Unauthorized')], 1); // the first look, before the key
+      expectOnly(['401 GET /api/whoami', refusedLine(401, 'Unauthorized')], 1); // the first look, before the key
     } finally {
       await p.close();
     }

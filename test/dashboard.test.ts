@@ -132,11 +132,11 @@ describe('GET /api/whoami (what the dashboard shows is by it)', () => {
   it('says who the key is: its name, scopes and chats, never the key; 401 without one', async () => {
     expect((await srv.call('GET', '/api/whoami')).status).toBe(401);
     const env = await srv.call('GET', '/api/whoami', undefined, auth);
-    expect(env.json).toEqual({ ok: true, name: 'env', scopes: ['read', 'send', 'manage', 'admin'], chats: null, rate_per_minute: null });
+    expect(env.json).toEqual({ ok: true, name: 'env', scopes: ['read', 'send', 'manage', 'admin'], chats: null, accounts: null, rate_per_minute: null });
     const made = await srv.call('POST', '/api/keys', { name: 'whoami-agent', scopes: ['send', 'read'], chats: ['+1 555 000 1001'], rate_per_minute: 30 }, auth);
     expect(made.status).toBe(201);
     const scoped = await srv.call('GET', '/api/whoami', undefined, { authorization: `Bearer ${made.json.key}` });
-    expect(scoped.json).toEqual({ ok: true, name: 'whoami-agent', scopes: ['read', 'send'], chats: ['15550001001@c.us'], rate_per_minute: 30 });
+    expect(scoped.json).toEqual({ ok: true, name: 'whoami-agent', scopes: ['read', 'send'], chats: ['15550001001@c.us'], accounts: null, rate_per_minute: 30 });
     expect(JSON.stringify(scoped.json)).not.toContain(made.json.key);
     // A key without read cannot ask (the dashboard then hides a card on its first 403).
     const sendOnly = await srv.call('POST', '/api/keys', { name: 'whoami-send-only', scopes: ['send'] }, auth);

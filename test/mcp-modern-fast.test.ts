@@ -119,6 +119,27 @@ describe('modern fast path', () => {
     expect(JSON.parse(mismatch.text)).toMatchObject({ id: 11, error: { code: -32020 } });
   });
 
+  it('checks every envelope, not only the first one: after a valid one, a changed one is judged anew', async () => {
+    await startBoth();
+    const h = headers('tools/call', 'whatsapp_status');
+    const withMeta = (id: number, m: Record<string, unknown>) => ({ ...call(id, 'whatsapp_status', {}), params: { name: 'whatsapp_status', arguments: {}, _meta: m } });
+    const sequence: Array<[Record<string, unknown>, boolean]> = [
+      [meta, true],
+      [{ ...meta, 'io.modelcontextprotocol/clientInfo': { name: 5 } }, false], // invalid: the SDK's error
+      [{ ...meta, 'io.modelcontextprotocol/clientInfo': { name: 'other', version: '2' } }, true],
+      [{ ...meta, 'io.modelcontextprotocol/clientCapabilities': { sampling: 'yes' } }, false],
+      [{ ...meta, 'io.modelcontextprotocol/clientInfo': { name: 'fast-test' } }, false], // version missing
+      [meta, true],
+      // same keys, another order
+      [{ 'io.modelcontextprotocol/clientInfo': { name: 'fast-test', version: '1' }, 'io.modelcontextprotocol/clientCapabilities': {}, 'io.modelcontextprotocol/protocolVersion': MODERN }, true],
+    ];
+    let id = 40;
+    for (const [m, fast] of sequence) {
+      const r = await both(withMeta(id++, m), h);
+      expect(r.fast, JSON.stringify(m)).toBe(fast);
+    }
+  });
+
   it('tools/list is per key: a read-only key is offered only what it may call, on either path', async () => {
     const ADMIN = 'fast-test-admin-key-0123456789';
     srv = await startTestServer({ WHATSAPP_API_KEY: ADMIN }, { mcp: (services) => (door = createMcpDoor(services, silentLogger())) });

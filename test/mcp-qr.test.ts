@@ -39,7 +39,8 @@ it('not_ready over MCP names the linking tools, not HTTP routes', async () => {
 });
 
 it('whatsapp_get_qr starts WhatsApp and returns the QR as a PNG image with instructions; scanning it links', async () => {
-  const c = await stdioLike({ WHATSAPP_SANDBOX_LINK_DELAY_MS: '300' });
+  // Long enough that the QR is still the current one when it is compared below, on a loaded machine too.
+  const c = await stdioLike({ WHATSAPP_SANDBOX_LINK_DELAY_MS: '3000' });
   const r = (await c.callTool({ name: 'whatsapp_get_qr', arguments: {} })) as CallToolResult;
   expect(r.isError).toBeFalsy();
   const out = structured(r);

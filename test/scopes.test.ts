@@ -81,7 +81,7 @@ describe('REST: a key with the scope', () => {
 describe('every operation, MCP-only ones too', () => {
   it('refuses a principal without the scope before validating or touching the engine', async () => {
     for (const op of OPERATIONS) {
-      const principal = { name: 't', scopes: new Set(SCOPES.filter((s) => s !== op.scope)), chats: null, ratePerMinute: null, door: 'mcp' as const };
+      const principal = { name: 't', scopes: new Set(SCOPES.filter((s) => s !== op.scope)), chats: null, accounts: null, ratePerMinute: null, door: 'mcp' as const };
       await expect(invokeOperation(op, { not_a_field: 1 }, srv.app.services, { principal }), op.name).rejects.toMatchObject({ code: 'forbidden', details: { scope: op.scope } });
     }
   });

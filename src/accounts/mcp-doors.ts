@@ -1,14 +1,22 @@
-// MCP per account: /accounts/{id}/mcp is an MCP door of its own (its sessions, its tools) on that account's runtime,
-// built the first time it is asked for; /mcp (and the legacy /sse, /messages) stay the default account's. Only
-// Streamable HTTP per account: the legacy SSE transport names its message endpoint itself (/messages).
+// MCP per account: /accounts/{id}/mcp, /accounts/{id}/sse and /accounts/{id}/messages are an MCP door of their own
+// (its sessions, its tools) on that account's runtime, built the first time it is asked for; /mcp, /sse and
+// /messages stay the default account's. The door below routes by its own paths (/mcp, /sse, /messages) and announces
+// the account's (its legacy SSE endpoint event names /accounts/{id}/messages: accountBasePath).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { McpDoor } from '../http/server.js';
 import { sendError } from '../http/respond.js';
+import { principalOf } from '../http/security.js';
+import { admitToAccount } from '../operations/access.js';
 import type { Logger } from '../logger.js';
 import type { Services } from '../operations/operation.js';
 import { DEFAULT_ACCOUNT, unknownAccount } from './layout.js';
 
-const ACCOUNT_MCP = /^\/accounts\/([^/]+)\/mcp\/?$/;
+const ACCOUNT_MCP = /^\/accounts\/([^/]+)\/(mcp|sse|messages)\/?$/;
+
+/** The prefix of an account's own doors and pages: '' for the default account (its paths are the unprefixed ones). */
+export function accountBasePath(account: string): string {
+  return account === DEFAULT_ACCOUNT ? '' : `/accounts/${encodeURIComponent(account)}`;
+}
 
 export function accountMcpDoors(services: Services, make: (runtime: Services) => McpDoor, logger: Logger): McpDoor {
   const main = make(services);
@@ -22,13 +30,19 @@ export function accountMcpDoors(services: Services, make: (runtime: Services) =>
 
   return {
     handles: (pathname) => main.handles(pathname) || ACCOUNT_MCP.test(pathname),
+    // A metrics label: the template, never the id.
+    routeOf: (pathname) => {
+      const m = ACCOUNT_MCP.exec(pathname);
+      return m ? `/accounts/{account}/${m[2]}` : pathname;
+    },
     async handle(req: IncomingMessage, res: ServerResponse, url: URL) {
       const m = ACCOUNT_MCP.exec(url.pathname);
+      // Before a lookup or a session: a key limited to other accounts learns nothing of them (a JSON 403, audited).
+      admitToAccount(principalOf(req), m ? safeDecode(m[1]!) : DEFAULT_ACCOUNT, 'mcp', services.audit);
       if (!m) return main.handle(req, res, url);
       const id = safeDecode(m[1]!);
-      // The door below routes by its own path.
       const inner = new URL(url);
-      inner.pathname = '/mcp';
+      inner.pathname = `/${m[2]}`;
       if (id === DEFAULT_ACCOUNT) return main.handle(req, res, inner);
       const runtime = services.accounts.get(id);
       if (!runtime) return sendError(res, unknownAccount(id), logger);

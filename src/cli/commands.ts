@@ -96,7 +96,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'keys',
-    usage: 'add --name <name> --scopes <list> [--chats <list>] [--rate <n>] | list | revoke <name>',
+    usage: 'add --name <name> --scopes <list> [--chats <list>] [--accounts <list>] [--rate <n>] | list | revoke <name>',
     summary: 'API keys for agents: add (prints the key once), list, revoke; on this machine, no server needed',
     details: KEYS_DETAILS,
     flags: KEYS_FLAGS,

@@ -12,6 +12,7 @@ export const KEYS_FLAGS: FlagSpec[] = [
   { name: 'name', value: 'name', help: 'add: the key\'s name (a-z 0-9 _ -, up to 64), shown in the audit trail.' },
   { name: 'scopes', value: 'list', help: 'add: comma list of read, send, manage, admin.' },
   { name: 'chats', value: 'list', help: 'add: limit the key to these chats (comma list of phone numbers or chat ids).' },
+  { name: 'accounts', value: 'list', help: 'add: limit the key to these accounts (comma list of account ids). Not with admin.' },
   { name: 'rate', value: 'per-minute', help: 'add: calls a minute the key may make (bursts of a third).' },
   { name: 'data-dir', value: 'dir', help: 'The server\'s data directory (env WHATSAPP_DATA_DIR; default ./data).' },
 ];
@@ -27,8 +28,11 @@ export const SCOPE_DESCRIPTIONS = {
 export const KEYS_DETAILS = [
   'add prints the new key on stdout, once: it is stored only as a hash and cannot be shown again.',
   '  whatsapp-mcp-api keys add --name assistant --scopes read,send --chats "+44 7700 900123,120363000000000001@g.us" --rate 30',
-  'list shows names, scopes, chats, rate, created and last used (never the key). revoke deletes a key; a running',
-  'server refuses it from its next request on. Once any key exists, a request without a key is refused (401).',
+  '  whatsapp-mcp-api keys add --name work-bot --scopes read,send --accounts work',
+  '--accounts: the key may use only those accounts (/api/accounts/<id>/..., /accounts/<id>/mcp; "default" is /api/...',
+  'and /mcp); an id not added yet is accepted. Elsewhere it is refused (403), also on the server\'s keys, audit, /metrics.',
+  'list shows names, scopes, chats, rate, accounts, created and last used (never the key). revoke deletes a key; a',
+  'running server refuses it from its next request on. Once any key exists, a request without a key is refused (401).',
   'Scopes (they do not include each other: an owner key lists all four, --scopes read,send,manage,admin):',
   ...Object.entries(SCOPE_DESCRIPTIONS).map(([scope, what]) => `  ${scope.padEnd(7)}${what}`),
   'Works on the data directory itself (no server needed, and fine while it runs).',
@@ -44,7 +48,7 @@ export interface KeysContext {
 export async function runKeys({ args, term, json, env }: KeysContext): Promise<number> {
   const [sub, ...rest] = args.positionals;
   if (sub !== 'add' && sub !== 'list' && sub !== 'revoke') throw new UsageError(`keys needs add, list or revoke${sub ? `, not ${JSON.stringify(sub)}` : ''} (see whatsapp-mcp-api keys --help)`);
-  const addFlags = ['name', 'scopes', 'chats', 'rate'].filter((f) => args.flags[f] !== undefined);
+  const addFlags = ['name', 'scopes', 'chats', 'accounts', 'rate'].filter((f) => args.flags[f] !== undefined);
   if (sub !== 'add' && addFlags.length > 0) throw new UsageError(`--${addFlags[0]} is for keys add`);
   if (sub === 'add' && rest.length > 0) throw new UsageError(`keys add takes flags only, got ${JSON.stringify(rest[0])}`);
   if (sub === 'list' && rest.length > 0) throw new UsageError(`keys list takes no arguments, got ${JSON.stringify(rest[0])}`);
@@ -87,9 +91,16 @@ export async function runKeys({ args, term, json, env }: KeysContext): Promise<n
     if (!name) throw new UsageError('keys add needs --name <name>');
     if (!scopes) throw new UsageError('keys add needs --scopes <list> (read, send, manage, admin)');
     const chats = stringFlag(args, 'chats');
+    const accounts = stringFlag(args, 'accounts');
     const rate = stringFlag(args, 'rate');
     if (rate !== undefined && !/^\d{1,6}$/.test(rate)) throw new UsageError(`--rate must be a whole number of calls a minute, not ${JSON.stringify(rate)}`);
-    const { key, info } = keys.create({ name, scopes: scopes.split(','), chats: chats === undefined ? null : chats.split(','), ratePerMinute: rate === undefined ? null : Number(rate) });
+    const { key, info } = keys.create({
+      name,
+      scopes: scopes.split(','),
+      chats: chats === undefined ? null : chats.split(','),
+      accounts: accounts === undefined ? null : accounts.split(','),
+      ratePerMinute: rate === undefined ? null : Number(rate),
+    });
     record('keys_create', 'ok', name);
     if (json) term.json({ ok: true, key, ...info });
     else {
@@ -106,13 +117,14 @@ export async function runKeys({ args, term, json, env }: KeysContext): Promise<n
   }
 }
 
-function describe(k: { name: string; scopes: string[]; chats: string[] | null; rate_per_minute: number | null; created_at: number; last_used_at: number | null }): string {
+function describe(k: { name: string; scopes: string[]; chats: string[] | null; accounts: string[] | null; rate_per_minute: number | null; created_at: number; last_used_at: number | null }): string {
   const when = (ms: number | null) => (ms === null ? 'never' : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z'));
   return [
     k.name,
     `scopes ${k.scopes.join(',')}`,
     `chats ${k.chats ? k.chats.join(',') : 'all'}`,
     `rate ${k.rate_per_minute === null ? 'none' : `${k.rate_per_minute}/min`}`,
+    `accounts ${k.accounts ? k.accounts.join(',') : 'all'}`,
     `created ${when(k.created_at)}`,
     `last used ${when(k.last_used_at)}`,
   ].join('  ');

@@ -80,7 +80,8 @@ export class BaileysContacts implements ContactsFacet {
     if (lidEntry) this.people.delete(next.lid!);
     const before = this.people.get(next.id) ?? lidEntry;
     const merged = mergeContact(before, next);
-    if (before && JSON.stringify(before) === JSON.stringify(merged)) return;
+    // Baileys sends a contacts.update with the push name on every inbound message: most change nothing.
+    if (before && sameContact(before, merged)) return;
     this.people.delete(merged.id);
     this.people.set(merged.id, merged);
     trim(this.people);
@@ -162,6 +163,10 @@ export class BaileysContacts implements ContactsFacet {
   private blank(phone: string): Contact {
     return { id: chatIdForPhone(phone), phone, lid: this.lidOf(phone), name: null, push_name: null, business_name: null, is_my_contact: false, is_business: false };
   }
+}
+
+function sameContact(a: Contact, b: Contact): boolean {
+  return a.id === b.id && a.phone === b.phone && a.lid === b.lid && a.name === b.name && a.push_name === b.push_name && a.business_name === b.business_name && a.is_my_contact === b.is_my_contact && a.is_business === b.is_business;
 }
 
 function trim(map: Map<string, unknown>): void {

@@ -122,7 +122,7 @@ export function listenToSocket(engine: BaileysHooks, sock: BaileysSocketLike, ge
   // An idle engine starts a batch at once (synchronously, like every other event); a busy one queues it.
   let history: Promise<void> | null = null;
   on('messaging-history.set', (set) => {
-    const run = history ? history.then(() => ingestHistory(engine, set, gen)) : ingestHistory(engine, set, gen);
+    const run = history ? history.then(() => ingestHistory(engine, set, gen, engine.historyBudget)) : ingestHistory(engine, set, gen, engine.historyBudget);
     const settled = run.catch(() => undefined);
     history = settled;
     void settled.then(() => {

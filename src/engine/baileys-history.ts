@@ -8,11 +8,12 @@ import type { BaileysEventMap } from 'baileys';
 import type { Message } from '../domain.js';
 import { type BaileysHooks, historyMessage } from './baileys-hooks.js';
 import { toChat } from './baileys-map-people.js';
-import { parseLibraryMessage } from './baileys-map.js';
 
 /** At most this many messages per chunk, and at most about SLICE_MS of the event loop per turn. */
 export const HISTORY_CHUNK = 500;
 export const SLICE_MS = 8;
+/** A turn takes at least this many messages, however slow the store says it is: the sync always moves on. */
+const MIN_CHUNK = 16;
 const CHATS_PER_TURN = 100;
 /** History messages this recent are remembered like live ones (quotable, downloadable); older ones are not. */
 const REMEMBER_HISTORY_SECONDS = 48 * 3600;
@@ -22,9 +23,37 @@ export const ON_DEMAND = 6;
 
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/**
+ * How many messages fit one turn of the event loop. A turn is the mapping (timed as it goes) plus the store's write
+ * of the chunk, which runs inside emit('history_messages') once the chunk is handed over: that part is learnt from
+ * the chunks before (ms per message), so the mapping stops early enough for the whole turn to stay near SLICE_MS.
+ * Without it a fast mapping filled 500-message chunks whose writes alone took 10-130 ms (bench:history).
+ * One budget per socket, kept across batches: a 200k sync is 40 of them.
+ */
+export class TurnBudget {
+  private listenerMsPerMessage = 0;
+
+  constructor(
+    private readonly sliceMs = SLICE_MS,
+    readonly now: () => number = () => performance.now(),
+  ) {}
+
+  /** Mapping started at `started` and holds `n` messages: is the turn full once they are written? */
+  full(started: number, n: number): boolean {
+    return n >= MIN_CHUNK && this.now() - started + n * this.listenerMsPerMessage >= this.sliceMs;
+  }
+
+  /** A slow write raises the estimate at once; a fast one lowers it gradually (one cheap chunk proves little). */
+  learn(n: number, ms: number): void {
+    if (n < MIN_CHUNK || ms < 0) return;
+    const perMessage = ms / n;
+    this.listenerMsPerMessage = perMessage > this.listenerMsPerMessage ? perMessage : 0.7 * this.listenerMsPerMessage + 0.3 * perMessage;
+  }
+}
+
 export type HistorySet = BaileysEventMap['messaging-history.set'];
 
-export async function ingestHistory(engine: BaileysHooks, set: HistorySet, gen: number): Promise<void> {
+export async function ingestHistory(engine: BaileysHooks, set: HistorySet, gen: number, budget = new TurnBudget()): Promise<void> {
   const { chats, contacts, messages, lidPnMappings, isLatest, progress, syncType } = set;
   const syncName = typeof syncType === 'number' ? (SYNC_TYPES[syncType] ?? String(syncType)) : null;
   engine.log.info({ chats: chats.length, contacts: contacts.length, messages: messages.length, is_latest: isLatest ?? null, progress: progress ?? null, sync_type: syncName }, 'history sync');
@@ -51,23 +80,26 @@ export async function ingestHistory(engine: BaileysHooks, set: HistorySet, gen: 
   while (next < messages.length) {
     if (gen !== engine.generation) return;
     // A slice of the loop per turn rather than a fixed count: what a message costs varies with the machine and the
-    // store, and a turn longer than a few ms is what a concurrent HTTP request waits for. Mapping is about half of
-    // a message's cost, the store's write of the chunk (in the history_messages listener) the other half.
-    const sliceStart = performance.now();
+    // store, and a turn longer than a few ms is what a concurrent HTTP request waits for (TurnBudget).
+    const sliceStart = budget.now();
     const chunk: Message[] = [];
+    let taken = 0;
     while (next < messages.length && chunk.length < HISTORY_CHUNK) {
       const raw = messages[next++]!;
-      const ts = parseLibraryMessage(raw)?.messageTimestamp ?? 0;
-      const msg = historyMessage(engine, raw, { remember: ts >= oldestRemembered });
+      const msg = historyMessage(engine, raw, { rememberFrom: oldestRemembered });
       if (msg) {
         chunk.push(engine.contacts.enrich(msg));
         engine.contacts.noticeSenders(msg);
         perChat.set(msg.chat_id, (perChat.get(msg.chat_id) ?? 0) + 1);
       }
-      if (next % 16 === 0 && performance.now() - sliceStart > SLICE_MS / 2) break;
+      if (++taken % 8 === 0 && budget.full(sliceStart, chunk.length)) break;
     }
     count += chunk.length;
-    if (chunk.length > 0) engine.events.emit('history_messages', chunk);
+    if (chunk.length > 0) {
+      const handedOver = budget.now();
+      engine.events.emit('history_messages', chunk);
+      budget.learn(chunk.length, budget.now() - handedOver);
+    }
     if (next < messages.length) await turn();
   }
   if (gen !== engine.generation) return;

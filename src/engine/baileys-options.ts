@@ -5,6 +5,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { EngineSnapshot } from './engine.js';
 import type { OpenAuthStore } from './baileys-session.js';
+import type { TurnBudget } from './baileys-history.js';
 import type { BaileysSocketFactory } from './baileys-socket.js';
 
 export interface BaileysEngineOptions {
@@ -25,6 +26,8 @@ export interface BaileysEngineOptions {
   now?: () => number;
   /** How long a page of older history waits for the phone's answer (default 5 s). */
   olderHistoryWaitMs?: number;
+  /** How history batches are spread over event-loop turns (default: SLICE_MS of wall time per turn); tests pass a clock. */
+  historyBudget?: TurnBudget;
   /** How many raw messages to keep for quotes, downloads and retries. */
   recentMessages?: number;
 }

@@ -13,6 +13,7 @@ import { listenToSocket } from './baileys-events.js';
 import { type TextSender, baileysFacets } from './baileys-facets.js';
 import { BaileysGroups } from './baileys-groups.js';
 import { BaileysOlderHistory } from './baileys-history-demand.js';
+import { TurnBudget } from './baileys-history.js';
 import type { BaileysHooks } from './baileys-hooks.js';
 import { toAccount } from './baileys-map-people.js';
 import { toOurId } from './baileys-map.js';
@@ -43,6 +44,7 @@ export class BaileysEngine implements Engine, BaileysHooks, BaileysSendCore {
   /** Older history asked of the phone (the store's page of a chat ran out). */
   readonly older: BaileysOlderHistory;
   readonly history: HistoryFacet;
+  readonly historyBudget: TurnBudget;
   readonly recent: RecentMessages;
   readonly echoes = new OwnEchoes();
   readonly numbers = new Map<string, string>();
@@ -68,6 +70,7 @@ export class BaileysEngine implements Engine, BaileysHooks, BaileysSendCore {
     this.openStore = opts.openAuthStore ?? defaultOpenAuthStore({ logger: this.log });
     this.backoff = new Backoff({ ...(opts.reconnect ?? { baseMs: 2_000, maxMs: 5 * 60_000 }), random: opts.random });
     this.recent = new RecentMessages(opts.recentMessages);
+    this.historyBudget = opts.historyBudget ?? new TurnBudget();
     this.contacts = new BaileysContacts(this);
     this.groups = new BaileysGroups(this);
     this.history = this.older = new BaileysOlderHistory(this, opts.olderHistoryWaitMs);

@@ -1,10 +1,10 @@
 // The sandbox engine: a simulated WhatsApp account. Deterministic and fast, it is the engine's fake for every
 // test above the engine, and lets users build agents without risking their number.
-import { randomBytes, randomInt, randomUUID } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config.js';
-import { type Account, type Chat, type EngineState, type EngineStatus, type MediaKind, type Message, type SentMessage, chatIdForPhone, mediaUrl, plainExtras } from '../domain.js';
+import { type Account, type Chat, type EngineState, type EngineStatus, type Message, type SentMessage, chatIdForPhone } from '../domain.js';
 import { AppError, notReady } from '../errors.js';
 import type { Logger } from '../logger.js';
 import {
@@ -19,42 +19,27 @@ import {
   TypedEmitter,
   buildStatus,
 } from './engine.js';
-import { SandboxBlobs, type SandboxCore, WA_MEDIA_TYPES, quoteOf, sandboxFacets } from './sandbox-facets.js';
+import { SandboxBlobs, type SandboxCore, sandboxFacets } from './sandbox-facets.js';
 import { SandboxContacts } from './sandbox-contacts.js';
-import { SandboxGroups, onWhatsApp } from './sandbox-groups.js';
+import { SandboxGroups } from './sandbox-groups.js';
 import { type Amendment, DeliveryLog } from './sandbox-deliveries.js';
 import { SandboxChats } from './sandbox-chats.js';
 import { simulateHistorySync } from './sandbox-history.js';
-import { ensurePrivateDir, writePrivateFile } from '../fs-private.js';
+import { type SandboxInboundMedia, SandboxMessages } from './sandbox-messages.js';
+import { type SavedSession, readSandboxSession, saveSandboxSession } from './sandbox-session.js';
+import { SandboxTimers } from './sandbox-timers.js';
+
+export type { SandboxInboundMedia } from './sandbox-messages.js';
 
 const QR_ROTATE_MS = 20_000;
 const RECONNECT_MS = 300;
-const ACK_DELIVERED_MS = 50;
-const ACK_READ_MS = 250;
 const QR_SCAN_NUMBER = '15550009999';
 const PAIRING_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
-
-/** WhatsApp-like message key: 20 upper-case hex characters. */
-function messageKey(): string {
-  return randomUUID().replace(/-/g, '').slice(0, 20).toUpperCase();
-}
-
-interface SavedSession {
-  account: Account;
-  linked_at: number;
-}
 
 export interface SandboxOptions {
   config: Pick<Config, 'authDir' | 'sandboxLinkDelayMs' | 'headless'>;
   logger: Logger;
   now?: () => number;
-}
-
-export interface SandboxInboundMedia {
-  data: Buffer;
-  mimetype: string;
-  filename: string | null;
-  kind: MediaKind;
 }
 
 export class SandboxEngine implements Engine, SandboxCore {
@@ -80,7 +65,8 @@ export class SandboxEngine implements Engine, SandboxCore {
   private qrShown = false;
   private pairingCode: string | null = null;
   readonly book = new SandboxChats();
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly timers = new SandboxTimers();
+  private readonly messages: SandboxMessages;
   private linkTimer: NodeJS.Timeout | null = null;
   private readonly deliveries: DeliveryLog;
   /** Bumped by stop() and logout(): a start that was waiting must not carry on afterwards. */
@@ -97,6 +83,9 @@ export class SandboxEngine implements Engine, SandboxCore {
     const core = { events: this.events, book: this.book, me: () => this.requireReady().wid, nowSeconds: () => this.nowSeconds() };
     this.groups = new SandboxGroups(core);
     this.contacts = new SandboxContacts(core);
+    const { events, book, blobs, deliveries } = this;
+    const live = { groups: () => this.groups, contacts: () => this.contacts, requireReady: () => this.requireReady(), now: () => this.now() };
+    this.messages = new SandboxMessages({ events, book, blobs, deliveries, ...live, later: (ms, fn) => this.timers.later(ms, fn) });
     this.base = { engine: 'sandbox', auth_dir: opts.config.authDir, chrome_executable: null, headless: opts.config.headless };
     this.now = opts.now ?? Date.now;
   }
@@ -148,21 +137,7 @@ export class SandboxEngine implements Engine, SandboxCore {
   }
 
   sendOwn(chatId: string, body: string, extras: Partial<Message>, quotedId?: string): SentMessage {
-    const me = this.requireReady();
-    if (!onWhatsApp(chatId)) {
-      const phone = chatId.replace(/@c\.us$/, '');
-      throw new AppError('not_on_whatsapp', `${phone} is not on WhatsApp`, { details: { phone_number: phone } });
-    }
-    this.groups?.checkCanSend(chatId);
-    const chat = this.chatFor(chatId);
-    const quoted = quoteOf(this.book, chat.id, quotedId);
-    const msg = { ...this.message(true, chat.id, me.wid, chat.id, body, 'sent'), ...extras, quoted };
-    if (msg.media) msg.media = { ...msg.media, url: mediaUrl(msg.id) };
-    this.append(msg);
-    const { media, location, poll } = msg;
-    this.deliveries.append({ id: msg.id, chat_id: msg.chat_id, body: msg.body, timestamp: msg.timestamp, type: msg.type, ...(media ? { media } : {}), ...(quoted ? { quoted } : {}), ...(location ? { location } : {}), ...(poll ? { poll } : {}) });
-    this.progressAcks(msg);
-    return { message_id: msg.id, chat_id: msg.chat_id, timestamp: msg.timestamp };
+    return this.messages.sendOwn(chatId, body, extras, quotedId);
   }
 
   amend(a: Amendment): void {
@@ -224,39 +199,14 @@ export class SandboxEngine implements Engine, SandboxCore {
     this.link(phoneDigits);
   }
 
-  /**
-   * A contact writes to you: text, a file with a caption, a reply. `from` is a phone number's digits or a linked id
-   * ("…@lid"); with `fromPhone` the simulated phone learns the number behind that id, as a contact sync would.
-   */
+  /** A contact writes to you (sandbox-messages.ts). */
   inbound(from: string, body: string, opts: { media?: SandboxInboundMedia; replyTo?: string; fromPhone?: string } = {}): Message {
-    const me = this.requireReady();
-    const chatId = from.includes('@') ? from : chatIdForPhone(from);
-    if (!onWhatsApp(chatId)) throw new AppError('not_on_whatsapp', `+${from} is not on WhatsApp (in the sandbox, numbers ending in 0000 are not): it cannot write to you`);
-    if (opts.fromPhone && chatId.endsWith('@lid')) this.contacts?.learn(chatId, opts.fromPhone);
-    const chat = this.chatFor(chatId);
-    const msg = { ...this.message(false, chat.id, chatId, me.wid, body, null), quoted: quoteOf(this.book, chat.id, opts.replyTo) };
-    if (opts.media) {
-      const { sha256, size } = this.blobs.put(opts.media.data);
-      const { kind, mimetype, filename } = opts.media;
-      msg.type = WA_MEDIA_TYPES[kind];
-      msg.has_media = true;
-      msg.media = { kind, mimetype, filename, size, sha256, url: mediaUrl(msg.id) };
-    }
-    chat.unread_count += 1;
-    this.append(msg);
-    return msg;
+    return this.messages.inbound(from, body, opts);
   }
 
   /** A contact reacts to a message ("" takes the reaction back). */
   reactFrom(fromDigits: string, chatId: string, messageId: string, emoji: string): void {
-    this.requireReady();
-    const m = this.book.find(chatId, messageId);
-    if (!m) throw new AppError('not_found', `No message ${messageId} in ${chatId}`);
-    const from = chatIdForPhone(fromDigits);
-    const timestamp = this.nowSeconds();
-    m.reactions = m.reactions.filter((r) => r.from !== from);
-    if (emoji !== '') m.reactions.push({ emoji, from, timestamp });
-    this.events.emit('message_reaction', { id: m.id, chat_id: m.chat_id, emoji, from, timestamp });
+    this.messages.reactFrom(fromDigits, chatId, messageId, emoji);
   }
 
   /** The phone sends a batch of old messages (history sync): stored, summarised once (sandbox-history.ts). */
@@ -270,7 +220,7 @@ export class SandboxEngine implements Engine, SandboxCore {
   disconnect(): void {
     this.requireReady();
     this.setState('disconnected');
-    this.later(RECONNECT_MS, () => {
+    this.timers.later(RECONNECT_MS, () => {
       if (this.state !== 'disconnected') return;
       this.setState('starting');
       const saved = this.readSession();
@@ -302,25 +252,17 @@ export class SandboxEngine implements Engine, SandboxCore {
     };
     this.state = 'qr';
     rotate();
-    const timer = setInterval(() => (this.state === 'qr' ? rotate() : this.clearInterval(timer)), QR_ROTATE_MS);
-    timer.unref();
-    this.timers.add(timer);
-  }
-
-  private clearInterval(timer: NodeJS.Timeout): void {
-    clearInterval(timer);
-    this.timers.delete(timer);
+    const timer = this.timers.every(QR_ROTATE_MS, () => (this.state === 'qr' ? rotate() : this.timers.cancel(timer)));
   }
 
   private scheduleLink(phoneDigits: string): void {
     this.clearLinkTimer();
-    this.linkTimer = this.later(this.opts.config.sandboxLinkDelayMs, () => this.link(phoneDigits));
+    this.linkTimer = this.timers.later(this.opts.config.sandboxLinkDelayMs, () => this.link(phoneDigits));
   }
 
   private clearLinkTimer(): void {
     if (this.linkTimer) {
-      clearTimeout(this.linkTimer);
-      this.timers.delete(this.linkTimer);
+      this.timers.cancel(this.linkTimer);
       this.linkTimer = null;
     }
   }
@@ -331,8 +273,7 @@ export class SandboxEngine implements Engine, SandboxCore {
       account: { wid: chatIdForPhone(phoneDigits), pushname: 'Sandbox User', platform: 'sandbox' },
       linked_at: Math.floor(this.now() / 1000),
     };
-    ensurePrivateDir(this.sessionDir);
-    writePrivateFile(path.join(this.sessionDir, 'sandbox.json'), JSON.stringify(session));
+    saveSandboxSession(this.sessionDir, session);
     this.opts.logger.info({ wid: session.account.wid }, 'sandbox linked');
     this.becomeReady(session);
   }
@@ -348,52 +289,10 @@ export class SandboxEngine implements Engine, SandboxCore {
   }
 
   private readSession(): SavedSession | null {
-    try {
-      const raw = JSON.parse(fs.readFileSync(path.join(this.sessionDir, 'sandbox.json'), 'utf8')) as SavedSession;
-      return raw?.account?.wid ? raw : null;
-    } catch {
-      return null;
-    }
-  }
-
-  private message(fromMe: boolean, chatId: string, from: string, to: string, body: string, ack: Message['ack']): Message {
-    const timestamp = Math.floor(this.now() / 1000);
-    return { id: `${fromMe}_${chatId}_${messageKey()}`, chat_id: chatId, from, to, author: null, from_me: fromMe, type: 'chat', body, timestamp, has_media: false, ack, ...plainExtras() };
-  }
-
-  /** The chat for a message, announced (`chat` event) when it is new. */
-  private chatFor(chatId: string) {
-    const { chat, created } = this.book.ensure(chatId);
-    if (created) this.events.emit('chat', this.book.view(chatId)!);
-    return chat;
-  }
-
-  private append(msg: Message): void {
-    this.book.push(msg);
-    this.events.emit('message', { ...msg, reactions: [...msg.reactions] });
-  }
-
-  private progressAcks(msg: Message): void {
-    for (const [ms, ack] of [[ACK_DELIVERED_MS, 'delivered'], [ACK_READ_MS, 'read']] as const) {
-      this.later(ms, () => {
-        msg.ack = ack;
-        this.events.emit('message_ack', { id: msg.id, chat_id: msg.chat_id, ack });
-      });
-    }
-  }
-
-  private later(ms: number, fn: () => void): NodeJS.Timeout {
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      fn();
-    }, ms);
-    timer.unref();
-    this.timers.add(timer);
-    return timer;
+    return readSandboxSession(this.sessionDir);
   }
 
   private clearTimers(): void {
-    for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     this.linkTimer = null;
   }

@@ -36,7 +36,15 @@ export interface ReadPage {
   more: boolean;
 }
 
+/** The chats a read is narrowed to (a chat-limited key's), and the chatless event types such a key still sees. */
+export interface ChatScope {
+  chatIds: readonly string[];
+  chatless: readonly EventType[];
+}
+
 const SCAN_PAGE = 1000;
+/** How many pages one filtered read walks at most: a rare type or a quiet chat behind many others is still found. */
+const SCAN_PAGES = 20;
 /** Rows per multi-row INSERT: a statement call costs ~3 us here, so a turn's events go in a few calls, not one each. */
 const INSERT_CHUNK = 16;
 
@@ -61,7 +69,7 @@ function record(r: Pending, cursor: number, account: string): EventRecord {
 
 export class EventLog {
   private readonly commit: GroupCommitter;
-  private readonly q: Record<'insert' | 'insertChunk' | 'after' | 'latest' | 'oldest' | 'prune', Statement>;
+  private readonly q: Record<'insert' | 'insertChunk' | 'after' | 'inChats' | 'latest' | 'oldest' | 'prune', Statement>;
   private closed = false;
   /** Appends of this turn, written by one closure in the next group commit. */
   private current: Batch | null = null;
@@ -79,6 +87,11 @@ export class EventLog {
       insert: db.prepare('INSERT INTO events (type, chat_id, data, created_at) VALUES (?, ?, ?, ?)'),
       insertChunk: db.prepare(`INSERT INTO events (type, chat_id, data, created_at) VALUES ${Array(INSERT_CHUNK).fill('(?, ?, ?, ?)').join(', ')}`),
       after: db.prepare('SELECT * FROM events WHERE cursor > ? ORDER BY cursor LIMIT ?'),
+      // A cursor window, filtered: a walk of the primary key that reads at most one window (no chat_id index, which
+      // every append would pay for).
+      inChats: db.prepare(`SELECT * FROM events WHERE cursor > @from AND cursor <= @to
+        AND (chat_id IN (SELECT value FROM json_each(@chats)) OR (chat_id IS NULL AND type IN (SELECT value FROM json_each(@chatless))))
+        ORDER BY cursor`),
       // sqlite_sequence remembers the last cursor handed out even when every row has been pruned.
       latest: db.prepare(`SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0)`).pluck(),
       oldest: db.prepare('SELECT min(cursor) FROM events').pluck(),
@@ -138,11 +151,13 @@ export class EventLog {
   }
 
   /**
-   * Events after `cursor`, oldest first. `scanned` is how far the read got (the cursor to ask after next time, which
-   * with a filter can be past the last event returned); `more` says the log may hold more after it.
+   * Events after `cursor`, oldest first, of the types `filter` passes and the chats `scope` names. `scanned` is how
+   * far the read got (the cursor to ask after next time, which with a filter or scope can be past the last event
+   * returned); `more` says the log may hold more after it.
    */
-  after(cursor: number, limit: number, filter?: TypeFilter): ReadPage {
+  after(cursor: number, limit: number, filter?: TypeFilter, scope?: ChatScope): ReadPage {
     this.commit.flush();
+    if (scope) return this.inScope(cursor, limit, scope, filter);
     if (!filter) {
       const events = (this.q.after.all(cursor, limit) as Row[]).map((r) => toRecord(r, this.account));
       return { events, scanned: events.at(-1)?.cursor ?? cursor, more: events.length === limit };
@@ -150,7 +165,7 @@ export class EventLog {
     const events: EventRecord[] = [];
     let scanned = cursor;
     // Walk pages so a rare type behind many others is still found, but bound the work of one call.
-    for (let pages = 0; pages < 20; pages++) {
+    for (let pages = 0; pages < SCAN_PAGES; pages++) {
       const rows = this.q.after.all(scanned, SCAN_PAGE) as Row[];
       for (const r of rows) {
         scanned = r.cursor;
@@ -162,6 +177,27 @@ export class EventLog {
       if (rows.length < SCAN_PAGE) return { events, scanned, more: false };
     }
     return { events, scanned, more: true };
+  }
+
+  /**
+   * The scoped read walks cursor windows, since SQL skips the other chats' rows: a window that yields nothing still
+   * moves `scanned` to its end (never past the last cursor handed out, or a later event would be skipped).
+   */
+  private inScope(cursor: number, limit: number, scope: ChatScope, filter: TypeFilter | undefined): ReadPage {
+    const latest = this.q.latest.get() as number;
+    const params = { chats: JSON.stringify(scope.chatIds), chatless: JSON.stringify(scope.chatless) };
+    const events: EventRecord[] = [];
+    let scanned = cursor;
+    for (let pages = 0; pages < SCAN_PAGES && scanned < latest; pages++) {
+      const to = Math.min(scanned + SCAN_PAGE, latest);
+      for (const r of this.q.inChats.all({ ...params, from: scanned, to }) as Row[]) {
+        if (filter && !filter(r.type)) continue;
+        events.push(toRecord(r, this.account));
+        if (events.length === limit) return { events, scanned: r.cursor, more: true };
+      }
+      scanned = to;
+    }
+    return { events, scanned, more: scanned < latest };
   }
 
   /** The last cursor handed out (0 when none ever was). */

@@ -1,4 +1,4 @@
-// The events part, composed: the log, the bus, webhooks and retention. app.ts builds one per process.
+// The events part, composed: the log, the bus, webhooks and retention. Each account's runtime builds one (runtime.ts).
 import type { Database } from 'better-sqlite3';
 import type { Config } from '../config.js';
 import type { Message } from '../domain.js';
@@ -27,6 +27,8 @@ export interface EventServiceDeps {
   pruneEveryMs?: number;
   /** The account whose log this is; events carry it. Default: default. */
   account?: string;
+  /** The account's own webhooks at start, besides the server's (config); `setOwnWebhooks` changes them. */
+  ownWebhooks?: { urls: readonly string[]; events: readonly string[] };
 }
 
 export class EventService {
@@ -52,6 +54,7 @@ export class EventService {
         startAt: config.webhookStart,
         now: this.now,
         retentionMs: config.eventRetentionHours * 3_600_000,
+        ...(deps.ownWebhooks ? { own: { urls: deps.ownWebhooks.urls, filter: parseTypeFilter(deps.ownWebhooks.events) } } : {}),
         ...deps.webhook,
       },
       this.log,
@@ -84,6 +87,14 @@ export class EventService {
       this.logger.error({ err }, 'pruning the event log failed');
       return 0;
     }
+  }
+
+  /**
+   * The account's own webhook URLs and event types (`[]`: every type), besides the server's; live, and resolved once
+   * the lanes of removed URLs have stopped. Callers validated both (the accounts API).
+   */
+  setOwnWebhooks(urls: readonly string[], events: readonly string[]): Promise<void> {
+    return this.webhooks.setOwn({ urls, filter: parseTypeFilter(events) });
   }
 
   /** Stop listening and delivering, end every stream and wait; commit what is queued. The store closes after this. */

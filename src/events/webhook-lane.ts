@@ -4,7 +4,7 @@
 //
 // Progress is a floor: every event up to it was delivered or dead-lettered. It is stored (at most every 250 ms), so
 // a restart resumes there; events above the floor that were already done are sent again (at-least-once).
-import type { EventRecord } from './types.js';
+import type { EventRecord, TypeFilter } from './types.js';
 import type { LaneState } from './webhook-store.js';
 import type { WebhookDispatcher } from './webhooks.js';
 
@@ -65,7 +65,16 @@ export class Lane {
   private unsaved: number | null = null;
   private readonly label: string;
 
-  constructor(private readonly url: string, private readonly d: WebhookDispatcher, private readonly concurrency: number) {
+  /**
+   * `filter` may change while the lane runs (an account's webhook settings changed): it applies from the next page
+   * read; events already read are delivered under the old one.
+   */
+  constructor(
+    private readonly url: string,
+    private readonly d: WebhookDispatcher,
+    private readonly concurrency: number,
+    public filter: TypeFilter,
+  ) {
     // URLs can carry tokens in their path or query: logs name the origin only.
     this.label = new URL(url).origin;
   }
@@ -113,7 +122,7 @@ export class Lane {
   }
 
   private async readLoop(run: Run, state: LaneState): Promise<void> {
-    const { o, log } = this.d;
+    const { log } = this.d;
     // Retries of the first event survive a restart (its attempts are stored while concurrency is 1).
     let resume: Pick<LaneState, 'attempts' | 'nextAttemptAt'> | null = this.concurrency === 1 ? state : null;
     while (!run.halted) {
@@ -121,7 +130,7 @@ export class Lane {
         await this.idle(run);
         continue;
       }
-      const { events, scanned } = log.after(run.readTo, PAGE, o.filter);
+      const { events, scanned } = log.after(run.readTo, PAGE, this.filter);
       if (events.length === 0 && scanned === run.readTo) {
         await this.idle(run);
         continue;

@@ -55,7 +55,7 @@ interface DeadRow extends Omit<DeadLetter, 'event'> {
 
 export class WebhookStore {
   private readonly commit: GroupCommitter;
-  private readonly q: Record<'lane' | 'addLane' | 'advance' | 'retry' | 'dead' | 'deadList' | 'deadGet' | 'deadDelete' | 'deadTried' | 'deadPrune', Statement>;
+  private readonly q: Record<'lane' | 'addLane' | 'forgetLane' | 'advance' | 'retry' | 'dead' | 'deadList' | 'deadGet' | 'deadDelete' | 'deadTried' | 'deadPrune', Statement>;
 
   private readonly db: Database;
 
@@ -64,6 +64,7 @@ export class WebhookStore {
     this.q = {
       lane: db.prepare('SELECT delivered_cursor AS delivered, attempts, next_attempt_at AS nextAttemptAt FROM webhook_lanes WHERE url = ?'),
       addLane: db.prepare('INSERT OR IGNORE INTO webhook_lanes (url, delivered_cursor) VALUES (?, ?)'),
+      forgetLane: db.prepare('DELETE FROM webhook_lanes WHERE url = ?'),
       advance: db.prepare('UPDATE webhook_lanes SET delivered_cursor = max(delivered_cursor, ?), attempts = 0, next_attempt_at = NULL, last_error = NULL WHERE url = ?'),
       retry: db.prepare('UPDATE webhook_lanes SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE url = ?'),
       dead: db.prepare(
@@ -83,6 +84,16 @@ export class WebhookStore {
   lane(url: string, startAt: number): LaneState {
     this.q.addLane.run(url, startAt);
     return this.q.lane.get(url) as LaneState;
+  }
+
+  /**
+   * Drop the progress of a URL taken off an account's webhooks, after its lane stopped: added again later, it is a
+   * new URL (WHATSAPP_WEBHOOK_START), not a backlog of everything since. Its dead letters stay. Not group-committed:
+   * the lane's last progress, queued, is written first, and a new lane for the URL must not lose its row to this.
+   */
+  forgetLane(url: string): void {
+    this.commit.flush();
+    this.q.forgetLane.run(url);
   }
 
   /** Delivered (or given up on) everything up to `cursor`. Group-committed: a crash before it only means a redelivery. */

@@ -1,4 +1,5 @@
-// Webhooks: every event (matching the filter) is POSTed to each configured URL, signed, with retries and a dead-letter
+// Webhooks: every event (matching the filter) is POSTed to each of the server's URLs (WHATSAPP_WEBHOOK_URL, for every
+// account) and the account's own (set through the accounts API, changed live), signed, with retries and a dead-letter
 // table. Order and concurrency per URL are the lane's (webhook-lane.ts). Progress lives in webhook_lanes, so delivery
 // resumes after a restart (at-least-once: a receiver dedupes by X-Webhook-Id).
 import { createHmac } from 'node:crypto';
@@ -31,6 +32,8 @@ export interface WebhookOptions {
   concurrency?: number;
   /** Where a URL without stored progress starts: after the current event (default), or at the oldest one kept. */
   startAt?: 'now' | 'oldest';
+  /** The account's own URLs at start (setOwn changes them later). */
+  own?: OwnWebhooks;
 }
 
 export type AttemptResult = { ok: true; status: number } | { ok: false; retry: boolean; status: number | null; error: string; retryAfterMs?: number };
@@ -46,8 +49,19 @@ export function signPayload(secret: string, timestamp: number, body: string): st
   return createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex');
 }
 
+/** An account's own webhook URLs, besides the server's (WHATSAPP_WEBHOOK_URL, for every account). */
+export interface OwnWebhooks {
+  urls: readonly string[];
+  filter: TypeFilter;
+}
+
 export class WebhookDispatcher {
-  private readonly lanes: Lane[];
+  /** One lane per URL: the server's and the account's own, a URL in both being one lane with either's events. */
+  private readonly lanes = new Map<string, Lane>();
+  private own: OwnWebhooks;
+  /** Changes of the own URLs, one after the other: a lane removed is stopped before one for the same URL starts. */
+  private changing: Promise<void> = Promise.resolve();
+  private state: 'new' | 'started' | 'stopped' = 'new';
   private unsubscribe: (() => void) | null = null;
   readonly now: () => number;
 
@@ -59,24 +73,78 @@ export class WebhookDispatcher {
     readonly logger: Logger,
   ) {
     this.now = o.now ?? Date.now;
-    this.lanes = o.urls.map((url) => new Lane(url, this, o.concurrency ?? 1));
+    this.own = o.own ?? { urls: [], filter: () => true };
   }
 
   start(): void {
-    // Only for a URL with no stored progress yet: a known URL resumes where it stopped either way.
-    const head = this.o.startAt === 'oldest' ? 0 : this.log.latestCursor();
-    for (const lane of this.lanes) lane.start(head);
-    this.unsubscribe = this.bus.onEvent(() => this.lanes.forEach((l) => l.wake()));
+    this.state = 'started';
+    for (const [url, filter] of this.wanted()) this.addLane(url, filter);
+    this.unsubscribe = this.bus.onEvent(() => {
+      for (const lane of this.lanes.values()) lane.wake();
+    });
   }
 
-  /** The lowest cursor every configured URL has delivered or dead-lettered (as stored): retention must not pass it. */
+  /**
+   * Replace the account's own URLs, live. A URL that stays keeps its lane (its filter changes from the next read); a
+   * removed one's lane stops (an attempt in flight ends first) and its progress is dropped; an added one starts as a
+   * new URL does (WHATSAPP_WEBHOOK_START). The server's URLs are not touched.
+   */
+  setOwn(own: OwnWebhooks): Promise<void> {
+    const next = this.changing.then(() => this.applyOwn(own));
+    this.changing = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Every URL this account posts to now. */
+  urls(): string[] {
+    return [...this.lanes.keys()];
+  }
+
+  private async applyOwn(own: OwnWebhooks): Promise<void> {
+    this.own = own;
+    if (this.state !== 'started') return;
+    const wanted = this.wanted();
+    const removed = [...this.lanes].filter(([url]) => !wanted.has(url));
+    // Off the map first: retention stops counting them at once.
+    for (const [url] of removed) this.lanes.delete(url);
+    await Promise.all(removed.map(([, lane]) => lane.stop()));
+    for (const [url] of removed) this.store.forgetLane(url);
+    if (this.state !== 'started') return;
+    for (const [url, filter] of wanted) {
+      const lane = this.lanes.get(url);
+      if (lane) lane.filter = filter;
+      else this.addLane(url, filter);
+    }
+  }
+
+  private wanted(): Map<string, TypeFilter> {
+    const wanted = new Map<string, TypeFilter>(this.o.urls.map((url) => [url, this.o.filter]));
+    const own = this.own.filter;
+    for (const url of this.own.urls) {
+      const server = wanted.get(url);
+      wanted.set(url, server ? (type) => server(type) || own(type) : own);
+    }
+    return wanted;
+  }
+
+  private addLane(url: string, filter: TypeFilter): void {
+    const lane = new Lane(url, this, this.o.concurrency ?? 1, filter);
+    this.lanes.set(url, lane);
+    // Only for a URL with no stored progress yet: a known URL resumes where it stopped either way.
+    lane.start(this.o.startAt === 'oldest' ? 0 : this.log.latestCursor());
+  }
+
+  /** The lowest cursor every URL posted to now has delivered or dead-lettered (as stored): retention must not pass it. */
   deliveredFloor(): number | null {
-    return this.o.urls.length === 0 ? null : this.store.minDelivered(this.o.urls);
+    const urls = this.urls();
+    return urls.length === 0 ? null : this.store.minDelivered(urls);
   }
 
   async stop(): Promise<void> {
+    this.state = 'stopped';
+    await this.changing;
     this.unsubscribe?.();
-    await Promise.all(this.lanes.map((l) => l.stop()));
+    await Promise.all([...this.lanes.values()].map((l) => l.stop()));
     this.store.flush();
   }
 

@@ -1,12 +1,11 @@
 // GET /metrics: Prometheus text (prom-client). The per-request counters are plain numbers (RequestMetrics) that
-// prom-client formats at scrape; everything that lives in the store (outbox depth, dead letters, webhook lag, index
-// lag) is read at scrape time.
+// prom-client formats at scrape; everything that lives in a store (outbox depth, dead letters, webhook lag, index
+// lag) is read at scrape time, for every account.
 import fs from 'node:fs';
 import { Counter, Gauge, type Metric, Registry, collectDefaultMetrics } from 'prom-client';
 import { ENGINE_STATES } from '../domain.js';
+import type { Statement } from 'better-sqlite3';
 import type { Services } from '../operations/operation.js';
-
-export type MetricsSources = Pick<Services, 'engine' | 'store' | 'events' | 'config'>;
 
 /** The route label of a request that matched nothing: raw URLs never become labels (one series per typo). */
 export const UNMATCHED_ROUTE = 'unmatched';
@@ -19,7 +18,9 @@ let processRegistry: Registry | null = null;
 function processMetrics(): Registry {
   if (!processRegistry) {
     processRegistry = new Registry();
-    collectDefaultMetrics({ register: processRegistry });
+    // The event-loop lag monitor samples on a timer: prom-client's 10 ms default woke an idle server ~100 times a
+    // second (97 of its ~100 wakeups/s, bench:accounts); 100 ms still catches any stall that matters to a caller.
+    collectDefaultMetrics({ register: processRegistry, eventLoopMonitoringPrecision: 100 });
   }
   return processRegistry;
 }
@@ -93,29 +94,76 @@ class RequestMetrics {
   }
 }
 
+/** The route whose POST adds an account (the accounts API): after it, the new account's counters start. */
+
+/** What is counted per account as it happens (the rest is read at scrape). Plain numbers, formatted at scrape. */
+interface AccountCounts {
+  runtime: Services;
+  unsubscribe: () => void;
+  sends: Map<string, number>;
+  events: Map<string, number>;
+}
+
+/**
+ * Every metric that is about an account carries an `account` label, and every account has its series: the registry
+ * is walked at each scrape (accounts added or deleted at run time appear and go), its counters are fed by each
+ * account's event bus from when it is added (registry onAdded) or, for those restored at start, from the start. Cardinality:
+ * accounts × (engine states, outbox states, event types, tools, webhook URLs), all bounded; request metrics keep only
+ * the route template (/api/accounts/{account}/...), never an id.
+ */
 export class Metrics {
   private readonly registry = new Registry();
   private readonly requests = new RequestMetrics();
-  private readonly toolCalls: Counter<'tool' | 'outcome'>;
-  private readonly sends: Counter<'outcome'>;
-  private readonly events: Counter<'type'>;
-  private readonly unsubscribe: () => void;
+  /** account → tool → [ok, error]. */
+  private readonly toolCalls = new Map<string, Map<string, [number, number]>>();
+  private readonly counts = new Map<string, AccountCounts>();
+  private closed = false;
 
-  constructor(private readonly sources: MetricsSources) {
+  constructor(private readonly services: Services) {
     processMetrics(); // from the start, so GC and event-loop lag cover the time before the first scrape
     const registers = [this.registry];
     for (const metric of this.requests.metrics()) this.registry.registerMetric(metric);
-    this.toolCalls = new Counter({ name: 'whatsapp_mcp_tool_calls_total', help: 'MCP tools/call by tool and outcome (ok, error)', labelNames: ['tool', 'outcome'], registers });
-    this.sends = new Counter({ name: 'whatsapp_sends_total', help: 'Outbox outcomes: queued, sent, failed (texts, media, reactions, edits, deletes)', labelNames: ['outcome'], registers });
-    this.events = new Counter({ name: 'whatsapp_events_total', help: 'Events recorded in the event log, by type', labelNames: ['type'], registers });
-    for (const outcome of SEND_OUTCOMES.values()) this.sends.inc({ outcome }, 0);
-    // Outcomes are counted as the event log commits them: every send path (REST, MCP, queue drain, expiry) ends there.
-    this.unsubscribe = sources.events.bus.onEvent((event) => {
-      this.events.inc({ type: event.type });
-      const outcome = SEND_OUTCOMES.get(event.type);
-      if (outcome) this.sends.inc({ outcome });
+    const self = this;
+    new Counter({
+      name: 'whatsapp_mcp_tool_calls_total',
+      help: 'MCP tools/call by account, tool and outcome (ok, error)',
+      labelNames: ['account', 'tool', 'outcome'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [account, tools] of self.toolCalls) {
+          for (const [tool, [ok, error]] of tools) {
+            this.inc({ account, tool, outcome: 'ok' }, ok);
+            this.inc({ account, tool, outcome: 'error' }, error);
+          }
+        }
+      },
+    });
+    new Counter({
+      name: 'whatsapp_sends_total',
+      help: 'Outbox outcomes by account: queued, sent, failed (texts, media, reactions, edits, deletes)',
+      labelNames: ['account', 'outcome'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [account, c] of self.counts) for (const outcome of SEND_OUTCOMES.values()) this.inc({ account, outcome }, c.sends.get(outcome) ?? 0);
+      },
+    });
+    new Counter({
+      name: 'whatsapp_events_total',
+      help: 'Events recorded in the event log, by account and type',
+      labelNames: ['account', 'type'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [account, c] of self.counts) for (const [type, n] of c.events) this.inc({ account, type }, n);
+      },
     });
     this.defineScrapeGauges(registers);
+    this.syncAccounts();
+    services.accounts.onRemoved((id) => this.forget(id));
+    // Counting starts when the account exists, not at the first scrape or request after it.
+    services.accounts.onAdded(() => this.syncAccounts());
   }
 
   /** Called once per finished request. `route` is a template ("/api/chats/{chat_id}") or a page path. */
@@ -123,8 +171,15 @@ export class Metrics {
     this.requests.observe(route, method !== undefined && METHODS.has(method) ? method : 'other', status, seconds);
   }
 
-  readonly toolCall = (tool: string, ok: boolean): void => {
-    this.toolCalls.inc({ tool, outcome: ok ? 'ok' : 'error' });
+  readonly toolCall = (tool: string, ok: boolean, account: string = this.services.account): void => {
+    // A call on an account not seen yet (made just now) or gone (a deleted account's last call): no stray series.
+    if (!this.counts.has(account)) this.syncAccounts();
+    if (!this.counts.has(account)) return;
+    let tools = this.toolCalls.get(account);
+    if (!tools) this.toolCalls.set(account, (tools = new Map()));
+    let n = tools.get(tool);
+    if (!n) tools.set(tool, (n = [0, 0]));
+    n[ok ? 0 : 1]++;
   };
 
   get contentType(): string {
@@ -132,97 +187,155 @@ export class Metrics {
   }
 
   async scrape(): Promise<string> {
+    this.syncAccounts();
     return `${await processMetrics().metrics()}\n${await this.registry.metrics()}`;
   }
 
   close(): void {
-    this.unsubscribe();
+    this.closed = true;
+    for (const id of [...this.counts.keys()]) this.forget(id);
+  }
+
+  /** Start counting for accounts not seen yet (or re-created under an id seen before); drop the gone ones. */
+  private syncAccounts(): void {
+    if (this.closed) return;
+    const present = new Set<string>();
+    for (const { id, runtime } of this.services.accounts.list()) {
+      present.add(id);
+      const known = this.counts.get(id);
+      if (known?.runtime === runtime) continue;
+      if (known) this.forget(id);
+      const c: AccountCounts = { runtime, unsubscribe: () => undefined, sends: new Map(), events: new Map() };
+      // Outcomes are counted as the event log commits them: every send path (REST, MCP, queue drain, expiry) ends there.
+      c.unsubscribe = runtime.events.bus.onEvent((event) => {
+        c.events.set(event.type, (c.events.get(event.type) ?? 0) + 1);
+        const outcome = SEND_OUTCOMES.get(event.type);
+        if (outcome) c.sends.set(outcome, (c.sends.get(outcome) ?? 0) + 1);
+      });
+      this.counts.set(id, c);
+    }
+    for (const id of this.counts.keys()) if (!present.has(id)) this.forget(id);
+  }
+
+  private forget(id: string): void {
+    this.counts.get(id)?.unsubscribe();
+    this.counts.delete(id);
+    this.toolCalls.delete(id);
   }
 
   private defineScrapeGauges(registers: Registry[]): void {
-    const { engine, store, events, config } = this.sources;
-    const db = store.db;
-    // The partial index outbox_open covers exactly these two states, so this is an index count, not a table scan.
-    const openRows = db.prepare("SELECT state, count(*) AS n FROM outbox WHERE state IN ('queued', 'sending') GROUP BY state");
-    const deadRows = db.prepare('SELECT url, count(*) AS n FROM webhook_dead_letters GROUP BY url');
-    const laneRows = db.prepare('SELECT url, delivered_cursor AS delivered FROM webhook_lanes');
-    const quietly = (read: () => void) => {
-      try {
-        read();
-      } catch {
-        // The store is closing (a scrape during shutdown): leave the gauge as it was.
+    const reads = new WeakMap<Services, AccountReads>();
+    // Prepared once per account runtime (a re-created account is a new runtime, with a new store).
+    const readsOf = (runtime: Services) => {
+      let r = reads.get(runtime);
+      if (!r) reads.set(runtime, (r = accountReads(runtime)));
+      return r;
+    };
+    const each = (read: (account: string, runtime: Services, r: AccountReads) => void) => {
+      for (const [account, { runtime }] of this.counts) {
+        try {
+          read(account, runtime, readsOf(runtime));
+        } catch {
+          // The store is closing (a scrape during shutdown, an account being deleted): leave its series out.
+        }
       }
     };
     new Gauge({
       name: 'whatsapp_engine_state',
-      help: 'The engine state: 1 for the current one, 0 for the others',
-      labelNames: ['engine', 'state'],
+      help: 'The engine state of each account: 1 for the current one, 0 for the others',
+      labelNames: ['account', 'engine', 'state'],
       registers,
       collect() {
-        const s = engine.status();
         this.reset();
-        for (const state of ENGINE_STATES) this.set({ engine: s.engine, state }, state === s.state ? 1 : 0);
+        each((account, runtime) => {
+          const s = runtime.engine.status();
+          for (const state of ENGINE_STATES) this.set({ account, engine: s.engine, state }, state === s.state ? 1 : 0);
+        });
       },
     });
     new Gauge({
       name: 'whatsapp_outbox_depth',
-      help: 'Sends waiting in the outbox, by state (queued: not yet attempted; sending: being attempted)',
-      labelNames: ['state'],
+      help: 'Sends waiting in the outbox, by account and state (queued: not yet attempted; sending: being attempted)',
+      labelNames: ['account', 'state'],
       registers,
       collect() {
-        quietly(() => {
-          const n = new Map((openRows.all() as Array<{ state: string; n: number }>).map((r) => [r.state, r.n]));
-          for (const state of ['queued', 'sending']) this.set({ state }, n.get(state) ?? 0);
+        this.reset();
+        each((account, _runtime, r) => {
+          const n = new Map((r.openRows.all() as Array<{ state: string; n: number }>).map((row) => [row.state, row.n]));
+          for (const state of ['queued', 'sending']) this.set({ account, state }, n.get(state) ?? 0);
         });
       },
     });
     new Gauge({
       name: 'whatsapp_webhook_dead_letters',
-      help: 'Webhook dead letters kept (30 days), by receiver (scheme, host and path: no query string, no credentials)',
-      labelNames: ['url'],
+      help: 'Webhook dead letters kept (30 days), by account and receiver (scheme, host and path: no query string, no credentials)',
+      labelNames: ['account', 'url'],
       registers,
       collect() {
-        quietly(() => {
-          this.reset();
-          for (const url of config.webhookUrls) this.set({ url: safeUrl(url) }, 0);
-          for (const r of deadRows.all() as Array<{ url: string; n: number }>) this.inc({ url: safeUrl(r.url) }, r.n);
+        this.reset();
+        each((account, runtime, r) => {
+          for (const url of runtime.events.webhooks.urls()) this.set({ account, url: safeUrl(url) }, 0);
+          for (const row of r.deadRows.all() as Array<{ url: string; n: number }>) this.inc({ account, url: safeUrl(row.url) }, row.n);
         });
       },
     });
     new Gauge({
       name: 'whatsapp_webhook_lag_events',
-      help: 'Event-log cursors between the newest event and what a receiver has been given (progress is saved every 250 ms; counts events its filter skips)',
-      labelNames: ['url'],
+      help: 'Event-log cursors between the newest event and what a receiver has been given, by account (progress is saved every 250 ms; counts events its filter skips)',
+      labelNames: ['account', 'url'],
       registers,
       collect() {
-        quietly(() => {
-          this.reset();
-          const configured = new Set(config.webhookUrls);
-          const head = events.log.latestCursor();
-          for (const r of laneRows.all() as Array<{ url: string; delivered: number }>) {
-            if (configured.has(r.url)) this.inc({ url: safeUrl(r.url) }, Math.max(0, head - r.delivered));
+        this.reset();
+        each((account, runtime, r) => {
+          // The server's URLs and the account's own (PATCH /api/accounts/{id}): every lane that runs now.
+          const configured = new Set(runtime.events.webhooks.urls());
+          const head = runtime.events.log.latestCursor();
+          for (const row of r.laneRows.all() as Array<{ url: string; delivered: number }>) {
+            if (configured.has(row.url)) this.inc({ account, url: safeUrl(row.url) }, Math.max(0, head - row.delivered));
           }
         });
       },
     });
     new Gauge({
       name: 'whatsapp_store_index_lag_messages',
-      help: 'Messages stored but not yet in the search index',
+      help: 'Messages stored but not yet in the search index, by account',
+      labelNames: ['account'],
       registers,
       collect() {
-        quietly(() => this.set(store.pendingIndexCount()));
+        this.reset();
+        each((account, runtime) => this.set({ account }, runtime.store.pendingIndexCount()));
       },
     });
     new Gauge({
       name: 'whatsapp_store_bytes',
-      help: 'Size of the SQLite store on disk (database file plus its write-ahead log)',
+      help: 'Size of each account’s SQLite store on disk (database file plus its write-ahead log)',
+      labelNames: ['account'],
       registers,
       collect() {
-        if (db.memory) return this.set(0);
-        this.set(fileSize(db.name) + fileSize(`${db.name}-wal`));
+        this.reset();
+        each((account, runtime) => {
+          const { db } = runtime.store;
+          this.set({ account }, db.memory ? 0 : fileSize(db.name) + fileSize(`${db.name}-wal`));
+        });
       },
     });
   }
+}
+
+interface AccountReads {
+  openRows: Statement;
+  deadRows: Statement;
+  laneRows: Statement;
+}
+
+function accountReads(runtime: Services): AccountReads {
+  const { db } = runtime.store;
+  return {
+    // The partial index outbox_open covers exactly these two states, so this is an index count, not a table scan.
+    openRows: db.prepare("SELECT state, count(*) AS n FROM outbox WHERE state IN ('queued', 'sending') GROUP BY state"),
+    deadRows: db.prepare('SELECT url, count(*) AS n FROM webhook_dead_letters GROUP BY url'),
+    laneRows: db.prepare('SELECT url, delivered_cursor AS delivered FROM webhook_lanes'),
+  };
 }
 
 function fileSize(file: string): number {

@@ -1,11 +1,12 @@
 // The special pages: what the server answers outside the REST table (health, the dashboard, the QR page, the API
 // document and its viewer, metrics). One table; server.ts walks it before the REST routes. Each page says who may
-// open it.
+// open it, and whether it also exists per account (/accounts/{account}/qr: that account's QR).
 import fs from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import QRCode from 'qrcode';
-import type { Engine } from '../engine/engine.js';
+import { DEFAULT_ACCOUNT } from '../accounts/layout.js';
 import { AppError } from '../errors.js';
+import type { Services } from '../operations/operation.js';
 import { DASHBOARD_PATH, DashboardAssets, prefersHtml } from './dashboard-page.js';
 import { DOCS_ASSET_PATHS, DOCS_PATH, serveDocsAsset, serveDocsPage } from './docs-page.js';
 import type { Metrics } from './metrics.js';
@@ -27,11 +28,22 @@ export interface Page {
   scope?: Scope;
   /** Listed in /openapi.json under "pages" when present. */
   doc?: Omit<PageDoc, 'path' | 'auth'>;
-  handle(req: IncomingMessage, res: ServerResponse, url: URL): void | Promise<void>;
+  /** Also served for every account at /accounts/{account}<path>: `handle` is then told which account. */
+  perAccount?: boolean;
+  /** `account`: the account form's id, undecided whether it exists (the handler resolves it, after the key check). */
+  handle(req: IncomingMessage, res: ServerResponse, url: URL, account?: string): void | Promise<void>;
+}
+
+/** A page a path names: the page, its metrics label (the template for the account form), the account named. */
+export interface PageMatch {
+  page: Page;
+  route: string;
+  account?: string;
 }
 
 export interface PageContext {
-  engine: Engine;
+  /** The default account's runtime; the others are in its `accounts`. */
+  services: Services;
   guard: RequestGuard;
   routes: RouteTable;
   metrics: Metrics;
@@ -43,20 +55,35 @@ export interface PageContext {
 export const OPENAPI_PATH = '/openapi.json';
 
 export function buildPages(ctx: PageContext): Page[] {
-  const { engine, guard } = ctx;
+  const { services, guard } = ctx;
+  const { engine } = services;
+  /**
+   * The engine of the account a page was asked for, after the server's key check: 404 naming an unknown one. The
+   * per-account pages need admin, which no key limited to some accounts holds (keys.ts), so no account check here.
+   */
+  const engineOf = (account: string | undefined) => (account === undefined ? engine : services.accounts.require(account).engine);
   const health: Page['handle'] = (req, res) => {
     const status = engine.status();
     // With an API key set, /health stays open for probes but shows account data only to key holders.
-    // The pairing code only for a key that may link (admin), as whatsapp_status answers it.
+    // The pairing code only for a key that may link (admin), as whatsapp_status answers it; every account's state too.
     let visible: object;
+    let accounts: object | undefined;
     try {
-      visible = guard.authenticate(req).scopes.has('admin') ? status : { ...status, pairing_code: null };
+      const key = guard.authenticate(req);
+      // A key limited to other accounts sees what a keyless probe sees: the default account is not its to read.
+      if (key.accounts !== null && !key.accounts.includes(DEFAULT_ACCOUNT)) throw new Error('another account’s key');
+      const admin = key.scopes.has('admin');
+      visible = admin ? status : { ...status, pairing_code: null };
+      if (admin) accounts = services.accounts.list().map(({ id, runtime }) => ({ id, engine: runtime.config.engine, ...pick(runtime.engine.status()) }));
     } catch {
       visible = { state: status.state, ready: status.ready };
     }
-    sendJson(res, 200, { ok: true, name: 'whatsapp-mcp-api', mcp: ctx.mcpUrl(), status: visible });
+    sendJson(res, 200, { ok: true, name: 'whatsapp-mcp-api', mcp: ctx.mcpUrl(), status: visible, ...(accounts ? { accounts } : {}) });
   };
-  const healthDoc = { contentType: 'application/json', description: '{ok, name, mcp, status}; without the key (when one is set) status is only {state, ready}.' };
+  const healthDoc = {
+    contentType: 'application/json',
+    description: '{ok, name, mcp, status, accounts?}; without the key (when one is set) status is only {state, ready}; accounts ({id, engine, state, ready} each) for an admin key.',
+  };
   let openapi: string | null = null;
   const dashboard = new DashboardAssets();
 
@@ -86,14 +113,21 @@ export function buildPages(ctx: PageContext): Page[] {
       methods: ['GET'],
       path: '/qr.svg',
       auth: 'key',
-      doc: { summary: 'The current QR code (SVG image)', contentType: 'image/svg+xml', description: 'The QR to scan while the state is qr; 404 not_found otherwise. Does not start the engine (POST /api/auth/start does).' },
-      handle: async (_req, res) => {
-        const qr = engine.currentQr();
+      perAccount: true,
+      doc: {
+        summary: 'The current QR code (SVG image)',
+        contentType: 'image/svg+xml',
+        description: 'The QR to scan while the state is qr; 404 not_found otherwise. Does not start the engine (POST /api/auth/start does). Per account: /accounts/{account}/qr.svg.',
+      },
+      handle: async (_req, res, _url, account) => {
+        const accountEngine = engineOf(account);
+        const qr = accountEngine.currentQr();
         if (!qr) {
-          const status = engine.status();
+          const status = accountEngine.status();
+          const api = account === undefined ? '/api' : `/api/accounts/${account}`;
           const hint = status.authenticated
-            ? 'This account is already linked: there is nothing to scan. POST /api/logout first to link another phone.'
-            : 'POST /api/auth/start, then wait for the state qr.';
+            ? `This account is already linked: there is nothing to scan. POST ${api}/logout first to link another phone.`
+            : `POST ${api}/auth/start, then wait for the state qr.`;
           throw new AppError('not_found', `No QR code to show (state: ${status.state})`, { hint });
         }
         const svg = await QRCode.toString(qr, { type: 'svg', margin: 2 });
@@ -105,9 +139,14 @@ export function buildPages(ctx: PageContext): Page[] {
       methods: ['GET'],
       path: '/qr',
       auth: 'key-or-basic',
-      doc: { summary: 'Link by QR code (HTML page)', contentType: 'text/html', description: 'Starts a stopped engine and shows the current QR code; refreshes itself every 5 s.' },
-      handle: async (_req, res) => {
-        const html = await renderQrPage(engine);
+      perAccount: true,
+      doc: {
+        summary: 'Link by QR code (HTML page)',
+        contentType: 'text/html',
+        description: 'Starts a stopped engine and shows the current QR code; refreshes itself every 5 s. Per account: /accounts/{account}/qr (starts that account’s engine).',
+      },
+      handle: async (_req, res, _url, account) => {
+        const html = await renderQrPage(engineOf(account), { account });
         res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
         res.end(html);
       },
@@ -151,17 +190,41 @@ export function buildPages(ctx: PageContext): Page[] {
   return pages;
 }
 
-/** Exact paths only: a page is one resource (the docs' assets are listed one by one). */
+const ACCOUNT_PAGE = /^\/accounts\/([^/]+)(\/.+)$/;
+
+/**
+ * Exact paths (a page is one resource; the docs' assets are listed one by one), and for the pages that say
+ * `perAccount`, the same path under /accounts/{account}.
+ */
 export class PageTable {
-  private readonly byPath: Map<string, Page>;
+  private readonly byPath: Map<string, PageMatch>;
+  private readonly perAccount: Map<string, Page>;
 
   constructor(pages: readonly Page[]) {
-    this.byPath = new Map(pages.map((p) => [p.path, p]));
+    this.byPath = new Map(pages.map((page) => [page.path, { page, route: page.path }]));
+    this.perAccount = new Map(pages.filter((p) => p.perAccount).map((p) => [p.path, p]));
   }
 
-  get(pathname: string): Page | undefined {
-    return this.byPath.get(pathname);
+  get(pathname: string): PageMatch | undefined {
+    const exact = this.byPath.get(pathname);
+    if (exact) return exact;
+    const m = ACCOUNT_PAGE.exec(pathname);
+    const page = m && this.perAccount.get(m[2]!);
+    if (!page) return undefined;
+    return { page, route: `/accounts/{account}${page.path}`, account: safeDecode(m[1]!) };
   }
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s; // names no account: the handler answers 404
+  }
+}
+
+function pick({ state, ready }: { state: string; ready: boolean }) {
+  return { state, ready };
 }
 
 let version: string | null = null;

@@ -1,4 +1,5 @@
-// GET /qr: a page that refreshes itself every 5 s and shows the current QR, or says why there is none.
+// GET /qr (and /accounts/{account}/qr, pages.ts): a page that refreshes itself every 5 s and shows the current QR of
+// one account, or says why there is none.
 // Opening it starts a stopped engine; after a failed start it tries again on a back-off, not on every refresh
 // (each try may launch Chromium).
 import QRCode from 'qrcode';
@@ -48,6 +49,8 @@ const gates = new WeakMap<Engine, StartGate>();
 export interface QrPageOptions {
   /** Tests move the clock to cross the back-off. */
   now?: () => number;
+  /** The account it is for, named on the page; absent: the default one (not named, as before accounts). */
+  account?: string | undefined;
 }
 
 export async function renderQrPage(engine: Engine, opts: QrPageOptions = {}): Promise<string> {
@@ -61,7 +64,7 @@ export async function renderQrPage(engine: Engine, opts: QrPageOptions = {}): Pr
   if (started) await new Promise((resolve) => setImmediate(resolve));
   const status = engine.status();
   const qr = started || status.ready ? null : engine.currentQr();
-  return page(await body(status, qr, started, retryAt === null ? null : Math.ceil((retryAt - now()) / 1000)));
+  return page(await body(status, qr, started, retryAt === null ? null : Math.ceil((retryAt - now()) / 1000)), opts.account);
 }
 
 async function body(status: EngineStatus, qr: string | null, started: boolean, retryInS: number | null): Promise<string> {
@@ -85,7 +88,9 @@ async function body(status: EngineStatus, qr: string | null, started: boolean, r
   return `<h1>No QR code yet</h1><p>State: <b>${esc(status.state)}</b>. The code appears here once WhatsApp Web has loaded.</p>${err}`;
 }
 
-function page(content: string): string {
-  return `<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="refresh" content="5"><title>whatsapp-mcp-api: link</title>
-<style>body{font-family:system-ui,sans-serif;max-width:40em;margin:3em auto;padding:0 1em}</style></head><body>${content}</body></html>`;
+function page(content: string, account: string | undefined): string {
+  const title = account === undefined ? '' : ` (account ${esc(account)})`;
+  const named = account === undefined ? '' : `<p>Account: <b>${esc(account)}</b></p>`;
+  return `<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="refresh" content="5"><title>whatsapp-mcp-api: link${title}</title>
+<style>body{font-family:system-ui,sans-serif;max-width:40em;margin:3em auto;padding:0 1em}</style></head><body>${named}${content}</body></html>`;
 }

@@ -84,12 +84,23 @@ export class RequestGuard {
     return p;
   }
 
-  /** authenticate, and 403 forbidden when the key lacks `scope` (pages and the event stream, which no operation serves). */
-  authorize(req: IncomingMessage, scope: Scope, door: Door = 'rest', browser = false): Principal {
+  /**
+   * authenticate, and 403 forbidden when the key lacks `scope` (pages and the event stream, which no operation serves).
+   * `accountBound`: the request is for one account, and the caller admits the key to it (admitToAccount, audited).
+   * Otherwise it is a page: the server's (/metrics counts every account) or the default account's (/qr), so not for a
+   * key limited to some accounts.
+   */
+  authorize(req: IncomingMessage, scope: Scope, door: Door = 'rest', browser = false, accountBound = false): Principal {
     const p = this.authenticate(req, door, browser);
     if (!p.scopes.has(scope)) throw new AppError('forbidden', `This key lacks the ${scope} scope`, { details: { scope, key: p.name } });
     // Admin pages (/qr) show the whole account: not for a key limited to some chats (access.ts, same rule).
     if (scope === 'admin' && p.chats !== null) throw new AppError('forbidden', 'This key is limited to some chats; admin pages reach beyond them', { details: { scope, key: p.name } });
+    if (!accountBound && p.accounts !== null) {
+      throw new AppError('forbidden', 'This key is limited to some accounts; this page is the whole server’s or the default account’s', {
+        hint: `The key "${p.name}" is limited to: ${p.accounts.join(', ')}. Open it with a key without --accounts.`,
+        details: { scope, key: p.name, accounts: [...p.accounts] },
+      });
+    }
     return p;
   }
 

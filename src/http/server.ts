@@ -5,7 +5,8 @@ import type { AddressInfo } from 'node:net';
 import { parseId } from '../domain.js';
 import { AppError, ERROR_STATUS, type ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { chatPredicate, runAs } from '../operations/access.js';
+import { DEFAULT_ACCOUNT } from '../accounts/layout.js';
+import { admitToAccount, chatPredicate, runAs } from '../operations/access.js';
 import { invokeOperation } from '../operations/invoke.js';
 import { OPERATIONS, availableOperations, type Operation, type Services } from '../operations/index.js';
 import type { Upload } from '../service/media-intake.js';
@@ -25,6 +26,8 @@ export interface McpDoor {
   handles(pathname: string): boolean;
   handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void>;
   close(): Promise<void>;
+  /** The metrics label of a path it handles (a template for per-account paths); default: the path. */
+  routeOf?(pathname: string): string;
 }
 
 export interface HttpServerOptions {
@@ -49,7 +52,7 @@ const DEFAULT_TIMEOUTS: HttpTimeouts = { headersMs: 15_000, bodyIdleMs: BODY_IDL
 
 export function createHttpServer({ services, logger, mcp, timeouts, eventStream, metrics: given }: HttpServerOptions): http.Server {
   const t = { ...DEFAULT_TIMEOUTS, ...timeouts };
-  const { config, engine } = services;
+  const { config } = services;
   const guard = new RequestGuard(config, services.keys);
   // Every operation is routed (accounts may run other engines than the default); whether one is offered is asked of
   // the account a request is for. The document shows what the default account offers.
@@ -58,7 +61,7 @@ export function createHttpServer({ services, logger, mcp, timeouts, eventStream,
   const metrics = given ?? new Metrics(services);
   const pages = new PageTable(
     buildPages({
-      engine,
+      services,
       guard,
       routes: documented,
       metrics,
@@ -102,17 +105,18 @@ export function createHttpServer({ services, logger, mcp, timeouts, eventStream,
         if (req.method === 'OPTIONS') return guard.preflight(req, res);
         const path = url.pathname;
 
-        const page = pages.get(path);
-        if (page) {
-          route = path;
+        const hit = pages.get(path);
+        if (hit) {
+          const { page } = hit;
+          route = hit.route;
           if (!page.methods.includes(req.method ?? '')) throw methodNotAllowed([...page.methods]);
           if (page.auth !== 'open') withScopeHint(`${req.method} ${path}`, page.scope ?? 'admin', () => guard.authorize(req, page.scope ?? 'admin', 'rest', page.auth === 'key-or-basic'));
-          return await page.handle(req, res, url);
+          return await page.handle(req, res, url, hit.account);
         }
 
         // The MCP transports keep their own routing (Streamable HTTP, legacy SSE and its message endpoint).
         if (mcp?.handles(path)) {
-          route = path;
+          route = mcp.routeOf?.(path) ?? path;
           // runAs: a tool call is checked against this request's key even where the MCP door passes no principal.
           const principal = guard.authenticate(req, 'mcp');
           return await runAs(principal, () => mcp.handle(req, res, url));
@@ -122,7 +126,8 @@ export function createHttpServer({ services, logger, mcp, timeouts, eventStream,
         const inAccount = splitAccountPath(path);
         if (wantsEventStream(req, inAccount?.path ?? path)) {
           route = inAccount ? `/api/accounts/{account}${EVENTS_PATH.slice(4)}` : EVENTS_PATH;
-          const principal = withScopeHint(`GET ${EVENTS_PATH} (event stream)`, 'read', () => guard.authorize(req, 'read'));
+          const principal = withScopeHint(`GET ${EVENTS_PATH} (event stream)`, 'read', () => guard.authorize(req, 'read', 'rest', false, true));
+          admitToAccount(principal, inAccount?.account ?? DEFAULT_ACCOUNT, 'events_stream', services.audit);
           const runtime = inAccount ? services.accounts.require(inAccount.account) : services;
           const chatAllowed = chatPredicate(principal, runtime);
           return serveEventStream(req, res, url, runtime.events, { ...eventStream, keys: services.keys, ...(chatAllowed ? { chatAllowed } : {}) });
@@ -137,6 +142,8 @@ export function createHttpServer({ services, logger, mcp, timeouts, eventStream,
         const principal = guard.authenticate(req);
         // After the key check: who may not call learns nothing about which accounts exist.
         const { account, ...params } = match.params;
+        // Before the account is looked up or its media dir takes an upload; the server's operations: invokeOperation.
+        if (!match.op.serverWide) admitToAccount(principal, account ?? DEFAULT_ACCOUNT, match.op.name, services.audit);
         const runtime = account === undefined ? services : services.accounts.require(account);
         const op = match.op;
         if (op.available && !op.available(runtime)) {

@@ -15,6 +15,7 @@ import { sendError } from '../http/respond.js';
 import type { Logger } from '../logger.js';
 import type { Services } from '../operations/index.js';
 import type { Principal } from '../service/keys.js';
+import { accountBasePath } from '../accounts/mcp-doors.js';
 import { elicitsForms } from './confirm.js';
 import { legacyFastPath } from './legacy-fast.js';
 import { modernFastPath } from './modern-fast.js';
@@ -51,6 +52,8 @@ export interface McpHttpDoorOptions {
   maxSessions?: number;
   /** false: every request goes through the SDK, no fast path for tools/call (tests compare the answers). Default true. */
   fastPath?: boolean;
+  /** Prefix of the paths this door announces (the legacy SSE endpoint event, the QR page); default: its account's. */
+  basePath?: string;
 }
 
 export interface McpHttpDoor extends McpDoor {
@@ -67,6 +70,7 @@ export function createMcpDoor(services: Services, logger: Logger, opts: McpHttpD
   const idleMs = config.mcpSessionIdleSeconds * 1000;
   const sessions = new Map<string, Session>();
   const maxSessions = opts.maxSessions ?? MAX_SESSIONS;
+  const base = opts.basePath ?? accountBasePath(services.account);
   let closed = false;
   let fastAnswered = 0;
 
@@ -148,7 +152,7 @@ export function createMcpDoor(services: Services, logger: Logger, opts: McpHttpD
 
   // The QR page URL in the instructions uses the Host the client reached us by (already checked by the guard).
   function newServer(host: string | null | undefined, era: 'legacy' | 'modern'): McpServer {
-    return createMcpServer(services, { qrPageUrl: `http://${host ?? `${config.host}:${config.port}`}/qr`, transport: 'mcp-http', era });
+    return createMcpServer(services, { qrPageUrl: `http://${host ?? `${config.host}:${config.port}`}${base}/qr`, transport: 'mcp-http', era });
   }
   const modern = modernDoor(services, logger, (host) => newServer(host, 'modern'));
   const fast = opts.fastPath === false ? undefined : modernFastPath(services);
@@ -243,7 +247,7 @@ export function createMcpDoor(services: Services, logger: Logger, opts: McpHttpD
     if (closed) return sendError(res, new AppError('not_ready', 'Server is shutting down'), logger);
     if (!(await makeRoom())) return sendError(res, new AppError('rate_limited', `Too many open MCP sessions (${maxSessions})`), logger);
     const server = newServer(req.headers.host, 'legacy');
-    const transport = new SSEServerTransport(LEGACY_MESSAGES_PATH, res);
+    const transport = new SSEServerTransport(`${base}${LEGACY_MESSAGES_PATH}`, res);
     const session: Session = { kind: 'sse', server, transport, lastSeen: now(), open: 0, elicits: false, opener: principalOf(req), streams: new Set() };
     sessions.set(transport.sessionId, session);
     keyGuard(transport.sessionId, session);
@@ -269,18 +273,24 @@ export function createMcpDoor(services: Services, logger: Logger, opts: McpHttpD
     await (session.transport as SSEServerTransport).handlePostMessage(req, res, body);
   }
 
-  /** The body under the server-wide size cap, or NO_BODY after answering a body error as JSON-RPC (id unknown). */
-  async function readMcpBody(req: IncomingMessage, res: ServerResponse): Promise<unknown> {
-    try {
-      const body = await readJsonBody(req, config.maxBodyBytes);
-      if (body !== undefined) return body;
-      sendJsonRpcError(res, 400, -32700, 'Parse error: empty body', null);
-    } catch (err) {
-      const appErr = toAppError(err);
-      if (appErr.code === 'invalid_input') sendJsonRpcError(res, 400, -32700, `Parse error: ${appErr.message}`, null);
-      else sendJsonRpcError(res, appErr.httpStatus, -32000, appErr.message, null, appErr.headers);
-    }
-    return NO_BODY;
+  /**
+   * The body under the server-wide size cap, or NO_BODY after answering a body error as JSON-RPC (id unknown).
+   * then(), not an async function: one promise fewer on every POST (bench:mcp).
+   */
+  function readMcpBody(req: IncomingMessage, res: ServerResponse): Promise<unknown> {
+    return readJsonBody(req, config.maxBodyBytes).then(
+      (body) => {
+        if (body !== undefined) return body;
+        sendJsonRpcError(res, 400, -32700, 'Parse error: empty body', null);
+        return NO_BODY;
+      },
+      (err: unknown) => {
+        const appErr = toAppError(err);
+        if (appErr.code === 'invalid_input') sendJsonRpcError(res, 400, -32700, `Parse error: ${appErr.message}`, null);
+        else sendJsonRpcError(res, appErr.httpStatus, -32000, appErr.message, null, appErr.headers);
+        return NO_BODY;
+      },
+    );
   }
 
   return {

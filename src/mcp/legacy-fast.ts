@@ -12,8 +12,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isJsonContentType } from '@modelcontextprotocol/server';
 import type { Services } from '../operations/index.js';
 import { mayNeedConfirmation } from './confirm.js';
-import { fastCall, isPlain, sendJson } from './modern-fast.js';
-import { callOperation, toolSet } from './tools.js';
+import { FastCall, isPlain, sendJson } from './modern-fast.js';
+import { callOperation, toolResultJson, toolSet } from './tools.js';
 
 export interface LegacyFastPath {
   /**
@@ -29,7 +29,7 @@ export interface LegacyFastPath {
 export function legacyFastPath(services: Services): LegacyFastPath {
   const { byName } = toolSet(services);
   /** Calls in flight, by session and request id: what notifications/cancelled can name. */
-  const inflight = new Map<string, () => void>();
+  const inflight = new Map<string, FastCall>();
   const keyOf = (sessionId: string, id: string | number) => `${sessionId} ${typeof id}:${id}`;
 
   return {
@@ -51,21 +51,27 @@ export function legacyFastPath(services: Services): LegacyFastPath {
 
       const key = keyOf(sessionId, id as string | number);
       if (inflight.has(key)) return undefined; // a reused id: the SDK's bookkeeping decides
-      const running = fastCall(res);
-      inflight.set(key, running.cancel);
-      return callOperation(op, args, services, running.call)
-        .then((result) => {
+      const running = new FastCall(res);
+      inflight.set(key, running);
+      // then(ok, failed) rather than a .finally: one promise fewer per call.
+      return callOperation(op, args, services, running).then(
+        (result) => {
+          inflight.delete(key);
           // A cancelled request gets no JSON-RPC answer (the spec; the SDK sends none either). The SDK then leaves the
           // POST open until the client goes; here the exchange ends, empty.
           if (running.cancelled) return void (res.destroyed || res.writeHead(204).end());
-          sendJson(res, `{"result":${JSON.stringify(result)},"jsonrpc":"2.0","id":${JSON.stringify(id)}}`, { 'mcp-session-id': sessionId });
-        })
-        .finally(() => inflight.delete(key));
+          sendJson(res, `{"result":${toolResultJson(result)},"jsonrpc":"2.0","id":${JSON.stringify(id)}}`, sessionId);
+        },
+        (err: unknown) => {
+          inflight.delete(key);
+          throw err;
+        },
+      );
     },
     cancel(sessionId, body) {
       if (!isPlain(body) || body.method !== 'notifications/cancelled' || !isPlain(body.params)) return;
       const id = body.params.requestId;
-      if (typeof id === 'string' || typeof id === 'number') inflight.get(keyOf(sessionId, id))?.();
+      if (typeof id === 'string' || typeof id === 'number') inflight.get(keyOf(sessionId, id))?.cancel();
     },
   };
 }

@@ -123,51 +123,66 @@ export function toolDefinition(op: Operation): Tool {
 
 /**
  * Run an operation for tools/call: the one function that turns an operation's result or error into a CallToolResult,
- * called by the SDK's tools/call handler (server.ts) and by the modern fast path (modern-fast.ts) alike. Invalid arguments and operation failures both come back as `isError` results:
+ * called by the SDK's tools/call handler (server.ts) and by the fast paths (modern-fast.ts, legacy-fast.ts) alike. Invalid arguments and operation failures both come back as `isError` results:
  * since protocol revision 2025-11-25 (SEP-1303) input validation errors are tool execution errors, so the model
  * sees what was wrong and can correct itself. Only malformed requests (unknown tool, bad params) are JSON-RPC errors.
  */
 export async function callOperation(op: Operation, args: unknown, services: Services, call: CallOptions = {}): Promise<CallToolResult> {
-  const result = await runTool(op, args, services, call);
-  toolCallObservers.get(services)?.(op.name, result.isError !== true);
-  return result;
-}
-
-/** Told of every tool call's outcome (metrics). Per Services, so two servers in one process count apart. */
-const toolCallObservers = new WeakMap<Services, (tool: string, ok: boolean) => void>();
-
-export function observeToolCalls(services: Services, observer: (tool: string, ok: boolean) => void): void {
-  toolCallObservers.set(services, observer);
-}
-
-async function runTool(op: Operation, args: unknown, services: Services, call: CallOptions): Promise<CallToolResult> {
+  // One async function, not two: each layer is a promise and a microtask on every call (bench:mcp).
+  let result: CallToolResult;
   try {
     const raw = await invokeOperation(op, args ?? {}, services, call);
-    // Parsing through the output schema strips fields the advertised (additionalProperties: false) schema does not
-    // list, so a client validating structuredContent never rejects a result because an engine added a field.
-    const parsed = op.output.safeParse(raw);
-    if (!parsed.success) {
-      services.logger.error({ tool: op.name, issues: parsed.error.issues }, 'operation returned a result that breaks its output schema');
-      return toolError(toAppError(new Error('output schema mismatch')).toBody());
-    }
-    const data = addsNotice(op) ? { ...(parsed.data as JsonObject), untrusted_content_notice: UNTRUSTED_CONTENT_NOTICE } : (parsed.data as JsonObject);
-    if (op.toolContent) {
-      // The JSON first, as for every tool (clients that read text only still see it), then the content itself.
-      const extra = (await op.toolContent(raw as never)) as CallToolResult['content'];
-      return { content: [...toolResult(data, false).content, ...extra], structuredContent: data };
-    }
-    return toolResult(data, false);
+    result = op.toolContent ? await withToolContent(op, raw, services) : toolSuccess(op, raw, services);
   } catch (err) {
     const appErr = toAppError(err);
     if (appErr.code === 'internal') services.logger.error({ err, tool: op.name }, 'tool failed');
-    return toolError(appErr.toBody('mcp'));
+    result = toolError(appErr.toBody('mcp'));
   }
+  toolCallObservers.get(services.accounts)?.(op.name, result.isError !== true, services.account);
+  return result;
+}
+
+/**
+ * Told of every tool call's outcome and its account (metrics). Per account registry, so every account's calls reach
+ * the one observer, and two servers in one process count apart.
+ */
+const toolCallObservers = new WeakMap<Services['accounts'], (tool: string, ok: boolean, account: string) => void>();
+
+export function observeToolCalls(services: Services, observer: (tool: string, ok: boolean, account: string) => void): void {
+  toolCallObservers.set(services.accounts, observer);
+}
+
+/**
+ * The structuredContent of an operation's answer. Parsing through the output schema strips fields the advertised
+ * (additionalProperties: false) schema does not list, so a client validating structuredContent never rejects a
+ * result because an engine added a field. undefined: the answer breaks the schema (logged).
+ */
+function structured(op: Operation, raw: unknown, services: Services): JsonObject | undefined {
+  const parsed = op.output.safeParse(raw);
+  if (!parsed.success) {
+    services.logger.error({ tool: op.name, issues: parsed.error.issues }, 'operation returned a result that breaks its output schema');
+    return undefined;
+  }
+  return addsNotice(op) ? { ...(parsed.data as JsonObject), untrusted_content_notice: UNTRUSTED_CONTENT_NOTICE } : (parsed.data as JsonObject);
+}
+
+function toolSuccess(op: Operation, raw: unknown, services: Services): CallToolResult {
+  const data = structured(op, raw, services);
+  return data ? toolResult(data, false) : toolError(toAppError(new Error('output schema mismatch')).toBody());
+}
+
+async function withToolContent(op: Operation, raw: unknown, services: Services): Promise<CallToolResult> {
+  const data = structured(op, raw, services);
+  if (!data) return toolError(toAppError(new Error('output schema mismatch')).toBody());
+  // The JSON first, as for every tool (clients that read text only still see it), then the content itself.
+  const extra = (await op.toolContent!(raw as never)) as CallToolResult['content'];
+  return { content: [...toolResult(data, false).content, ...extra], structuredContent: data };
 }
 
 /** An error result the door itself decided on (confirm.ts), counted like the calls callOperation answers. */
 export function toolErrorResult(op: Operation, services: Services, body: ToolError['error']): CallToolResult {
   const result = toolError(body);
-  toolCallObservers.get(services)?.(op.name, false);
+  toolCallObservers.get(services.accounts)?.(op.name, false, services.account);
   return result;
 }
 
@@ -177,5 +192,54 @@ function toolError(body: ToolError['error']): CallToolResult {
 
 /** structuredContent for clients that read it, and the same JSON as text for clients (and models) that do not. */
 function toolResult(data: JsonObject, isError: boolean): CallToolResult {
-  return { content: [{ type: 'text', text: JSON.stringify(data) }], structuredContent: data, ...(isError ? { isError } : {}) };
+  const text = JSON.stringify(data);
+  const result: CallToolResult = { content: [{ type: 'text', text }], structuredContent: data, ...(isError ? { isError } : {}) };
+  structuredJson.set(result, { data, text });
+  return result;
+}
+
+/**
+ * Results made by toolResult, their structuredContent and its JSON (the text block, serialized once). Replaced
+ * fields are noticed (toolResultJson compares); a structuredContent changed in place would not be, and nothing does
+ * that: callOperation's results go straight to the writer.
+ */
+const structuredJson = new WeakMap<CallToolResult, { data: JsonObject; text: string }>();
+/** `extra` objects (the fast paths' constants) as JSON members: `,"k":v...`. */
+const extraJson = new WeakMap<JsonObject, string>();
+
+/**
+ * `JSON.stringify({ ...result, ...extra })`, byte for byte, for the fast paths' answers. A result from toolResult is
+ * spliced instead: its structuredContent is the text block's JSON, so it is serialized once, not twice (the whole
+ * result with the object in it twice was ~10% of a modern call's CPU, bench:mcp). `extra`: a constant whose keys the
+ * result lacks (resultType, _meta), serialized once per object.
+ */
+export function toolResultJson(result: CallToolResult, extra?: JsonObject): string {
+  const made = structuredJson.get(result);
+  const block = result.content[0];
+  const plain =
+    made !== undefined && result.structuredContent === made.data && result.content.length === 1 && block?.type === 'text' && block.text === made.text &&
+    onlyKeys(result, extra) && (result.isError === undefined || result.isError === true);
+  if (!plain) return JSON.stringify(extra ? { ...result, ...extra } : result);
+  const text = made.text;
+  let members = '';
+  if (extra) {
+    let known = extraJson.get(extra);
+    if (known === undefined) {
+      const inner = JSON.stringify(extra).slice(1, -1);
+      extraJson.set(extra, (known = inner && `,${inner}`));
+    }
+    members = known;
+  }
+  return `{"content":[{"type":"text","text":${JSON.stringify(text)}}],"structuredContent":${text}${result.isError ? ',"isError":true' : ''}${members}}`;
+}
+
+/** The keys toolResult gives, in its order, and none of extra's. */
+function onlyKeys(result: CallToolResult, extra: JsonObject | undefined): boolean {
+  let n = 0;
+  for (const k in result) {
+    if (!(k === 'content' ? n === 0 : k === 'structuredContent' ? n === 1 : k === 'isError' && n === 2)) return false;
+    n++;
+  }
+  if (extra) for (const k in extra) if (k in result) return false;
+  return n >= 2;
 }

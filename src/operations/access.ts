@@ -1,10 +1,12 @@
-// Who may call what: an operation's scope, a key's chats (--chats) and rate (--rate), and the audit row of each
-// call. invokeOperation applies these once for every door; the doors only say who is calling.
+// Who may call what: an operation's scope, a key's accounts (--accounts), chats (--chats) and rate (--rate), and the
+// audit row of each call. invokeOperation applies these once for every door; the doors only say who is calling (and,
+// for an account's URL, admit the caller to that account before they look it up: admitToAccount).
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { DEFAULT_ACCOUNT } from '../accounts/layout.js';
 import { parseId } from '../domain.js';
 import type { EventRecord } from '../events/types.js';
 import { AppError } from '../errors.js';
-import type { AuditEntry } from '../service/audit.js';
+import type { AuditEntry, AuditService } from '../service/audit.js';
 import { type Principal, adminPrincipal } from '../service/keys.js';
 import type { CallOptions, Operation, Services } from './operation.js';
 
@@ -26,9 +28,13 @@ export function callerOf(call: CallOptions): Principal {
   return call.principal ?? ambient.getStore() ?? (call.transport === 'stdio' ? STDIO : call.transport === 'mcp-http' ? INTERNAL_MCP : INTERNAL_REST);
 }
 
-/** May this principal call the operation at all (its scope; a chat-limited key and chat-unbounded operations)? */
+/**
+ * May this principal call the operation at all (its scope; a chat-limited key and chat-unbounded operations; an
+ * account-limited key and the server's own operations)? Which account it is for is the door's to check
+ * (admitToAccount) and invokeOperation's; tools/list is asked on an account's door only once the key was admitted.
+ */
 export function mayCall(p: Principal, op: Operation): boolean {
-  return p.scopes.has(op.scope) && !(p.chats !== null && reachesBeyondChats(op));
+  return p.scopes.has(op.scope) && !(p.chats !== null && reachesBeyondChats(op)) && !(p.accounts !== null && reachesBeyondAccounts(op));
 }
 
 /**
@@ -38,6 +44,62 @@ export function mayCall(p: Principal, op: Operation): boolean {
  */
 function reachesBeyondChats(op: Operation): boolean {
   return op.chats.kind === 'unbounded' || op.scope === 'admin' || op.serverWide === true;
+}
+
+/**
+ * What an account-limited key may never call: the server's operations (keys, audit, the accounts), and admin, which
+ * adds accounts and keys (such a key never holds it: keys add refuses). Every server-wide operation is admin today,
+ * which keeps tools/list's per-scope-set cache (tools.ts) exact without a word about accounts (test/keys-accounts).
+ */
+function reachesBeyondAccounts(op: Operation): boolean {
+  return op.scope === 'admin' || op.serverWide === true;
+}
+
+// Operations about the caller, not about an account: /api/whoami answers any key (the default account always exists).
+const ABOUT_THE_CALLER = new Set(['whoami']);
+
+/** True when the principal may use this account: a key with every account, or one that lists it. */
+export function accountAllowed(p: Principal, account: string): boolean {
+  return p.accounts === null || p.accounts.includes(account);
+}
+
+/**
+ * invokeOperation's account check, for an account-limited key only (a null check for every other caller): the
+ * server's operations are refused, and so is any operation of an account the key does not list.
+ */
+export function requireAccount(op: Operation, p: Principal, account: string): void {
+  const accounts = p.accounts;
+  if (accounts === null || ABOUT_THE_CALLER.has(op.name)) return;
+  if (reachesBeyondAccounts(op)) {
+    throw new AppError('forbidden', `This key is limited to some accounts; ${op.name} reaches beyond them (it is the server's, not an account's)`, {
+      hint: `The key "${p.name}" is limited to: ${accounts.join(', ')}. Keys, audit and accounts need an admin key without --accounts.`,
+      details: { key: p.name, accounts: [...accounts] },
+    });
+  }
+  if (!accounts.includes(account)) throw forbiddenAccount(p.name, accounts, account);
+}
+
+/**
+ * A door's check, before it looks the account up (so a refused key learns nothing about which accounts exist) or
+ * touches any of it (a multipart upload, an MCP session): 403 for an account the key does not list, with an audit
+ * row. `what`: the operation, or the door (`mcp`, `events_stream`), for that row.
+ */
+export function admitToAccount(p: Principal | undefined, account: string, what: string, audit: Pick<AuditService, 'record'>): void {
+  const accounts = p?.accounts;
+  if (!p || !accounts || accounts.includes(account)) return;
+  // /api/whoami for any key; another account's URL of it would say whether that account exists.
+  if (ABOUT_THE_CALLER.has(what) && account === DEFAULT_ACCOUNT) return;
+  // The account is what the caller named, possibly no account at all: bounded like any other text in a row.
+  audit.record({ key: p.name, door: p.door, operation: what, chat_id: null, outcome: 'forbidden', target: null, account: account.slice(0, 64) });
+  throw forbiddenAccount(p.name, accounts, account);
+}
+
+function forbiddenAccount(key: string, accounts: readonly string[], account: string): AppError {
+  const where = accounts.map((a) => (a === DEFAULT_ACCOUNT ? `${a} (/api/..., /mcp)` : `${a} (/api/accounts/${a}/..., /accounts/${a}/mcp)`)).join(', ');
+  return new AppError('forbidden', `This key may not use account ${JSON.stringify(account.slice(0, 64))}`, {
+    hint: `The key "${key}" is limited to the accounts: ${where}.${account === DEFAULT_ACCOUNT ? ' The paths without /accounts/{id} are the default account.' : ''}`,
+    details: { account, key, accounts: [...accounts] },
+  });
 }
 
 /** The operations to offer this principal (MCP tools/list): what it may call, nothing it would be refused. */

@@ -1,8 +1,10 @@
 // The accounts of this server over REST (admin): add one (its own engine, store and session), list them with their
-// state and number, look at one, delete one. Not MCP tools: an agent works inside one account and must not make or
-// remove others. Every other route exists per account as /api/accounts/{account}/... (routes.ts).
+// state, number and webhooks, look at one, change its webhooks, delete one. Not MCP tools: an agent works inside one
+// account and must not make or remove others, nor point their events elsewhere. Every other route exists per account
+// as /api/accounts/{account}/... (routes.ts).
 import { z } from 'zod';
 import { DEFAULT_ACCOUNT, accountIdSchema } from '../accounts/layout.js';
+import { AccountWebhooksSchema } from '../accounts/registry.js';
 import { ENGINE_NAMES } from '../domain.js';
 import { EngineStatusSchema } from '../domain.js';
 import { defineOperation, type Services } from './operation.js';
@@ -17,12 +19,22 @@ const AccountSchema = z.object({
   number: z.string().nullable().describe('The linked phone number (digits), null until linked'),
   name: z.string().nullable().describe('The linked account’s profile name, null until linked'),
   last_error: z.string().nullable(),
+  webhooks: z
+    .array(
+      z.object({
+        url: z.string(),
+        for: z.enum(['all', 'account']).describe('all: WHATSAPP_WEBHOOK_URL, where every account posts; account: this account’s own'),
+        events: z.array(z.string()).describe('The event types sent there; []: every type'),
+      }),
+    )
+    .describe('Every URL this account’s events are POSTed to'),
 });
 type Account = z.infer<typeof AccountSchema>;
 
 function describeAccount(runtime: Services): Account {
   const status = runtime.engine.status();
   const wid = status.account?.wid ?? null;
+  const own = runtime.accounts.webhooksOf(runtime.account);
   return {
     id: runtime.account,
     engine: runtime.config.engine,
@@ -33,8 +45,15 @@ function describeAccount(runtime: Services): Account {
     number: wid ? wid.split('@')[0]!.split(':')[0]! : null,
     name: status.account?.pushname ?? null,
     last_error: status.last_error ?? null,
+    webhooks: [
+      ...runtime.config.webhookUrls.map((url) => ({ url, for: 'all' as const, events: runtime.config.webhookEvents })),
+      ...own.urls.map((url) => ({ url, for: 'account' as const, events: own.events })),
+    ],
   };
 }
+
+/** Input of create and update: strict like the top level, so a misspelt field inside is a 400 too. */
+const webhooksInput = AccountWebhooksSchema.strict();
 
 const adminRead = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false };
 const one = z.object({ ok: z.literal(true), account: AccountSchema });
@@ -69,13 +88,31 @@ export const createAccountOp = defineOperation({
   input: z.object({
     id: accountIdSchema,
     engine: z.enum(ENGINE_NAMES).optional().describe('Its engine; default: the server’s (WHATSAPP_ENGINE)'),
+    webhooks: webhooksInput.optional().describe('Its own webhooks, besides WHATSAPP_WEBHOOK_URL (signed with WHATSAPP_WEBHOOK_SECRET)'),
   }),
   output: one,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   rest: [{ method: 'POST', path: '/api/accounts' }],
   mcp: false,
   httpStatus: () => 201,
-  handler: async ({ id, engine }, { accounts }) => ({ ok: true as const, account: describeAccount(await accounts.create(id, engine)) }),
+  handler: async ({ id, engine, webhooks }, { accounts }) => ({ ok: true as const, account: describeAccount(await accounts.create(id, engine, webhooks)) }),
+});
+
+export const updateAccountOp = defineOperation({
+  name: 'accounts_update',
+  scope: 'admin',
+  chats: { kind: 'none' },
+  serverWide: true,
+  title: 'Change an account’s webhooks',
+  description:
+    'Replace the account’s own webhook URLs and event types (the default account’s too), live: an added URL starts at the next event (WHATSAPP_WEBHOOK_START=oldest: at the oldest kept), ' +
+    'a removed one stops (answered once its request in flight ended); urls [] removes them all. WHATSAPP_WEBHOOK_URL applies to every account besides and is not changed here.',
+  input: z.object({ id: accountIdSchema, webhooks: webhooksInput }),
+  output: one,
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  rest: [{ method: 'PATCH', path: '/api/accounts/{id}' }],
+  mcp: false,
+  handler: async ({ id, webhooks }, { accounts }) => ({ ok: true as const, account: describeAccount(await accounts.setWebhooks(id, webhooks)) }),
 });
 
 export const getAccountOp = defineOperation({

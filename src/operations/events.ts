@@ -3,11 +3,12 @@
 import { z } from 'zod';
 import { MessageSchema } from '../domain.js';
 import { AppError } from '../errors.js';
-import { EventRecordSchema, UNTRUSTED_CONTENT_NOTICE, parseTypeFilter, splitList } from '../events/types.js';
+import { EVENT_TYPES, EventRecordSchema, UNTRUSTED_CONTENT_NOTICE, parseTypeFilter, splitList } from '../events/types.js';
 import { waitForEvent } from '../events/wait.js';
 import { DeadLetterSchema } from '../events/webhook-store.js';
 import { chatId } from './inputs.js';
-import { narrowEvents } from './access.js';
+import { eventAllowed, narrowEvents } from './access.js';
+import { allowedChatIds } from './chat-scope.js';
 import { defineOperation } from './operation.js';
 
 const localRead = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false };
@@ -26,6 +27,9 @@ const typesInput = z
       return z.NEVER;
     }
   });
+
+// What a chat-limited key sees of the events that name no chat, asked of the one rule (access.ts eventAllowed).
+const CHATLESS_FOR_LIMITED = EVENT_TYPES.filter((type) => eventAllowed({ type, chat_id: null }, () => false));
 
 export const getUpdatesOp = defineOperation({
   name: 'whatsapp_get_updates',
@@ -56,11 +60,12 @@ export const getUpdatesOp = defineOperation({
   }),
   annotations: localRead,
   rest: [{ method: 'GET', path: '/api/events' }],
-  handler: async (input, { events }) => {
+  handler: async (input, { events, store }, call) => {
     if (input.after !== undefined && input.after_cursor !== undefined && input.after !== input.after_cursor) {
       throw new AppError('invalid_input', 'after, after_cursor: give one cursor, not two different ones');
     }
-    const page = events.log.after(input.after_cursor ?? input.after ?? 0, input.limit, input.types);
+    const chatIds = allowedChatIds(call, { store });
+    const page = events.log.after(input.after_cursor ?? input.after ?? 0, input.limit, input.types, chatIds ? { chatIds, chatless: CHATLESS_FOR_LIMITED } : undefined);
     return {
       ok: true as const,
       count: page.events.length,

@@ -1,6 +1,6 @@
 // The operations table: every capability, once. REST routes and MCP tools are generated from this list.
 import type { Operation, Services } from './operation.js';
-import { createAccountOp, deleteAccountOp, getAccountOp, listAccountsOp } from './accounts.js';
+import { createAccountOp, deleteAccountOp, getAccountOp, listAccountsOp, updateAccountOp } from './accounts.js';
 import { listAuditOp } from './audit.js';
 import { createKeyOp, listKeysOp, revokeKeyOp } from './keys.js';
 import { getUpdatesOp, listDeadLettersOp, redeliverDeadLetterOp, waitForMessageOp } from './events.js';
@@ -67,6 +67,7 @@ export const OPERATIONS: readonly Operation[] = [
   listAccountsOp,
   createAccountOp,
   getAccountOp,
+  updateAccountOp,
   deleteAccountOp,
   redeliverDeadLetterOp,
   sandboxLinkOp,

@@ -1,9 +1,9 @@
-// The one way a door runs an operation: who may (scope, chats, rate), strict input validation with errors that name
+// The one way a door runs an operation: who may (scope, account, chats, rate), strict input validation with errors that name
 // the field, then the handler; every state-changing call and every refusal leaves an audit row.
 import { z } from 'zod';
 import { requireFacet } from '../engine/engine.js';
 import { AppError } from '../errors.js';
-import { audited, auditOfError, auditOfResult, callerOf, chatOf, chatPredicate, requireChat, requireRate, requireScope } from './access.js';
+import { audited, auditOfError, auditOfResult, callerOf, chatOf, chatPredicate, requireAccount, requireChat, requireRate, requireScope } from './access.js';
 import type { CallOptions, InputSchema, Operation, Services } from './operation.js';
 
 /** Check access, validate the input against the operation's schema, then run it. Both doors call this and nothing else. */
@@ -15,6 +15,9 @@ export async function invokeOperation(op: Operation, rawInput: unknown, services
   try {
     // Scope and rate first: a key that may not call this learns nothing from how its input would have been checked.
     requireScope(op, principal, call.transport);
+    // A null check for every key without --accounts. Doors check an account's URL earlier (admitToAccount); this
+    // covers whatever reaches a runtime without one (MCP tool calls on any door, in-process callers).
+    if (principal.accounts !== null) requireAccount(op, principal, services.account);
     requireRate(principal, services);
     const schema = inputSchema(op, call.transport);
     const parsed = schema.safeParse(input);

@@ -9,6 +9,7 @@ const KeySchema = z.object({
   name: z.string(),
   scopes: z.array(z.enum(SCOPES)),
   chats: z.array(z.string()).nullable().describe('The chats the key is limited to; null: every chat'),
+  accounts: z.array(z.string()).nullable().describe('The accounts the key is limited to; null: every account'),
   rate_per_minute: z.number().int().nullable(),
   /** Unix ms. */
   created_at: z.number().int(),
@@ -24,7 +25,7 @@ export const listKeysOp = defineOperation({
   chats: { kind: 'none' },
   serverWide: true,
   title: 'List API keys',
-  description: 'The stored API keys: name, scopes, chats, rate, created, last used. Never the key itself (only its hash is kept).',
+  description: 'The stored API keys: name, scopes, chats, accounts, rate, created, last used. Never the key itself (only its hash is kept).',
   input: z.object({}),
   output: z.object({ ok: z.literal(true), count: z.number().int(), keys: z.array(KeySchema) }),
   annotations: adminRead,
@@ -43,12 +44,18 @@ export const createKeyOp = defineOperation({
   serverWide: true,
   title: 'Add an API key',
   description:
-    'Make an API key with scopes (read, send, manage, admin), optionally limited to some chats and to a rate of calls a minute. ' +
+    'Make an API key with scopes (read, send, manage, admin), optionally limited to some chats, to some accounts and to a rate of calls a minute. ' +
     'The answer carries the key once; it cannot be shown again.',
   input: z.object({
     name: keyName.describe('A name for the key (who or what uses it), e.g. "assistant"'),
     scopes: z.array(z.string().max(32)).min(1).max(SCOPES.length * 2).describe(`Any of ${SCOPES.join(', ')}`),
     chats: z.array(z.string().max(128)).min(1).max(1000).optional().describe('Phone numbers or chat ids the key may read and send to; leave out for every chat'),
+    accounts: z
+      .array(z.string().max(64))
+      .min(1)
+      .max(1000)
+      .optional()
+      .describe('Account ids the key may use (default: the account of /api/* and /mcp); leave out for every account. An id not created yet is allowed. Not with admin'),
     rate_per_minute: z.number().int().min(1).max(100_000).optional().describe('Calls a minute this key may make (bursts of a third); leave out for no limit of its own'),
   }),
   output: KeySchema.extend({ ok: z.literal(true), key: z.string().describe('The key: shown this once, store it now') }),
@@ -56,8 +63,8 @@ export const createKeyOp = defineOperation({
   rest: [{ method: 'POST', path: '/api/keys' }],
   mcp: false,
   httpStatus: () => 201,
-  handler: async ({ name, scopes, chats, rate_per_minute }, { keys }) => {
-    const { key, info } = keys.create({ name, scopes, chats: chats ?? null, ratePerMinute: rate_per_minute ?? null });
+  handler: async ({ name, scopes, chats, accounts, rate_per_minute }, { keys }) => {
+    const { key, info } = keys.create({ name, scopes, chats: chats ?? null, accounts: accounts ?? null, ratePerMinute: rate_per_minute ?? null });
     return { ok: true as const, key, ...info };
   },
 });

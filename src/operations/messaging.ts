@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { ChatSchema, MessageSchema, chatIdForPhone } from '../domain.js';
 import { AppError, notReady } from '../errors.js';
 import { storeChats, storeMessages } from '../store/ingest.js';
+import { allowedChatIds } from './chat-scope.js';
 import { SOURCES, whenConnected } from './engine-or-store.js';
 import { defineOperation } from './operation.js';
 import { limit, phoneNumber } from './inputs.js';
@@ -19,11 +20,13 @@ export const listChatsOp = defineOperation({
   output: z.object({ ok: z.literal(true), count: z.number().int(), chats: z.array(ChatSchema), source: z.enum(SOURCES) }),
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   rest: [{ method: 'GET', path: '/api/chats' }],
-  handler: async ({ limit }, { engine, store }) => {
+  handler: async ({ limit }, { engine, store }, call) => {
     const chats = engine.chats;
-    const live = chats ? await whenConnected(engine, () => chats.listChats(limit)) : null;
+    const allowed = call.chatAllowed;
+    // A chat-limited key's page is of its own chats: the engine's whole list, narrowed, then `limit` of them.
+    const live = chats ? await whenConnected(engine, async () => (allowed ? (await chats.listChats(Number.MAX_SAFE_INTEGER)).filter((c) => allowed(c.id)).slice(0, limit) : chats.listChats(limit))) : null;
     if (live) storeChats(store, live);
-    const list = live ?? store.listChats(limit);
+    const list = live ?? store.listChats(limit, allowedChatIds(call, { store }));
     return { ok: true as const, count: list.length, chats: list, source: live ? ('engine' as const) : ('store' as const) };
   },
 });

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { AppError } from '../errors.js';
 import { OUTBOX_STATES, type OutboxRow, OutboxRecordSchema } from '../store/outbox-store.js';
 import { outboxChat } from './access.js';
+import { allowedChatIds } from './chat-scope.js';
 import { defineOperation } from './operation.js';
 import { limit } from './inputs.js';
 
@@ -29,8 +30,8 @@ export const listOutboxOp = defineOperation({
   output: z.object({ ok: z.literal(true), count: z.number().int(), sends: z.array(OutboxRecordSchema), next_before: z.string().nullable() }),
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   rest: [{ method: 'GET', path: '/api/outbox' }],
-  handler: async ({ state, limit, before }, { sender }) => {
-    const rows = sender.page({ state, limit, before });
+  handler: async ({ state, limit, before }, { sender, store }, call) => {
+    const rows = sender.page({ state, limit, before, chatIds: allowedChatIds(call, { store }) });
     if (!rows) throw new AppError('invalid_input', `before: no send with outbox_id ${before}`, { details: { field: 'before' } });
     return { ok: true as const, count: rows.length, sends: rows.map(publicRecord), next_before: rows.length === limit ? rows.at(-1)!.outbox_id : null };
   },

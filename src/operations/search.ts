@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { ContactSchema, MessageSchema } from '../domain.js';
 import { AppError } from '../errors.js';
 import { RELEVANCE_WINDOW, SEARCH_MODES, SEARCH_ORDERS } from '../store/search.js';
+import { allowedChatIds } from './chat-scope.js';
 import { defineOperation } from './operation.js';
 import { chatId, limit, personId } from './inputs.js';
 
@@ -43,11 +44,11 @@ export const searchMessagesOp = defineOperation({
   }),
   annotations: localRead,
   rest: [{ method: 'GET', path: '/api/search' }],
-  handler: async (input, { store }) => {
+  handler: async (input, { store }, call) => {
     if (input.after !== undefined && input.before !== undefined && input.after >= input.before) {
       throw new AppError('invalid_input', 'after, before: after must be earlier than before');
     }
-    const { hits, candidates_capped } = store.searchMessages(input);
+    const { hits, candidates_capped } = store.searchMessages({ ...input, chat_ids: allowedChatIds(call, { store }) ?? undefined });
     return { ok: true as const, count: hits.length, order: input.order, candidates_capped, results: hits, source: 'store' as const };
   },
 });
@@ -63,8 +64,8 @@ export const searchContactsOp = defineOperation({
   output: z.object({ ok: z.literal(true), count: z.number().int(), contacts: z.array(ContactSchema), source: z.literal('store') }),
   annotations: localRead,
   rest: [{ method: 'GET', path: '/api/contacts' }],
-  handler: async ({ q, limit }, { store }) => {
-    const contacts = store.searchContacts(q, limit);
+  handler: async ({ q, limit }, { store }, call) => {
+    const contacts = store.searchContacts(q, limit, allowedChatIds(call, { store }));
     return { ok: true as const, count: contacts.length, contacts, source: 'store' as const };
   },
 });

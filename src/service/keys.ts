@@ -5,6 +5,7 @@
 // request asks ("is any key stored?") may be answered from a look up to KEYLESS_RECHECK_MS old (bench/auth.ts).
 import crypto, { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Statement } from 'better-sqlite3';
+import { accountIdSchema } from '../accounts/layout.js';
 import { parseId } from '../domain.js';
 import { AppError } from '../errors.js';
 import type { AccessDb } from '../store/access-db.js';
@@ -20,6 +21,8 @@ export interface Principal {
   scopes: ReadonlySet<Scope>;
   /** Normalised chat ids (domain.parseId) the key is limited to; null = every chat. */
   chats: readonly string[] | null;
+  /** Account ids the key is limited to; null = every account (env, stdio, anonymous and keys without a list). */
+  accounts: readonly string[] | null;
   ratePerMinute: number | null;
   door: Door;
   /** The stored key's id (KeyService.stillValid re-checks it); absent for env, stdio and anonymous, which never lapse. */
@@ -30,6 +33,7 @@ export interface KeyInfo {
   name: string;
   scopes: Scope[];
   chats: string[] | null;
+  accounts: string[] | null;
   rate_per_minute: number | null;
   /** Unix ms. */
   created_at: number;
@@ -41,13 +45,15 @@ export interface KeySpec {
   /** Checked here (parseScopes): an unknown one is an error naming it. */
   scopes: readonly string[];
   chats?: string[] | null;
+  /** Account ids (accountIdSchema); one not created yet is allowed: the key then works once it exists. */
+  accounts?: string[] | null;
   ratePerMinute?: number | null;
 }
 
 const ALL_SCOPES: ReadonlySet<Scope> = new Set(SCOPES);
 
 export function adminPrincipal(name: string, door: Door): Principal {
-  return { name, scopes: ALL_SCOPES, chats: null, ratePerMinute: null, door };
+  return { name, scopes: ALL_SCOPES, chats: null, accounts: null, ratePerMinute: null, door };
 }
 
 export const KEY_NAME_RULE = /^[a-z0-9][a-z0-9_-]{0,63}$/;
@@ -97,12 +103,29 @@ export function parseChats(items: readonly string[]): string[] {
   return [...out];
 }
 
+/**
+ * Account ids as accountIdSchema spells them; an invalid one is an error naming it. Ids of accounts that do not exist
+ * (yet) are kept: keys live beside the accounts, not inside them (the CLI writes keys with no server to ask), and a
+ * key made before its account is added is as limited as one made after.
+ */
+export function parseAccounts(items: readonly string[]): string[] {
+  const out = new Set<string>();
+  for (const raw of items.map((s) => s.trim()).filter(Boolean)) {
+    const checked = accountIdSchema.safeParse(raw);
+    if (!checked.success) throw new AppError('invalid_input', `accounts: ${JSON.stringify(raw)} ${checked.error.issues[0]!.message}`, { details: { field: 'accounts', account: raw } });
+    out.add(checked.data);
+  }
+  if (out.size === 0) throw new AppError('invalid_input', 'accounts: give at least one account id, or leave accounts out for every account', { details: { field: 'accounts' } });
+  return [...out];
+}
+
 interface KeyRow {
   id: string;
   name: string;
   hash: Buffer;
   scopes: string;
   chats: string | null;
+  accounts: string | null;
   rate_per_minute: number | null;
   created_at: number;
   last_used_at: number | null;
@@ -132,7 +155,7 @@ export class KeyService {
   ) {
     this.dataVersion = db.prepare('PRAGMA data_version').pluck();
     this.selectAll = db.prepare('SELECT * FROM api_keys');
-    this.insert = db.prepare('INSERT INTO api_keys (id, name, hash, scopes, chats, rate_per_minute, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    this.insert = db.prepare('INSERT INTO api_keys (id, name, hash, scopes, chats, accounts, rate_per_minute, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
     this.remove = db.prepare('DELETE FROM api_keys WHERE name = ?');
     this.touch = db.prepare('UPDATE api_keys SET last_used_at = ? WHERE id = ?');
   }
@@ -154,6 +177,11 @@ export class KeyService {
     if (chats !== null && scopes.includes('admin')) {
       throw new AppError('invalid_input', 'chats: a key limited to some chats cannot have the admin scope', { hint: 'Give admin to a separate key without --chats.', details: { field: 'chats' } });
     }
+    const accounts = spec.accounts == null ? null : parseAccounts(spec.accounts);
+    // The same for accounts: admin adds accounts and keys, so it is the server's, never one account's.
+    if (accounts !== null && scopes.includes('admin')) {
+      throw new AppError('invalid_input', 'accounts: a key limited to some accounts cannot have the admin scope', { hint: 'Give admin to a separate key without --accounts.', details: { field: 'accounts' } });
+    }
     const rate = spec.ratePerMinute ?? null;
     if (rate !== null && (!Number.isInteger(rate) || rate < 1 || rate > 100_000)) {
       throw new AppError('invalid_input', 'rate: must be a whole number of calls per minute from 1 to 100000', { details: { field: 'rate' } });
@@ -165,14 +193,14 @@ export class KeyService {
     const key = `wak_${id}_${secret}`;
     const createdAt = this.now();
     try {
-      this.insert.run(id, name, digest(key), scopes.join(','), chats ? JSON.stringify(chats) : null, rate, createdAt);
+      this.insert.run(id, name, digest(key), scopes.join(','), chats ? JSON.stringify(chats) : null, accounts ? JSON.stringify(accounts) : null, rate, createdAt);
     } catch (err) {
       // Another process (the CLI) took the name between our check and the insert.
       if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw taken(name);
       throw err;
     }
     this.invalidate();
-    return { key, info: { name, scopes, chats, rate_per_minute: rate, created_at: createdAt, last_used_at: null } };
+    return { key, info: { name, scopes, chats, accounts, rate_per_minute: rate, created_at: createdAt, last_used_at: null } };
   }
 
   list(): KeyInfo[] {
@@ -206,7 +234,14 @@ export class KeyService {
   stillValid(p: Principal): boolean {
     if (p.keyId === undefined) return true;
     const k = this.fresh().get(p.keyId)?.principal;
-    return k !== undefined && k.name === p.name && k.ratePerMinute === p.ratePerMinute && sameScopes(k.scopes, p.scopes) && JSON.stringify(k.chats) === JSON.stringify(p.chats);
+    return (
+      k !== undefined &&
+      k.name === p.name &&
+      k.ratePerMinute === p.ratePerMinute &&
+      sameScopes(k.scopes, p.scopes) &&
+      JSON.stringify(k.chats) === JSON.stringify(p.chats) &&
+      JSON.stringify(k.accounts) === JSON.stringify(p.accounts)
+    );
   }
 
   /** 0 when the key may make a call now (and counts it), else the ms until it may. */
@@ -246,7 +281,7 @@ export class KeyService {
     const next = new Map<string, CachedKey>();
     for (const row of this.selectAll.all() as KeyRow[]) {
       const i = info(row);
-      next.set(row.id, { row, principal: { name: row.name, scopes: new Set(i.scopes), chats: i.chats, ratePerMinute: i.rate_per_minute } });
+      next.set(row.id, { row, principal: { name: row.name, scopes: new Set(i.scopes), chats: i.chats, accounts: i.accounts, ratePerMinute: i.rate_per_minute } });
     }
     this.byId = next;
     return next;
@@ -258,6 +293,7 @@ function info(row: KeyRow): KeyInfo {
     name: row.name,
     scopes: row.scopes.split(',').filter((s): s is Scope => (SCOPES as readonly string[]).includes(s)),
     chats: row.chats === null ? null : (JSON.parse(row.chats) as string[]),
+    accounts: row.accounts === null ? null : (JSON.parse(row.accounts) as string[]),
     rate_per_minute: row.rate_per_minute,
     created_at: row.created_at,
     last_used_at: row.last_used_at,

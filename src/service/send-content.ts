@@ -6,7 +6,7 @@ import { type Engine, requireFacet } from '../engine/engine.js';
 import { AppError } from '../errors.js';
 import type { MediaStore } from '../store/media-store.js';
 import type { OutboxContent, OutboxRow } from '../store/outbox-store.js';
-import type { SendRequest } from './send-service.js';
+import type { SendRequest } from './send-types.js';
 
 // A send WhatsApp Web never answers must not stall the queue for the life of the process; the row stays `sending`
 // and reconciliation decides later whether it went out.

@@ -52,6 +52,11 @@ CREATE INDEX audit_by_outbox ON audit (outbox_id) WHERE outbox_id IS NOT NULL;
     // What a call acted on that is not a chat: the key created or revoked (chat_id is null for those).
     sql: `ALTER TABLE audit ADD COLUMN target TEXT;`,
   },
+  {
+    version: 3,
+    // The accounts a key is limited to: JSON array of account ids; NULL = every account (every key made before).
+    sql: `ALTER TABLE api_keys ADD COLUMN accounts TEXT;`,
+  },
 ];
 
 export const ACCESS_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -22,12 +22,21 @@ DROP INDEX messages_by_id;
 
 /** Merged ids kept in memory too: acks and edits come for recent messages, and a statement call costs ~3 us here. */
 const RECENT_MAX = 50_000;
+/**
+ * Up to this many unmerged ids, merged() walks the whole tail (~0.1 µs an entry); above it, the indexer's transaction
+ * reads the ids it merged (~1–2 µs a row), so a commit costs its own rows, not the lag: a walk of a ~170k-id tail took
+ * 17.5 ms of CPU in one 346-row slice (bench:history).
+ */
+const WALK_MAX = 20_000;
 
 export class IdIndex {
   private tail = new Map<string, number>();
   /** Ids merged lately, oldest first (Map keeps insertion order). */
   private readonly recent = new Map<string, number>();
-  private readonly q: Record<'find' | 'unmerged' | 'mergeRange' | 'mergePending', Statement>;
+  /** What the indexer's transaction merged: the ids it read (a large tail), or the bounds to walk the tail with. */
+  private merging: Array<{ id: string; seq: number }> | null = null;
+  private bounds: { pendingHi: number | null; from: number; to: number | null } = { pendingHi: null, from: 0, to: null };
+  private readonly q: Record<'find' | 'unmerged' | 'mergeRange' | 'mergePending' | 'rangeIds' | 'pendingIds', Statement>;
 
   constructor(private readonly db: Db) {
     this.q = {
@@ -38,6 +47,8 @@ export class IdIndex {
       mergeRange: db.prepare('INSERT OR IGNORE INTO msg_ids (id_key, seq) SELECT id_key, seq FROM messages WHERE seq > ? AND seq <= ? ORDER BY id_key'),
       mergePending: db.prepare(`INSERT OR IGNORE INTO msg_ids (id_key, seq)
         SELECT m.id_key, m.seq FROM fts_pending p CROSS JOIN messages m ON m.seq = p.seq WHERE p.seq <= ? ORDER BY m.id_key`),
+      rangeIds: db.prepare('SELECT id, seq FROM messages WHERE seq > ? AND seq <= ?'),
+      pendingIds: db.prepare('SELECT m.id, m.seq FROM fts_pending p CROSS JOIN messages m ON m.seq = p.seq WHERE p.seq <= ?'),
     };
     this.reload();
   }
@@ -54,20 +65,41 @@ export class IdIndex {
 
   /**
    * Inside the indexer's transaction, before it unlists pending rows: merge the listed rows up to `pendingHi` and
-   * the walked range (from, to].
+   * the walked range (from, to]. With a large tail, also read their ids, so merged() costs the rows merged.
    */
   merge(pendingHi: number | null, from: number, to: number | null): void {
-    if (pendingHi !== null) this.q.mergePending.run(pendingHi);
-    if (to !== null) this.q.mergeRange.run(from, to);
+    const read = this.tail.size > WALK_MAX;
+    if (read) this.merging ??= [];
+    if (pendingHi !== null) {
+      this.q.mergePending.run(pendingHi);
+      this.bounds.pendingHi = pendingHi;
+      if (read) this.merging = this.merging!.concat(this.q.pendingIds.all(pendingHi) as Array<{ id: string; seq: number }>);
+    }
+    if (to !== null) {
+      this.q.mergeRange.run(from, to);
+      this.bounds.from = from;
+      this.bounds.to = to;
+      if (read) this.merging = this.merging!.concat(this.q.rangeIds.all(from, to) as Array<{ id: string; seq: number }>);
+    }
   }
 
-  /** After the indexer's transaction committed: forget what msg_ids now holds. */
-  merged(pendingHi: number | null, from: number, to: number | null): void {
-    if (this.tail.size === 0 || (pendingHi === null && to === null)) return;
-    for (const [id, seq] of this.tail) {
-      if ((pendingHi !== null && seq <= pendingHi) || (to !== null && seq > from && seq <= to)) {
-        this.tail.delete(id);
-        this.recent.set(id, seq);
+  /** After the indexer's transaction: if it committed, forget what msg_ids now holds. */
+  merged(committed: boolean): void {
+    const rows = this.merging;
+    const { pendingHi, from, to } = this.bounds;
+    this.merging = null;
+    this.bounds = { pendingHi: null, from: 0, to: null };
+    if (!committed || (pendingHi === null && to === null)) return;
+    const moved = (id: string, seq: number) => {
+      this.tail.delete(id);
+      this.recent.delete(id);
+      this.recent.set(id, seq);
+    };
+    if (rows) {
+      for (const { id, seq } of rows) if (this.tail.get(id) === seq) moved(id, seq);
+    } else {
+      for (const [id, seq] of this.tail) {
+        if ((pendingHi !== null && seq <= pendingHi) || (to !== null && seq > from && seq <= to)) moved(id, seq);
       }
     }
     for (const id of this.recent.keys()) {

@@ -22,6 +22,8 @@ export interface SearchQuery {
   order: (typeof SEARCH_ORDERS)[number];
   limit: number;
   chat_id?: string | undefined;
+  /** Only these chats (a chat-limited key's, with their lid twins); chat_id, when given, is the one that counts. */
+  chat_ids?: readonly string[] | undefined;
   sender?: string | undefined;
   /** The same person under their other id (the lid of a phone chat id, or the reverse), when known. */
   sender_alt?: string | undefined;
@@ -75,14 +77,15 @@ export function wordsToFts(input: string): string {
   return parts.join(' ');
 }
 
-export function buildMatch(q: SearchQuery, chatKey: number | undefined): string {
+/** `chatKeys`: only messages of these chats, as part of the match (undefined: every chat; never empty). */
+export function buildMatch(q: SearchQuery, chatKeys: readonly number[] | undefined): string {
   const text = q.mode === 'fts' ? q.q : wordsToFts(q.q);
   const body = `body : (${text})`;
-  return chatKey === undefined ? body : `(${body}) AND scope : ${quote(`k${chatKey}`)}`;
+  return chatKeys === undefined ? body : `(${body}) AND scope : (${chatKeys.map((k) => quote(`k${k}`)).join(' OR ')})`;
 }
 
-export function searchMessages(db: Db, q: SearchQuery, chatKey: number | undefined, toMessage: (r: MessageRow) => Message): SearchResult {
-  const match = buildMatch(q, chatKey);
+export function searchMessages(db: Db, q: SearchQuery, chatKeys: readonly number[] | undefined, toMessage: (r: MessageRow) => Message): SearchResult {
+  const match = buildMatch(q, chatKeys);
   const params = {
     match,
     // FTS5 uses a rowid range only when it is bound as an integer; JS numbers bind as REAL, so pass BigInt.

@@ -7,7 +7,7 @@ export interface ReceivedHook {
   timestamp: string;
   signature: string | undefined;
   rawBody: string;
-  event: { cursor: number; type: string; chat_id: string | null; at: number; data: any };
+  event: { cursor: number; account: string; type: string; chat_id: string | null; at: number; data: any };
   /** The status this receiver answered. */
   status: number;
 }

@@ -1,6 +1,35 @@
 // Calls to this server's REST API with the API key in a header (never in a URL). The key lives in sessionStorage:
-// gone when the tab closes, never sent anywhere but this origin.
+// gone when the tab closes, never sent anywhere but this origin. Every path goes through accountPath, so the page
+// works on the account it was opened for (?account=<id>): /api/x becomes /api/accounts/<id>/x, /qr.svg its QR.
 const KEY = 'whatsapp-mcp-api.key';
+const DEFAULT_ACCOUNT = 'default';
+/** Routes of the server, not of an account: no per-account form (whoami describes the key, on any account). */
+const SERVER_WIDE = /^\/api\/(accounts|keys|audit|whoami)(\/|\?|$)/;
+
+const chosen = new URLSearchParams(location.search).get('account');
+const account = chosen && chosen !== DEFAULT_ACCOUNT ? chosen : null;
+
+/** The account this page shows: the one in ?account=, or the default. */
+export function currentAccount() {
+  return account ?? DEFAULT_ACCOUNT;
+}
+
+/** The page for another account (a navigation: every panel starts over on that account's data). */
+export function accountPageUrl(id) {
+  const url = new URL(location.href);
+  if (id === DEFAULT_ACCOUNT) url.searchParams.delete('account');
+  else url.searchParams.set('account', id);
+  return url.href;
+}
+
+/** A path of the default account's API or QR, as the chosen account's. */
+export function accountPath(path) {
+  if (account === null || SERVER_WIDE.test(path)) return path;
+  const prefix = `/accounts/${encodeURIComponent(account)}`;
+  if (path.startsWith('/api/')) return `/api${prefix}${path.slice(4)}`;
+  if (path === '/qr.svg') return `${prefix}${path}`;
+  return path;
+}
 
 export class ApiError extends Error {
   constructor(status, body) {
@@ -42,7 +71,7 @@ export async function api(method, path, body, { quiet401 = false } = {}) {
   }
   let res;
   try {
-    res = await fetch(path, { method, headers, body: payload });
+    res = await fetch(accountPath(path), { method, headers, body: payload });
   } catch (err) {
     throw Object.assign(new Error(`The server did not answer (${err.message})`), { code: 'network' });
   }
@@ -63,7 +92,7 @@ export async function api(method, path, body, { quiet401 = false } = {}) {
 
 /** The bytes of a download (media, the QR) as a blob: URL for <img>/<video>; the caller revokes it. */
 export async function blobUrl(path) {
-  const res = await fetch(path, { headers: authHeaders() });
+  const res = await fetch(accountPath(path), { headers: authHeaders() });
   if (!res.ok) {
     let body = null;
     try {

@@ -1,5 +1,6 @@
 // The dashboard's entry: sign in (when the server has an API key), then the panels, fed by the live event stream.
 import { can, forgetAccess, loadAccess } from './access.js';
+import { loadAccountSwitch } from './accounts.js';
 import { ApiError, api, getKey, setKey, whenUnauthorized } from './api.js';
 import { createChats } from './chats.js';
 import { $, debounce, describe } from './dom.js';
@@ -41,7 +42,7 @@ $('login-form').addEventListener('submit', async (e) => {
   const key = $('login-key').value.trim();
   setKey(key);
   try {
-    await api('GET', '/api/status', undefined, { quiet401: true });
+    await api('GET', '/api/whoami', undefined, { quiet401: true });
   } catch (err) {
     setKey(null);
     $('login-error').textContent = err instanceof ApiError && err.status === 401 ? 'Wrong API key: the server refused it.' : describe(err);
@@ -114,6 +115,8 @@ async function start() {
   $('sign-out').hidden = !getKey();
   stopEvents?.();
   await loadAccess();
+  // A key limited to other accounts is sent to its own before any panel asks this one.
+  if ((await loadAccountSwitch()) === 'moved') return;
   $('send-form').hidden = !can('send');
   stopEvents = followEvents({ onEvent, onState: (s, detail) => log.state(s, detail) });
   await link.refresh();
@@ -124,7 +127,7 @@ async function start() {
 async function boot() {
   try {
     // Without a key set on the server this answers at once; with one, a key from this tab's earlier sign-in.
-    await api('GET', '/api/status', undefined, { quiet401: true });
+    await api('GET', '/api/whoami', undefined, { quiet401: true });
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) {
       const hadKey = getKey() !== null;

@@ -1,6 +1,6 @@
-// The live event stream (GET /api/events as text/event-stream) read with fetch(), because EventSource cannot send
+// The live event stream of the page's account (GET /api/events as text/event-stream) read with fetch(), because EventSource cannot send
 // the Authorization header and the key must stay out of URLs. Reconnects with Last-Event-ID, as EventSource would.
-import { authHeaders } from './api.js';
+import { accountPath, authHeaders } from './api.js';
 
 export function followEvents({ onEvent, onState }) {
   let last = null;
@@ -14,7 +14,7 @@ export function followEvents({ onEvent, onState }) {
       try {
         const headers = { accept: 'text/event-stream', ...authHeaders() };
         if (last !== null) headers['last-event-id'] = last;
-        const res = await fetch('/api/events', { headers, signal: controller.signal });
+        const res = await fetch(accountPath('/api/events'), { headers, signal: controller.signal });
         if (!res.ok) {
           let msg = `HTTP ${res.status}`;
           try {

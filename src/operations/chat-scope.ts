@@ -1,0 +1,27 @@
+// The chats a chat-limited key may read, as a list a store query can take (chat_id IN (...)): list and search
+// operations narrow in SQL, so a key with one quiet chat gets full pages of it and a cursor that walks only its rows.
+// The answer is still narrowed by the key's predicate afterwards (chats: 'filter'), which stays the rule.
+import { parseId } from '../domain.js';
+import { callerOf } from './access.js';
+import type { CallOptions, Services } from './operation.js';
+
+/**
+ * The key's chat ids, each with its twin where the lid map knows it (a person's `<digits>@c.us` and `@lid` are one
+ * chat, as chatPredicate says); null for a caller with every chat. Groups have no twin.
+ */
+export function allowedChatIds(call: CallOptions, { store }: Pick<Services, 'store'>): string[] | null {
+  const chats = callerOf(call).chats;
+  if (chats === null) return null;
+  const ids = new Set(chats);
+  for (const chat of chats) {
+    const id = parseId(chat);
+    if (id?.kind === 'phone') {
+      const lid = store.lids.lidOf(id.phone);
+      if (lid !== null) ids.add(lid);
+    } else if (id?.kind === 'lid') {
+      const phone = store.lids.phoneOf(id.id);
+      if (phone !== null) ids.add(`${phone}@c.us`);
+    }
+  }
+  return [...ids];
+}
