@@ -55,6 +55,24 @@ describe('a key limited to a quiet chat', () => {
     expect(all.json.results.every((r: { message: Row }) => r.message.chat_id === `${BUSY}@c.us`)).toBe(true);
   });
 
+  it('search: raw FTS5 text cannot reach past the chat scope to count other chats\' messages', async () => {
+    const { admin, limited } = await accountWith({ quietFirst: 2, busy: 3, quietAfter: 0 });
+    // "busy" is only in the other chat. Closing our group and OR-ing would make the scope one branch of the OR.
+    const escapes = ['busy)) OR ((body : quiet', 'busy OR quiet) OR (quiet', 'busy)\u0000', 'busy "', 'quiet) AND (busy'];
+    for (const q of escapes) {
+      const res = await srv.call('GET', `/api/search?mode=fts&limit=5&q=${encodeURIComponent(q)}`, undefined, limited);
+      expect(res.status, q).toBe(400);
+      expect(res.json.error.code).toBe('invalid_input');
+    }
+    // Balanced syntax still works, inside the key's chat only.
+    const ok = await srv.call('GET', `/api/search?mode=fts&limit=5&q=${encodeURIComponent('(busy OR quiet) AND walrus')}`, undefined, limited);
+    expect(ok.status).toBe(200);
+    expect(ok.json.count).toBe(2);
+    expect(ok.json.results.every((r: { message: Row }) => r.message.chat_id === `${QUIET}@c.us`)).toBe(true);
+    expect((await srv.call('GET', `/api/search?mode=fts&q=busy`, undefined, admin)).json.count).toBe(3);
+    expect((await srv.call('GET', `/api/search?mode=fts&q=busy`, undefined, limited)).json.count).toBe(0);
+  });
+
   it('events: full pages of its own chat, and next_cursor walks only its rows to the end', async () => {
     const { admin, limited } = await accountWith({ quietFirst: 10, busy: 100, quietAfter: 30 });
     const received: string[] = [];

@@ -77,9 +77,32 @@ export function wordsToFts(input: string): string {
   return parts.join(' ');
 }
 
+/**
+ * Raw FTS5 text (mode=fts) as one self-contained group. It is pasted between our parentheses, AND-ed with the chat
+ * scope: text that closed them (`x)) OR ((body : y`), left a string open, or held a NUL (FTS5 stops reading there)
+ * would turn the scope into one branch of an OR, and a chat-limited key could count other chats' messages.
+ */
+export function ftsGroup(input: string): string {
+  const text = input.replace(/\p{Cc}/gu, ' ');
+  let depth = 0;
+  let inString = false;
+  for (const ch of text) {
+    // Inside a string "" is an escaped quote: two toggles, still inside.
+    if (ch === '"') inString = !inString;
+    else if (!inString && ch === '(') depth++;
+    else if (!inString && ch === ')' && --depth < 0) break;
+  }
+  if (inString || depth !== 0) {
+    throw new AppError('invalid_input', `q: not a valid search: ${inString ? 'unterminated string' : 'unbalanced parentheses'}`, {
+      hint: 'mode=fts takes SQLite FTS5 syntax with balanced parentheses and closed "strings"; use mode=words for plain text.',
+    });
+  }
+  return text;
+}
+
 /** `chatKeys`: only messages of these chats, as part of the match (undefined: every chat; never empty). */
 export function buildMatch(q: SearchQuery, chatKeys: readonly number[] | undefined): string {
-  const text = q.mode === 'fts' ? q.q : wordsToFts(q.q);
+  const text = q.mode === 'fts' ? ftsGroup(q.q) : wordsToFts(q.q);
   const body = `body : (${text})`;
   return chatKeys === undefined ? body : `(${body}) AND scope : (${chatKeys.map((k) => quote(`k${k}`)).join(' OR ')})`;
 }
