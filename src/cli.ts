@@ -20,6 +20,15 @@ async function main(argv: string[]): Promise<void> {
     process.stderr.write(`whatsapp-mcp-api: unknown command ${JSON.stringify(argv[0])} (commands: ${COMMANDS.map((c) => c.name).join(', ')}; see --help)\n`);
     process.exit(2);
   }
+  // The HTTP server serves every account: --account there would be silently ignored. WHATSAPP_STDIO_ACCOUNT alone is
+  // (a compose file may set it for its stdio runs and still start the server with the same environment).
+  if (!argv.includes('--stdio') && argv.some((a) => a === '--account' || a.startsWith('--account='))) {
+    process.stderr.write(
+      'whatsapp-mcp-api: --account selects the account MCP serves with --stdio (whatsapp-mcp-api --stdio --account <id>), or the one ' +
+        'link, status and send work on (whatsapp-mcp-api status --account <id>); the HTTP server serves every account at /api/accounts/<id>/... and /accounts/<id>/mcp.\n',
+    );
+    process.exit(2);
+  }
   let config;
   try {
     config = loadConfig(process.env, flagsToEnv(argv.filter((a) => a !== '--stdio')));

@@ -1,7 +1,7 @@
 // Configuration: one table of options drives env parsing, CLI flags and --help.
 import path from 'node:path';
 import { z } from 'zod';
-import { ENGINE_NAMES, type EngineName, parseId } from './domain.js';
+import { ACCOUNT_ID_RULE, ACCOUNT_ID_TEXT, ENGINE_NAMES, type EngineName, parseId } from './domain.js';
 import { parseTypeFilter } from './events/types.js';
 
 const bool = z
@@ -33,7 +33,9 @@ const origins = list.pipe(
   ),
 );
 /** http(s) only: the rule for a webhook URL, from WHATSAPP_WEBHOOK_URL and from the accounts API alike. */
-export const httpUrl = (error: string) => z.url({ protocol: /^https?$/, error });
+/** Longest webhook URL taken (env and API): a URL is a label, a row key and a header's worth, not a document. */
+export const MAX_URL_LENGTH = 2048;
+export const httpUrl = (error: string) => z.url({ protocol: /^https?$/, error }).max(MAX_URL_LENGTH, `a URL may be at most ${MAX_URL_LENGTH} characters`);
 const urlList = list.pipe(z.array(httpUrl('must be a comma list of http:// or https:// URLs')));
 const typeList = list.check((ctx) => {
   try {
@@ -93,7 +95,7 @@ export const OPTIONS = [
   opt({ key: 'mediaUrlAllowPrivate', env: 'WHATSAPP_MEDIA_URL_ALLOW_PRIVATE', flag: '--media-url-allow-private', help: 'Let media.url fetch from loopback, private and link-local addresses (off: SSRF protection).', default: 'false', schema: bool }),
   opt({ key: 'mediaRoots', env: 'WHATSAPP_MEDIA_ROOTS', flag: '--media-roots', help: 'MCP: directories a send may name a local file from (media.path; comma list; empty = off).', default: '', schema: list }),
   opt({ key: 'mediaPathOverHttp', env: 'WHATSAPP_MEDIA_PATH_OVER_HTTP', flag: '--media-path-over-http', help: 'Also accept media.path from MCP over HTTP, not only over stdio.', default: 'false', schema: bool }),
-  opt({ key: 'stdioAccount', env: 'WHATSAPP_STDIO_ACCOUNT', flag: '--account', help: 'With --stdio: the account MCP serves (POST /api/accounts adds one); only that account is started.', default: 'default', schema: z.string().regex(/^[a-z0-9-]{1,32}$/, 'must be 1 to 32 of a-z 0-9 -') }),
+  opt({ key: 'stdioAccount', env: 'WHATSAPP_STDIO_ACCOUNT', flag: '--account', help: 'With --stdio: the account MCP serves (POST /api/accounts adds one); only that account is started.', default: 'default', schema: z.string().regex(ACCOUNT_ID_RULE, ACCOUNT_ID_TEXT) }),
   opt({ key: 'logLevel', env: 'LOG_LEVEL', flag: '--log-level', help: 'fatal | error | warn | info | debug | trace | silent.', default: 'info', schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) }),
   opt({ key: 'rateGlobalPerMinute', env: 'WHATSAPP_RATE_GLOBAL_PER_MIN', flag: '--rate-global', help: 'Pacing: messages per minute across all chats (bursts of a third); 0 = no limit.', default: '20', schema: int(0, 100_000) }),
   opt({ key: 'rateRecipientPerMinute', env: 'WHATSAPP_RATE_RECIPIENT_PER_MIN', flag: '--rate-recipient', help: 'Pacing: messages per minute to one chat (bursts of a third); 0 = no limit.', default: '6', schema: int(0, 100_000) }),
@@ -135,7 +137,7 @@ export interface Config {
   mediaUrlAllowPrivate: boolean;
   mediaRoots: string[];
   mediaPathOverHttp: boolean;
-  /** The account stdio serves (`--account`); the HTTP door serves every account and ignores it. Rule: accounts/layout.ts ACCOUNT_ID_RULE. */
+  /** The account stdio serves (`--account`); the HTTP door serves every account and ignores it. Rule: ACCOUNT_ID_RULE (domain.ts). */
   stdioAccount: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   mcpSessionIdleSeconds: number;

@@ -2,6 +2,11 @@ import { z } from 'zod';
 
 // Domain types shared by every engine, the store and both doors. Library types never leave an engine adapter.
 
+/** Which ids may name an account (accounts/layout.ts adds the reserved ones). A leading letter or digit: `-` alone,
+ * or `-x`, would read as a CLI flag and make a <data>/-/ directory. */
+export const ACCOUNT_ID_RULE = /^[a-z0-9][a-z0-9-]{0,31}$/;
+export const ACCOUNT_ID_TEXT = 'must be 1 to 32 of a-z 0-9 - starting with a letter or digit';
+
 export const ENGINE_NAMES = ['wwebjs', 'baileys', 'sandbox'] as const;
 export type EngineName = (typeof ENGINE_NAMES)[number];
 
@@ -139,9 +144,50 @@ export const EDIT_WINDOW_SECONDS = 15 * 60;
 /** "Delete for everyone" is allowed for about two and a half days after sending. */
 export const REVOKE_WINDOW_SECONDS = 60 * 60 * 60;
 
-/** The download path of a message's media (the REST route of whatsapp_get_media). */
-export function mediaUrl(messageId: string): string {
-  return `/api/messages/${encodeURIComponent(messageId)}/media`;
+/** The download path of a message's media (the REST route of whatsapp_get_media), on its account's routes. */
+export function mediaUrl(messageId: string, account = 'default'): string {
+  return `${accountApiBase(account)}/messages/${encodeURIComponent(messageId)}/media`;
+}
+
+function accountApiBase(account: string): string {
+  return account === 'default' ? '/api' : `/api/accounts/${encodeURIComponent(account)}`;
+}
+
+const DEFAULT_MEDIA_PATH = /^\/api\/messages\/[^/]+\/media$/;
+
+/**
+ * `value` with every message's `media.url` on the account's routes. Engines and the store know no accounts and write
+ * the default account's path (`mediaUrl(id)`); whatever leaves an account (operation answers, events, MCP resources)
+ * passes through here, so a message of account `a` links to `/api/accounts/a/...`. Copies only what changes; the
+ * default account's values come back as they are.
+ */
+export function onAccountRoutes<T>(value: T, account: string): T {
+  return account === 'default' ? value : (rebaseMedia(value, accountApiBase(account)) as T);
+}
+
+function rebaseMedia(v: unknown, base: string): unknown {
+  if (Array.isArray(v)) {
+    let out: unknown[] | null = null;
+    for (let i = 0; i < v.length; i++) {
+      const r = rebaseMedia(v[i], base);
+      if (r !== v[i]) (out ??= v.slice())[i] = r;
+    }
+    return out ?? v;
+  }
+  // Plain records only: a Buffer or a stream in an answer is a file, not a message.
+  if (v === null || typeof v !== 'object') return v;
+  const proto = Object.getPrototypeOf(v) as unknown;
+  if (proto !== Object.prototype && proto !== null) return v;
+  let out: Record<string, unknown> | null = null;
+  for (const [k, x] of Object.entries(v)) {
+    let r: unknown;
+    const media = x as { url?: unknown } | null;
+    if (k === 'media' && media && typeof media === 'object' && typeof media.url === 'string' && DEFAULT_MEDIA_PATH.test(media.url)) {
+      r = { ...media, url: base + media.url.slice('/api'.length) };
+    } else r = rebaseMedia(x, base);
+    if (r !== x) (out ??= { ...(v as Record<string, unknown>) })[k] = r;
+  }
+  return out ?? v;
 }
 
 export const MessageSummarySchema = z.object({

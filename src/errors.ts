@@ -90,13 +90,33 @@ const MCP_RECONNECT_HINT =
   'WhatsApp is linked and (re)connecting by itself: retry in a few seconds, or send with queue: true to have it delivered once connected. whatsapp_status shows progress.';
 const MCP_FINISH_LINK_HINT = 'Linking is under way: the user enters the pairing code on the phone or scans the QR from whatsapp_get_qr; poll whatsapp_status, then retry.';
 
-/** The hint fits the state: a linked account that is reconnecting needs patience, not a new pairing code. */
+/**
+ * The hint fits the state: a linked account that is reconnecting needs patience, not a new pairing code. `linked`
+ * (the engine's hasSavedSession) decides for `disconnected` and `starting`: a never-linked Baileys account offline is
+ * `disconnected` too, and it needs linking.
+ */
 export function notReady(state: string, linked = false): AppError {
-  const reconnecting = state === 'disconnected' || state === 'authenticated' || (linked && state === 'starting');
+  const reconnecting = state === 'authenticated' || (linked && (state === 'disconnected' || state === 'starting'));
   const linking = state === 'qr' || state === 'pairing';
   const hint = reconnecting ? RECONNECT_HINT : linking ? FINISH_LINK_HINT : LINK_HINT;
   const mcpHint = reconnecting ? MCP_RECONNECT_HINT : linking ? MCP_FINISH_LINK_HINT : MCP_LINK_HINT;
   return new AppError('not_ready', `WhatsApp is not ready (state: ${state})`, { hint, mcpHint, details: { state } });
+}
+
+/**
+ * `err` as account `account` tells it. Hints are written once, for the default account (`POST /api/pairing-code`,
+ * `/qr`), by engines and services that know no accounts; an error leaving another account's operation (invoke.ts)
+ * passes through here and names that account's twins instead (`/api/accounts/<id>/pairing-code`, `/accounts/<id>/qr`).
+ * `/api/accounts...` itself is the server's and stays. MCP hints name tools, which are the account's already: kept.
+ */
+export function onAccountHints(err: unknown, account: string): unknown {
+  if (account === 'default' || !(err instanceof AppError) || !err.hint) return err;
+  const id = encodeURIComponent(account);
+  const hint = err.hint.replace(/(?<![\w/])\/api\/(?!accounts\b)/g, `/api/accounts/${id}/`).replace(/(?<![\w/.])\/qr\b/g, `/accounts/${id}/qr`);
+  if (hint === err.hint) return err;
+  const out = new AppError(err.code, err.message, { hint, mcpHint: err.mcpHint, details: err.details, headers: err.headers, cause: err.cause });
+  out.stack = err.stack;
+  return out;
 }
 
 /** Any thrown value as an AppError; unknown errors become `internal` (a bug) without leaking internals. */

@@ -72,7 +72,7 @@ describe('webhooks', () => {
     await inbound(srv, '15550009003', 'doomed');
     const dead = await waitFor(async () => (await srv!.call('GET', '/api/webhooks/dead-letters')).json.dead_letters[0], 'a dead letter');
     expect(dead).toMatchObject({ attempts: 3, last_status: 503, event: { type: 'message.received', data: { message: { body: 'doomed' } } } });
-    expect(dead.url).toBe(receiver.url);
+    expect(dead.url).toBe(receiver.url.replace(/\?.*$/, '?***')); // shown without its query token
     expect(receiver.requests.map((h) => h.id)).toEqual([`evt_${dead.event_cursor}`, `evt_${dead.event_cursor}`, `evt_${dead.event_cursor}`]);
 
     // The lane moved on: the next event is delivered once the receiver is back.

@@ -1,4 +1,5 @@
 // GET /metrics: Prometheus text; scrape, use the server (REST, MCP, sends, a failing webhook), scrape again.
+import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connectHttpClient } from './helpers/mcp.js';
 import { startReceiver } from './helpers/receiver.js';
@@ -104,17 +105,17 @@ describe('GET /metrics', () => {
     expect(after.text).not.toMatch(/no-such-route-xyz|15550102030/);
   });
 
-  it('webhook dead letters and lag per receiver, without the query string of its URL', async () => {
+  it('webhook dead letters and lag per receiver, labelled by host and a hash: never the path (often a token) or query', async () => {
     const closed = await startReceiver();
     const { origin } = new URL(closed.url);
-    const url = `${origin}/hook?token=very-secret`;
+    const url = `${origin}/services/T000/B000/path-secret?token=very-secret`;
     await closed.close(); // nothing listens there now: every delivery fails
     srv = await startTestServer(
       { WHATSAPP_WEBHOOK_URL: url, WHATSAPP_WEBHOOK_SECRET: SECRET, WHATSAPP_WEBHOOK_EVENTS: 'message.received', WHATSAPP_WEBHOOK_MAX_ATTEMPTS: '1' },
       { events: { webhook: { backoff: { baseMs: 5, maxMs: 20 } } } },
     );
     const s = srv;
-    const label = { url: `${origin}/hook` };
+    const label = { url: `${origin}#${createHash('sha256').update(url).digest('hex').slice(0, 8)}` };
     expect((await scrape(s)).value('whatsapp_webhook_dead_letters', label)).toBe(0);
     await s.call('POST', '/api/sandbox/link', {});
     await waitFor(async () => (await s.call('GET', '/api/status')).json.ready, 'linked');
@@ -123,7 +124,7 @@ describe('GET /metrics', () => {
       const scraped = await scrape(s);
       return scraped.value('whatsapp_webhook_dead_letters', label) === 1 ? scraped : null;
     }, 'a dead letter counted');
-    expect(m.has('whatsapp_webhook_lag_events')).toBe(true);
-    expect(m.text).not.toContain('very-secret');
+    expect(m.text).toMatch(new RegExp(`whatsapp_webhook_lag_events\\{[^}]*url="${label.url}"`));
+    expect(m.text).not.toMatch(/very-secret|path-secret|T000/);
   });
 });

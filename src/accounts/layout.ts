@@ -5,11 +5,13 @@
 import path from 'node:path';
 import { z } from 'zod';
 import type { Config } from '../config.js';
+import { ACCOUNT_ID_RULE, ACCOUNT_ID_TEXT } from '../domain.js';
 import { AppError } from '../errors.js';
 
 export const DEFAULT_ACCOUNT = 'default';
 
-export const ACCOUNT_ID_RULE = /^[a-z0-9-]{1,32}$/;
+// The id rule lives in domain.ts: config.ts checks --account with it and must not import this file.
+export { ACCOUNT_ID_RULE, ACCOUNT_ID_TEXT } from '../domain.js';
 
 /**
  * Names the default account's own entries in <data> and <auth> already use: an account called `media` would share
@@ -22,9 +24,9 @@ function reserved(id: string): boolean {
 
 export const accountIdSchema = z
   .string()
-  .regex(ACCOUNT_ID_RULE, 'must be 1 to 32 of a-z 0-9 -')
+  .regex(ACCOUNT_ID_RULE, ACCOUNT_ID_TEXT)
   .refine((id) => !reserved(id), { message: 'is reserved (media, accounts and session-* name directories of the default account)' })
-  .describe('Account id: 1 to 32 of a-z 0-9 -');
+  .describe('Account id: 1 to 32 of a-z 0-9 -, starting with a letter or digit');
 
 /** The config an account's parts are built from: the server's, with its own engine and directories. */
 export function accountConfig(server: Readonly<Config>, id: string, engine: Config['engine']): Readonly<Config> {

@@ -3,7 +3,7 @@
 // /messages stay the default account's. The door below routes by its own paths (/mcp, /sse, /messages) and announces
 // the account's (its legacy SSE endpoint event names /accounts/{id}/messages: accountBasePath).
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { McpDoor } from '../http/server.js';
+import type { McpDoor, McpRequestUrl } from '../http/server.js';
 import { sendError } from '../http/respond.js';
 import { principalOf } from '../http/security.js';
 import { admitToAccount } from '../operations/access.js';
@@ -32,23 +32,28 @@ export function accountMcpDoors(services: Services, make: (runtime: Services) =>
     handles: (pathname) => main.handles(pathname) || ACCOUNT_MCP.test(pathname),
     // A metrics label: the template, never the id.
     routeOf: (pathname) => {
+      if (main.handles(pathname)) return pathname;
       const m = ACCOUNT_MCP.exec(pathname);
       return m ? `/accounts/{account}/${m[2]}` : pathname;
     },
-    async handle(req: IncomingMessage, res: ServerResponse, url: URL) {
-      const m = ACCOUNT_MCP.exec(url.pathname);
-      // Before a lookup or a session: a key limited to other accounts learns nothing of them (a JSON 403, audited).
-      admitToAccount(principalOf(req), m ? safeDecode(m[1]!) : DEFAULT_ACCOUNT, 'mcp', services.audit);
-      if (!m) return main.handle(req, res, url);
-      const id = safeDecode(m[1]!);
-      const inner = new URL(url);
-      inner.pathname = `/${m[2]}`;
-      if (id === DEFAULT_ACCOUNT) return main.handle(req, res, inner);
-      const runtime = services.accounts.get(id);
-      if (!runtime) return sendError(res, unknownAccount(id), logger);
-      let door = doors.get(id);
-      if (!door) doors.set(id, (door = make(runtime)));
-      return door.handle(req, res, inner);
+    // Not async: the default account's requests (most of them) reach its door with no promise of this layer's own.
+    handle(req: IncomingMessage, res: ServerResponse, url: McpRequestUrl): Promise<void> {
+      try {
+        const m = main.handles(url.pathname) ? null : ACCOUNT_MCP.exec(url.pathname);
+        // Before a lookup or a session: a key limited to other accounts learns nothing of them (a JSON 403, audited).
+        admitToAccount(principalOf(req), m ? safeDecode(m[1]!) : DEFAULT_ACCOUNT, 'mcp', services.audit);
+        if (!m) return main.handle(req, res, url);
+        const id = safeDecode(m[1]!);
+        const inner: McpRequestUrl = { pathname: `/${m[2]}`, get searchParams() { return url.searchParams; } };
+        if (id === DEFAULT_ACCOUNT) return main.handle(req, res, inner);
+        const runtime = services.accounts.get(id);
+        if (!runtime) return Promise.resolve(sendError(res, unknownAccount(id), logger));
+        let door = doors.get(id);
+        if (!door) doors.set(id, (door = make(runtime)));
+        return door.handle(req, res, inner);
+      } catch (err) {
+        return Promise.reject(err);
+      }
     },
     async close() {
       const all = [main, ...doors.values()];

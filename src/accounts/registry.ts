@@ -13,7 +13,7 @@ import { writePrivateFile } from '../fs-private.js';
 import { InstanceLockedError } from '../instance-lock.js';
 import type { Logger } from '../logger.js';
 import type { Services } from '../operations/operation.js';
-import { DEFAULT_ACCOUNT, accountConfig, unknownAccount } from './layout.js';
+import { DEFAULT_ACCOUNT, accountConfig, accountIdSchema, unknownAccount } from './layout.js';
 
 export const ACCOUNTS_FILE = 'accounts.json';
 
@@ -44,7 +44,8 @@ export const AccountWebhooksSchema = z.object({
 });
 export type AccountWebhooks = z.output<typeof AccountWebhooksSchema>;
 
-const RecordSchema = z.object({ id: z.string(), engine: z.enum(ENGINE_NAMES), created_at: z.number().int(), webhooks: AccountWebhooksSchema.optional() });
+// id: the rule of today; a file with an id an earlier version took (`-x`) refuses the start, naming the entry.
+const RecordSchema = z.object({ id: accountIdSchema, engine: z.enum(ENGINE_NAMES), created_at: z.number().int(), webhooks: AccountWebhooksSchema.optional() });
 // Still version 1: `webhooks` and `default` are optional additions, and an older version reading this file ignores
 // them (zod drops unknown keys), so a downgrade starts, without the per-account webhooks.
 const FileSchema = z.object({
@@ -283,7 +284,14 @@ export class AccountRegistry {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, accounts: [] };
       throw err;
     }
-    const parsed = FileSchema.safeParse(JSON.parse(text));
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (err) {
+      // JSON.parse names neither the file nor what to do; a start refused over this file must say both.
+      throw new Error(`${this.file} is not valid JSON (${(err as Error).message}): fix or remove it (it lists the accounts besides default)`, { cause: err });
+    }
+    const parsed = FileSchema.safeParse(json);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       throw new Error(`${this.file} is not an accounts list this version reads: ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'invalid'}`);

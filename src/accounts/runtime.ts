@@ -72,7 +72,7 @@ export async function buildAccountRuntime(account: string, config: Readonly<Conf
     );
   connectStoreToEngine(store, engine, storeLog);
   // Its own webhooks from the start: retention, run at once, must count their stored lanes.
-  const events = new EventService(store.db, config, logger.child({ part: 'events' }), { ...deps.events, account, ownWebhooks: shared.accounts.webhooksOf(account) });
+  const events = new EventService(store.db, config, logger, { ...deps.events, account, ownWebhooks: shared.accounts.webhooksOf(account) });
   events.start(engine, (m) => store.lids.annotate(m));
   const files = new MediaStore(path.join(config.dataDir, 'media'));
   const media = new MediaService({

@@ -1,5 +1,6 @@
 // The client commands' one way to the server: fetch with the API key, and every way a call can fail turned into a
 // sentence that says what to do (no server running, wrong key, not our server, the server's own error and hint).
+import { DEFAULT_ACCOUNT, accountIdSchema } from '../accounts/layout.js';
 import { OPTIONS, readEnv } from '../config.js';
 import { UsageError } from './args.js';
 
@@ -37,6 +38,8 @@ export interface Target {
   /** Base URL without a trailing slash. */
   url: string;
   apiKey: string | undefined;
+  /** The account the command works on (--account); undefined or `default`: the default account's plain /api routes. */
+  account?: string | undefined;
 }
 
 const DEFAULT_REQUEST_MS = 15_000;
@@ -45,9 +48,10 @@ const DEFAULT_REQUEST_MS = 15_000;
  * Where the server is: --url, else WHATSAPP_URL, else the address the server itself would bind from the same
  * WHATSAPP_MCP_HOST / WHATSAPP_MCP_PORT (a wildcard bind is reached on loopback).
  */
-export function resolveTarget(env: Record<string, string | undefined>, flags: { url?: string | undefined; apiKey?: string | undefined }): Target {
+export function resolveTarget(env: Record<string, string | undefined>, flags: { url?: string | undefined; apiKey?: string | undefined; account?: string | undefined }): Target {
   // Blank (whitespace) env values are unset, as for the server (readEnv).
   const apiKey = flags.apiKey ?? readEnv(env, 'WHATSAPP_API_KEY');
+  const account = accountOf(flags.account);
   const given = flags.url ?? readEnv(env, 'WHATSAPP_URL');
   if (given !== undefined && given.trim() !== '') {
     let url: URL;
@@ -57,13 +61,21 @@ export function resolveTarget(env: Record<string, string | undefined>, flags: { 
       throw new UsageError(`Invalid server URL ${JSON.stringify(given)}: give one such as http://127.0.0.1:8790`);
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`Invalid server URL ${JSON.stringify(given)}: it must start with http:// or https://`);
-    return { url: url.href.replace(/\/+$/, ''), apiKey: apiKey || undefined };
+    return { url: url.href.replace(/\/+$/, ''), apiKey: apiKey || undefined, account };
   }
   const host = optionValue(env, 'host');
   const port = optionValue(env, 'port');
   const reach = host === '0.0.0.0' ? '127.0.0.1' : host === '::' || host === '[::]' ? '::1' : host;
   const shown = reach.includes(':') && !reach.startsWith('[') ? `[${reach}]` : reach;
-  return { url: `http://${shown}:${port}`, apiKey: apiKey || undefined };
+  return { url: `http://${shown}:${port}`, apiKey: apiKey || undefined, account };
+}
+
+/** --account checked by the rule the server names accounts with (a typo is a usage error, not a 404 later). */
+function accountOf(given: string | undefined): string | undefined {
+  if (given === undefined) return undefined;
+  const parsed = accountIdSchema.safeParse(given);
+  if (!parsed.success) throw new UsageError(`Invalid --account ${JSON.stringify(given)}: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+  return parsed.data;
 }
 
 /** One server option (its env variable or default), checked by the same schema the server uses. */
@@ -87,8 +99,26 @@ export class ServerClient {
     private readonly fetchFn: typeof fetch = fetch,
   ) {}
 
+  /**
+   * `path` (an /api route or the /qr page, as the default account has them) on the target account: every route the
+   * commands call is an account's, so this is the one place --account takes effect.
+   */
+  route(path: string): string {
+    const { account } = this.target;
+    if (account === undefined || account === DEFAULT_ACCOUNT) return path;
+    if (path.startsWith('/api/')) return `/api/accounts/${account}/${path.slice('/api/'.length)}`;
+    return path === '/qr' ? `/accounts/${account}/qr` : path;
+  }
+
+  /** How the user runs `command` again on this account ("whatsapp-mcp-api status --account work"). */
+  again(command: string): string {
+    const { account } = this.target;
+    return `whatsapp-mcp-api ${command}${account === undefined || account === DEFAULT_ACCOUNT ? '' : ` --account ${account}`}`;
+  }
+
   /** The success body; throws CliError/ApiError with the reason otherwise, Cancelled on Ctrl-C. */
-  async call(method: string, path: string, body?: unknown, opts: CallOptions = {}): Promise<any> {
+  async call(method: string, defaultPath: string, body?: unknown, opts: CallOptions = {}): Promise<any> {
+    const path = this.route(defaultPath);
     const timeoutMs = opts.timeoutMs ?? DEFAULT_REQUEST_MS;
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.target.apiKey) headers.authorization = `Bearer ${this.target.apiKey}`;

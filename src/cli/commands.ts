@@ -34,6 +34,7 @@ export interface CommandSpec {
 const CONNECTION_FLAGS: FlagSpec[] = [
   { name: 'url', value: 'url', help: 'The server (env WHATSAPP_URL; default http://<WHATSAPP_MCP_HOST>:<WHATSAPP_MCP_PORT>, i.e. http://127.0.0.1:8790).' },
   { name: 'api-key', value: 'key', help: 'The server\'s API key, sent as "Authorization: Bearer <key>" (env WHATSAPP_API_KEY).' },
+  { name: 'account', value: 'id', help: 'The account to work on (POST /api/accounts adds one): its /api/accounts/<id>/... routes. Default: the default account.' },
   { name: 'json', help: 'Print the server\'s answers as JSON (one per line) instead of text.' },
   { name: 'help', help: 'Show this help.' },
 ];
@@ -47,13 +48,14 @@ const DEFAULT_LINK_TIMEOUT_S = 300;
 export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'link',
-    usage: '[--phone <number>]',
+    usage: '[--phone <number>] [--timeout <seconds>]',
     summary: 'link WhatsApp from the terminal: a QR code, or a pairing code with --phone',
     details: [
       'Starts WhatsApp on the server and prints the QR code to scan (redrawn when it changes), or with --phone a',
       'pairing code to type on the phone. Waits until the account is linked, then exits 0; exits 1 with the reason',
       'when linking fails or times out, 130 on Ctrl-C (the server keeps the link attempt going).',
       'On the phone: WhatsApp > Settings > Linked devices > Link a device (> "Link with phone number instead").',
+      'With --account <id>, links that account (add it first: POST /api/accounts {"id": "<id>"}).',
     ],
     flags: [
       { name: 'phone', value: 'number', help: 'Link with a pairing code for this phone number (with country code) instead of a QR code.' },
@@ -70,7 +72,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: 'status',
     usage: '',
     summary: 'the connection state, account and last error (exit 0 when ready, else 1)',
-    details: ['Prints where the server\'s WhatsApp stands. Exits 0 when it is linked and connected, 1 otherwise.'],
+    details: ['Prints where the server\'s WhatsApp stands (with --account, that account\'s). Exits 0 when it is linked and connected, 1 otherwise.'],
     flags: [],
     run: ({ args, client, term, json }) => {
       noPositionals(args, 'status');
@@ -85,7 +87,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       'Sends the words after the recipient as one message (quote it, or put -- before text that starts with a dash).',
       'The recipient is a phone number with country code (+1 555 010 2030, 15550102030) or a chat id',
       '(15550102030@c.us, 120363000000000001@g.us for a group). Prints the WhatsApp message id; exits 1 with the',
-      'server\'s reason (not linked, not on WhatsApp, paced...) when it is not sent.',
+      'server\'s reason (not linked, not on WhatsApp, paced...) when it is not sent. --account <id> sends from that account.',
     ],
     flags: [{ name: 'queue', help: 'If it cannot go now (not linked, paced), keep it in the outbox and send it later; prints the outbox id.' }],
     run: ({ args, client, term, json }) => {
@@ -138,6 +140,7 @@ export interface RunIo {
 export async function runCommand(c: CommandSpec, argv: readonly string[], io: RunIo): Promise<number> {
   const term = new Terminal(io.stdout, io.stderr);
   let json = false;
+  let client: ServerClient | undefined;
   try {
     const args = parseArgs(argv, [...c.flags, ...(c.local ? LOCAL_FLAGS : CONNECTION_FLAGS)], c.name);
     if (args.flags.help) {
@@ -149,13 +152,13 @@ export async function runCommand(c: CommandSpec, argv: readonly string[], io: Ru
       const noClient = new Proxy({}, { get: () => { throw new Error(`${c.name} works locally and has no server client`); } }) as ServerClient;
       return await c.run({ args, client: noClient, env: io.env, term, json, signal: io.signal });
     }
-    const target = resolveTarget(io.env, { url: stringFlag(args, 'url'), apiKey: stringFlag(args, 'api-key') });
-    const client = new ServerClient(target, io.signal, io.fetch);
+    const target = resolveTarget(io.env, { url: stringFlag(args, 'url'), apiKey: stringFlag(args, 'api-key'), account: stringFlag(args, 'account') });
+    client = new ServerClient(target, io.signal, io.fetch);
     return await c.run({ args, client, env: io.env, term, json, signal: io.signal });
   } catch (err) {
     if (err instanceof Cancelled) {
       term.error(
-        c.name === 'link' ? '\nCancelled. The server goes on with the link attempt: `whatsapp-mcp-api status` shows where it stands.' : '\nCancelled.',
+        c.name === 'link' ? `\nCancelled. The server goes on with the link attempt: \`${client?.again('status') ?? 'whatsapp-mcp-api status'}\` shows where it stands.` : '\nCancelled.',
       );
       return 130;
     }

@@ -55,8 +55,8 @@ export async function runLink(client: ServerClient, term: Terminal, opts: LinkOp
     if (status.ready) return linked(term, status, opts, true);
     if (status.engine === 'sandbox' && !opts.json) {
       term.error(
-        `Sandbox engine: no real phone scans this QR. \`curl -X POST ${client.target.url}/api/sandbox/link\` links the simulated one now ` +
-          `(so does opening ${client.target.url}/qr); with --phone it enters the pairing code by itself.`,
+        `Sandbox engine: no real phone scans this QR. \`curl -X POST ${client.target.url}${client.route('/api/sandbox/link')}\` links the simulated one now ` +
+          `(so does opening ${client.target.url}${client.route('/qr')}); with --phone it enters the pairing code by itself.`,
       );
     }
   }
@@ -84,7 +84,7 @@ export async function runLink(client: ServerClient, term: Terminal, opts: LinkOp
       if (opts.json) term.json(status);
       throw new CliError(
         `Linking failed (state: ${status.state}): ${status.last_error ?? 'no reason given'}\n` +
-          'Fix that, then run the command again; `whatsapp-mcp-api status` shows the state.',
+          `Fix that, then run the command again; \`${client.again('status')}\` shows the state.`,
       );
     }
     if (settled && status.state === 'stopped') {

@@ -28,7 +28,7 @@ export async function runSend(client: ServerClient, term: Terminal, opts: SendOp
   if (opts.json) term.json(answer);
   else if (answer.status === 'queued') {
     term.line(answer.outbox_id);
-    term.error(`Queued, not sent yet (outbox id ${answer.outbox_id}): it goes once WhatsApp is linked and pacing allows. GET /api/outbox/${answer.outbox_id} shows where it stands.`);
+    term.error(`Queued, not sent yet (outbox id ${answer.outbox_id}): it goes once WhatsApp is linked and pacing allows. GET ${client.route(`/api/outbox/${answer.outbox_id}`)} shows where it stands.`);
   } else {
     term.line(answer.message_id);
     term.error(`Sent to ${answer.chat_id}.`);

@@ -13,6 +13,7 @@ export async function runStatus(client: ServerClient, term: Terminal, opts: { js
   const account = status.account ? `${status.account.pushname ? `${status.account.pushname} ` : ''}(${status.account.wid})` : 'not linked';
   const rows: [string, string][] = [
     ['Server', client.target.url],
+    ...(client.target.account === undefined || client.target.account === 'default' ? [] : ([['Account id', client.target.account]] as [string, string][])),
     ['Engine', status.engine],
     ['State', status.state + (status.ready ? ' (linked and connected)' : '')],
     ['Account', account],
@@ -20,14 +21,17 @@ export async function runStatus(client: ServerClient, term: Terminal, opts: { js
   ];
   if (status.pairing_code) rows.push(['Pairing code', status.pairing_code]);
   for (const [name, value] of rows) term.line(`${`${name}:`.padEnd(14)}${value}`);
-  const next = nextStep(status);
+  const next = nextStep(status, client);
   if (next) term.line(next);
   return status.ready ? 0 : 1;
 }
 
-function nextStep(s: EngineStatus): string | null {
+function nextStep(s: EngineStatus, client: ServerClient): string | null {
   if (s.ready) return null;
-  if (s.state === 'qr' || s.state === 'pairing') return 'Linking is under way: `whatsapp-mcp-api link` shows the code and waits for the phone.';
-  if (s.account || s.state === 'disconnected' || s.state === 'authenticated' || s.state === 'starting') return 'WhatsApp is (re)connecting by itself.';
-  return 'Not linked: run `whatsapp-mcp-api link` (QR code) or `whatsapp-mcp-api link --phone <your number>` (pairing code).';
+  const link = client.again('link');
+  if (s.state === 'qr' || s.state === 'pairing') return `Linking is under way: \`${link}\` shows the code and waits for the phone.`;
+  // `disconnected` alone is no sign of a link: a Baileys account never paired and offline is disconnected too.
+  if (s.account || s.authenticated) return 'WhatsApp is (re)connecting by itself.';
+  if (s.state === 'starting') return 'WhatsApp is starting.';
+  return `Not linked: run \`${link}\` (QR code) or \`${link} --phone <your number>\` (pairing code).`;
 }

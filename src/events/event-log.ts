@@ -18,6 +18,13 @@ CREATE TABLE events (
 CREATE INDEX events_by_time ON events (created_at);
 `;
 
+// Which log this is, random at its creation: cursors count from 1 in every account's log and again in an account
+// deleted and made anew under the same id, so a webhook id (webhooks.ts) needs more than the cursor to be unique.
+export const EVENT_LOG_ID_SCHEMA = `
+CREATE TABLE event_log_id (one INTEGER PRIMARY KEY CHECK (one = 1), id TEXT NOT NULL);
+INSERT INTO event_log_id (one, id) VALUES (1, lower(hex(randomblob(6))));
+`;
+
 interface Row {
   cursor: number;
   type: EventType;
@@ -73,6 +80,8 @@ export class EventLog {
   private closed = false;
   /** Appends of this turn, written by one closure in the next group commit. */
   private current: Batch | null = null;
+  /** This log's random id (EVENT_LOG_ID_SCHEMA): with the account and the cursor, an event's id anywhere. */
+  readonly logId: string;
 
   constructor(
     private readonly db: Database,
@@ -83,6 +92,7 @@ export class EventLog {
     private readonly account: string = 'default',
   ) {
     this.commit = GroupCommitter.for(db);
+    this.logId = db.prepare('SELECT id FROM event_log_id').pluck().get() as string;
     this.q = {
       insert: db.prepare('INSERT INTO events (type, chat_id, data, created_at) VALUES (?, ?, ?, ?)'),
       insertChunk: db.prepare(`INSERT INTO events (type, chat_id, data, created_at) VALUES ${Array(INSERT_CHUNK).fill('(?, ?, ?, ?)').join(', ')}`),

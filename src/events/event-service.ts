@@ -1,7 +1,7 @@
 // The events part, composed: the log, the bus, webhooks and retention. Each account's runtime builds one (runtime.ts).
 import type { Database } from 'better-sqlite3';
 import type { Config } from '../config.js';
-import type { Message } from '../domain.js';
+import { type Message, onAccountRoutes } from '../domain.js';
 import type { Engine } from '../engine/engine.js';
 import type { Logger } from '../logger.js';
 import { EventBus } from './event-bus.js';
@@ -39,9 +39,16 @@ export class EventService {
   private pruneTimer: NodeJS.Timeout | null = null;
   private stopRecording: (() => void) | null = null;
 
-  constructor(private readonly db: Database, private readonly config: EventsConfig, private readonly logger: Logger, private readonly deps: EventServiceDeps = {}) {
+  private readonly logger: Logger;
+
+  /**
+   * `logger` is the account's: each part names itself from it, since a pino child of a child that sets the same key
+   * writes that key twice ("part":"events","part":"webhooks").
+   */
+  constructor(private readonly db: Database, private readonly config: EventsConfig, logger: Logger, private readonly deps: EventServiceDeps = {}) {
+    this.logger = logger.child({ part: 'events' });
     this.now = deps.now ?? Date.now;
-    this.log = new EventLog(db, this.bus, this.now, (err) => logger.error({ err: err instanceof Error ? err.message : String(err) }, 'event log write failed'), deps.account);
+    this.log = new EventLog(db, this.bus, this.now, (err) => this.logger.error({ err: err instanceof Error ? err.message : String(err) }, 'event log write failed'), deps.account);
     this.webhooks = new WebhookDispatcher(
       {
         urls: config.webhookUrls,
@@ -67,7 +74,8 @@ export class EventService {
   /** Record the engine's events, start webhook delivery and retention. */
   /** `annotate` adds what the store knows to a message event (the phone behind an @lid sender). */
   start(engine: Engine, annotate: (m: Message) => Message = (m) => m): void {
-    this.stopRecording = recordEngineEvents(this.log, engine, this.db, annotate);
+    const account = this.deps.account ?? 'default';
+    this.stopRecording = recordEngineEvents(this.log, engine, this.db, (m) => onAccountRoutes(annotate(m), account));
     this.webhooks.start();
     this.prune();
     const retentionMs = this.config.eventRetentionHours * 3_600_000;

@@ -4,6 +4,7 @@
 //
 // Progress is a floor: every event up to it was delivered or dead-lettered. It is stored (at most every 250 ms), so
 // a restart resumes there; events above the floor that were already done are sent again (at-least-once).
+import { receiverLabel } from './receiver-label.js';
 import type { EventRecord, TypeFilter } from './types.js';
 import type { LaneState } from './webhook-store.js';
 import type { WebhookDispatcher } from './webhooks.js';
@@ -75,8 +76,8 @@ export class Lane {
     private readonly concurrency: number,
     public filter: TypeFilter,
   ) {
-    // URLs can carry tokens in their path or query: logs name the origin only.
-    this.label = new URL(url).origin;
+    // URLs can carry tokens in their path or query: logs name the receiver as /metrics does.
+    this.label = receiverLabel(url);
   }
 
   start(head: number, failures = 0): void {

@@ -1,7 +1,7 @@
 // Webhooks: every event (matching the filter) is POSTed to each of the server's URLs (WHATSAPP_WEBHOOK_URL, for every
 // account) and the account's own (set through the accounts API, changed live), signed, with retries and a dead-letter
 // table. Order and concurrency per URL are the lane's (webhook-lane.ts). Progress lives in webhook_lanes, so delivery
-// resumes after a restart (at-least-once: a receiver dedupes by X-Webhook-Id).
+// resumes after a restart (at-least-once: a receiver dedupes by X-Webhook-Id, unique across accounts: webhookId).
 import { createHmac } from 'node:crypto';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -40,8 +40,15 @@ export type AttemptResult = { ok: true; status: number } | { ok: false; retry: b
 
 const DEFAULT_BACKOFF = { baseMs: 2_000, maxMs: 10 * 60_000 };
 
-export function webhookId(event: Pick<EventRecord, 'cursor'>): string {
-  return `evt_${event.cursor}`;
+/**
+ * X-Webhook-Id, what receivers dedupe on: unique per account and per event log. One URL may hear several accounts
+ * (WHATSAPP_WEBHOOK_URL is every account's) whose cursors each count from 1, as does an account deleted and made
+ * again under the same id (a new log id). The default account keeps `evt_<cursor>`, which receivers already store.
+ */
+export function webhookId(event: Pick<EventRecord, 'cursor' | 'account'>, logId: string): string {
+  // A dead letter copied before events carried `account` is the default account's (the only one then).
+  const account = (event.account as string | undefined) ?? 'default';
+  return account === 'default' ? `evt_${event.cursor}` : `evt_${account}_${logId}_${event.cursor}`;
 }
 
 /** The signature a receiver recomputes: hex HMAC-SHA256 of "<timestamp>.<body>". */
@@ -173,7 +180,7 @@ export class WebhookDispatcher {
     const headers: Record<string, string> = {
       'content-type': 'application/json',
       'user-agent': 'whatsapp-mcp-api-webhooks',
-      'x-webhook-id': webhookId(event),
+      'x-webhook-id': webhookId(event, this.log.logId),
       'x-webhook-timestamp': String(timestamp),
       'x-webhook-event': event.type,
     };

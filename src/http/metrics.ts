@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import { Counter, Gauge, type Metric, Registry, collectDefaultMetrics } from 'prom-client';
 import { ENGINE_STATES } from '../domain.js';
+import { receiverLabel } from '../events/receiver-label.js';
 import type { Statement } from 'better-sqlite3';
 import type { Services } from '../operations/operation.js';
 
@@ -268,20 +269,20 @@ export class Metrics {
     });
     new Gauge({
       name: 'whatsapp_webhook_dead_letters',
-      help: 'Webhook dead letters kept (30 days), by account and receiver (scheme, host and path: no query string, no credentials)',
+      help: 'Webhook dead letters kept (30 days), by account and receiver (url: scheme://host:port#<first 8 hex of the sha256 of the whole URL>; never its path, query or credentials)',
       labelNames: ['account', 'url'],
       registers,
       collect() {
         this.reset();
         each((account, runtime, r) => {
-          for (const url of runtime.events.webhooks.urls()) this.set({ account, url: safeUrl(url) }, 0);
-          for (const row of r.deadRows.all() as Array<{ url: string; n: number }>) this.inc({ account, url: safeUrl(row.url) }, row.n);
+          for (const url of runtime.events.webhooks.urls()) this.set({ account, url: receiverLabel(url) }, 0);
+          for (const row of r.deadRows.all() as Array<{ url: string; n: number }>) this.inc({ account, url: receiverLabel(row.url) }, row.n);
         });
       },
     });
     new Gauge({
       name: 'whatsapp_webhook_lag_events',
-      help: 'Event-log cursors between the newest event and what a receiver has been given, by account (progress is saved every 250 ms; counts events its filter skips)',
+      help: 'Event-log cursors between the newest event and what a receiver has been given, by account and receiver (url as in whatsapp_webhook_dead_letters; progress is saved every 250 ms; counts events its filter skips)',
       labelNames: ['account', 'url'],
       registers,
       collect() {
@@ -291,7 +292,7 @@ export class Metrics {
           const configured = new Set(runtime.events.webhooks.urls());
           const head = runtime.events.log.latestCursor();
           for (const row of r.laneRows.all() as Array<{ url: string; delivered: number }>) {
-            if (configured.has(row.url)) this.inc({ account, url: safeUrl(row.url) }, Math.max(0, head - row.delivered));
+            if (configured.has(row.url)) this.inc({ account, url: receiverLabel(row.url) }, Math.max(0, head - row.delivered));
           }
         });
       },
@@ -343,15 +344,5 @@ function fileSize(file: string): number {
     return fs.statSync(file).size;
   } catch {
     return 0;
-  }
-}
-
-/** A webhook URL as a label: tokens in its query string or user info stay out of the metrics. */
-function safeUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.protocol}//${u.host}${u.pathname}`;
-  } catch {
-    return 'invalid';
   }
 }

@@ -22,6 +22,11 @@ export class RequestGuard {
   private readonly corsOrigins: Set<string>;
   private readonly keyDigest: Buffer | null;
   private readonly loopback: boolean;
+  /** Host and Origin header values already judged: the answer is the config's, fixed, and clients repeat one value. */
+  private readonly hostVerdicts = new Map<string, boolean>();
+  private readonly originVerdicts = new Map<string, boolean>();
+  /** WHATSAPP_API_KEY's and anonymous's principals per door, and their AuthInfo: the same for every request. */
+  private readonly fixed = { env: new Map<Door, FixedPrincipal>(), anonymous: new Map<Door, FixedPrincipal>() };
 
   constructor(
     cfg: SecurityConfig,
@@ -45,13 +50,13 @@ export class RequestGuard {
   /** Host and Origin: a web page must not reach this server through a rebound DNS name or a cross-site request. */
   checkHostAndOrigin(req: IncomingMessage): void {
     const host = req.headers.host;
-    if (!host || !this.hostAllowed(hostnameOf(host.toLowerCase()))) {
+    if (!host || !(this.hostVerdicts.get(host) ?? remember(this.hostVerdicts, host, this.hostAllowed(hostnameOf(host.toLowerCase()))))) {
       throw new AppError('forbidden_origin', `Host ${JSON.stringify(host ?? '')} is not allowed`, {
         hint: 'Add the name to WHATSAPP_ALLOWED_HOSTS if this server is meant to be reached by it.',
       });
     }
     const origin = req.headers.origin;
-    if (origin !== undefined && !this.originAllowed(origin)) {
+    if (origin !== undefined && !(this.originVerdicts.get(origin) ?? remember(this.originVerdicts, origin, this.originAllowed(origin)))) {
       throw new AppError('forbidden_origin', `Origin ${JSON.stringify(origin)} is not allowed`, { hint: 'Add the origin to WHATSAPP_CORS_ORIGINS to let that page call this server.' });
     }
   }
@@ -63,15 +68,16 @@ export class RequestGuard {
    */
   authenticate(req: IncomingMessage, door: Door = 'rest', browser = false): Principal {
     let p: Principal | null = null;
+    let auth: McpAuthInfo | undefined;
     const presented = presentedKey(req);
     if (presented) {
       // Digests, so the comparison is constant-time whatever the presented length.
-      if (this.keyDigest && timingSafeEqual(digest(presented), this.keyDigest)) p = adminPrincipal('env', door);
+      if (this.keyDigest && timingSafeEqual(digest(presented), this.keyDigest)) ({ principal: p, auth } = this.fixedPrincipal('env', door));
       else p = this.keys?.verify(presented, door) ?? null;
     }
     // After verify, so a presented key costs one look at access.db, not two (hasKeys reuses it); a keyless request on
     // a server without keys costs none most of the time (KEYLESS_RECHECK_MS).
-    if (!p && !this.requiresKey) p = adminPrincipal('anonymous', door);
+    if (!p && !this.requiresKey) ({ principal: p, auth } = this.fixedPrincipal('anonymous', door));
     if (!p) {
       const challenge = 'Bearer realm="whatsapp-mcp-api"';
       throw new AppError('unauthorized', 'Missing or wrong API key', {
@@ -80,8 +86,18 @@ export class RequestGuard {
       });
     }
     principals.set(req, p);
-    (req as IncomingMessage & { auth?: McpAuthInfo }).auth = { token: p.name, clientId: p.name, scopes: [...p.scopes], extra: { principal: p } };
+    (req as IncomingMessage & { auth?: McpAuthInfo }).auth = auth ?? authInfoOf(p);
     return p;
+  }
+
+  /** Frozen, so sharing one between requests cannot carry a change from one to the next. */
+  private fixedPrincipal(name: 'env' | 'anonymous', door: Door): FixedPrincipal {
+    let known = this.fixed[name].get(door);
+    if (!known) {
+      const principal = Object.freeze(adminPrincipal(name, door));
+      this.fixed[name].set(door, (known = { principal, auth: authInfoOf(principal) }));
+    }
+    return known;
   }
 
   /**
@@ -96,9 +112,10 @@ export class RequestGuard {
     // Admin pages (/qr) show the whole account: not for a key limited to some chats (access.ts, same rule).
     if (scope === 'admin' && p.chats !== null) throw new AppError('forbidden', 'This key is limited to some chats; admin pages reach beyond them', { details: { scope, key: p.name } });
     if (!accountBound && p.accounts !== null) {
-      throw new AppError('forbidden', 'This key is limited to some accounts; this page is the whole server’s or the default account’s', {
+      // No `scope` in details: the key has it; what it lacks is every account (access.ts requireAccount, same shape).
+      throw new AppError('forbidden', `This key is limited to some accounts (${p.accounts.join(', ')}); this page is the whole server’s or the default account’s, whatever the key’s scopes`, {
         hint: `The key "${p.name}" is limited to: ${p.accounts.join(', ')}. Open it with a key without --accounts.`,
-        details: { scope, key: p.name, accounts: [...p.accounts] },
+        details: { key: p.name, accounts: [...p.accounts], reason: 'limited to accounts' },
       });
     }
     return p;
@@ -154,6 +171,24 @@ export class RequestGuard {
       return false;
     }
   }
+}
+
+const VERDICTS_MAX = 256;
+
+interface FixedPrincipal {
+  principal: Principal;
+  auth: McpAuthInfo;
+}
+
+/** Keep a verdict on a header value; past VERDICTS_MAX distinct values the memory starts over. */
+function remember(verdicts: Map<string, boolean>, value: string, ok: boolean): boolean {
+  if (verdicts.size >= VERDICTS_MAX) verdicts.clear();
+  verdicts.set(value, ok);
+  return ok;
+}
+
+function authInfoOf(p: Principal): McpAuthInfo {
+  return { token: p.name, clientId: p.name, scopes: [...p.scopes], extra: { principal: p } };
 }
 
 function presentedKey(req: IncomingMessage): string | undefined {

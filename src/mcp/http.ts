@@ -8,11 +8,12 @@ import { NodeStreamableHTTPServerTransport } from '@modelcontextprotocol/node';
 import { type McpServer, classifyInboundRequest, isInitializeRequest } from '@modelcontextprotocol/server';
 import { SSEServerTransport } from '@modelcontextprotocol/server-legacy/sse';
 import { AppError, toAppError } from '../errors.js';
-import type { McpDoor } from '../http/server.js';
+import type { McpDoor, McpRequestUrl } from '../http/server.js';
 import { readJsonBody } from '../http/body.js';
 import { principalOf } from '../http/security.js';
 import { sendError } from '../http/respond.js';
 import type { Logger } from '../logger.js';
+import { runAs } from '../operations/access.js';
 import type { Services } from '../operations/index.js';
 import type { Principal } from '../service/keys.js';
 import { accountBasePath } from '../accounts/mcp-doors.js';
@@ -108,7 +109,7 @@ export function createMcpDoor(services: Services, logger: Logger, opts: McpHttpD
   function track(session: Session, res: ServerResponse): void {
     session.open++;
     session.lastSeen = now();
-    res.once('close', () => {
+    res.on('close', () => {
       session.open--;
       session.lastSeen = now();
     });
@@ -158,50 +159,54 @@ export function createMcpDoor(services: Services, logger: Logger, opts: McpHttpD
   const fast = opts.fastPath === false ? undefined : modernFastPath(services);
   const legacyFast = opts.fastPath === false ? undefined : legacyFastPath(services);
 
+  /** GET and DELETE on /mcp (POST: handle reads the body, then streamable). */
   async function handleStreamable(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const method = req.method ?? 'GET';
-    if (method !== 'POST' && method !== 'GET' && method !== 'DELETE') {
+    if (method !== 'GET' && method !== 'DELETE') {
       return sendError(res, new AppError('method_not_allowed', 'Use POST, GET or DELETE on /mcp', { headers: { allow: 'GET, POST, DELETE' } }), logger);
     }
-    const body = method === 'POST' ? await readMcpBody(req, res) : undefined;
-    if (body === NO_BODY) return;
+    return streamable(req, res, method, undefined);
+  }
+
+  /** A request on /mcp, its body read; the fast paths' promise or the SDK's, or nothing when answered here. */
+  function streamable(req: IncomingMessage, res: ServerResponse, method: string, body: unknown): Promise<void> | undefined {
     const id = requestIdOf(body);
     const sessionId = req.headers['mcp-session-id'];
 
     if (typeof sessionId !== 'string' || sessionId === '') {
-      const answered = method === 'POST' ? fast?.tryHandle(req, res, body) : undefined;
+      const answered = method === 'POST' ? fast?.tryHandle(req, res, body, principalOf(req)) : undefined;
       if (answered) {
         fastAnswered++;
         return answered;
       }
-      if (method === 'POST' && isInitialize(body)) return startStreamableSession(req, res, body);
+      if (method === 'POST' && isInitialize(body)) return asCaller(req, () => startStreamableSession(req, res, body));
       // A single request that claims 2026-07-28 (its _meta envelope) is served statelessly; anything else here is a
       // legacy request that forgot its session.
-      if (method === 'POST' && !Array.isArray(body) && !isLegacy(req, body)) return modern.handle(req, res, body);
+      if (method === 'POST' && !Array.isArray(body) && !isLegacy(req, body)) return asCaller(req, () => modern.handle(req, res, body));
       // Batches went in 2025-06-18; a session of an earlier revision may still send them, but never as its first word.
-      if (Array.isArray(body)) return sendJsonRpcError(res, 400, -32600, 'Invalid Request: a JSON-RPC batch is only accepted inside a 2025-03-26 session (initialize first); send one request per POST', null);
+      if (Array.isArray(body)) return void sendJsonRpcError(res, 400, -32600, 'Invalid Request: a JSON-RPC batch is only accepted inside a 2025-03-26 session (initialize first); send one request per POST', null);
       // Same status, code and message as the SDK transport uses for this case, but with the request id.
-      return sendJsonRpcError(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required', id);
+      return void sendJsonRpcError(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required', id);
     }
     const session = sessions.get(sessionId);
-    if (!session || session.kind !== 'streamable') return sendJsonRpcError(res, 404, -32001, 'Session not found', id);
+    if (!session || session.kind !== 'streamable') return void sendJsonRpcError(res, 404, -32001, 'Session not found', id);
 
     // The transport checks this too, but answers with id null; checked here so the client learns which request failed.
     const version = req.headers['mcp-protocol-version'];
     if (typeof version === 'string' && !(LEGACY_PROTOCOL_VERSIONS as readonly string[]).includes(version)) {
-      return sendJsonRpcError(res, 400, -32000, `Bad Request: Unsupported protocol version for a session: ${version} (sessions speak ${LEGACY_PROTOCOL_VERSIONS.join(', ')}; 2026-07-28 needs no session)`, id);
+      return void sendJsonRpcError(res, 400, -32000, `Bad Request: Unsupported protocol version for a session: ${version} (sessions speak ${LEGACY_PROTOCOL_VERSIONS.join(', ')}; 2026-07-28 needs no session)`, id);
     }
     track(session, res);
     if (method === 'GET') trackStreamKey(session, req, res);
     if (method === 'POST') {
-      const answered = legacyFast?.tryHandle(req, res, body, sessionId, session.elicits);
+      const answered = legacyFast?.tryHandle(req, res, body, sessionId, session.elicits, principalOf(req));
       if (answered) {
         fastAnswered++;
         return answered;
       }
       legacyFast?.cancel(sessionId, body);
     }
-    await (session.transport as NodeStreamableHTTPServerTransport).handleRequest(req, res, body);
+    return asCaller(req, () => (session.transport as NodeStreamableHTTPServerTransport).handleRequest(req, res, body));
   }
 
   async function startStreamableSession(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
@@ -258,55 +263,65 @@ export function createMcpDoor(services: Services, logger: Logger, opts: McpHttpD
     await server.connect(transport as unknown as Parameters<McpServer['connect']>[0]); // writes the SSE headers and the `endpoint` event
   }
 
-  async function handleLegacyMessage(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  async function handleLegacyMessage(req: IncomingMessage, res: ServerResponse, url: McpRequestUrl): Promise<void> {
     if (req.method !== 'POST') {
       return sendError(res, new AppError('method_not_allowed', `Use POST on ${LEGACY_MESSAGES_PATH}`, { headers: { allow: 'POST' } }), logger);
     }
-    const body = await readMcpBody(req, res);
-    if (body === NO_BODY) return;
+    return readMcpBody(req, res, (body) => legacyMessage(req, res, url, body));
+  }
+
+  function legacyMessage(req: IncomingMessage, res: ServerResponse, url: McpRequestUrl, body: unknown): Promise<void> | undefined {
     const id = requestIdOf(body);
     const sessionId = url.searchParams.get('sessionId');
-    if (!sessionId) return sendJsonRpcError(res, 400, -32000, 'Bad Request: sessionId query parameter is required', id);
+    if (!sessionId) return void sendJsonRpcError(res, 400, -32000, 'Bad Request: sessionId query parameter is required', id);
     const session = sessions.get(sessionId);
-    if (!session || session.kind !== 'sse') return sendJsonRpcError(res, 404, -32001, 'Session not found', id);
+    if (!session || session.kind !== 'sse') return void sendJsonRpcError(res, 404, -32001, 'Session not found', id);
     session.lastSeen = now();
-    await (session.transport as SSEServerTransport).handlePostMessage(req, res, body);
+    return (session.transport as SSEServerTransport).handlePostMessage(req, res, body);
   }
 
   /**
-   * The body under the server-wide size cap, or NO_BODY after answering a body error as JSON-RPC (id unknown).
-   * then(), not an async function: one promise fewer on every POST (bench:mcp).
+   * The body under the server-wide size cap, handed to `next`; a body error is answered here as JSON-RPC (id unknown).
+   * A continuation, not an async function awaiting the body: promises (and with runAs in the process, the promise
+   * hooks on each) are a measurable part of a fast call (bench:mcp).
    */
-  function readMcpBody(req: IncomingMessage, res: ServerResponse): Promise<unknown> {
+  function readMcpBody(req: IncomingMessage, res: ServerResponse, next: (body: unknown) => Promise<void> | undefined): Promise<void> {
     return readJsonBody(req, config.maxBodyBytes).then(
-      (body) => {
-        if (body !== undefined) return body;
-        sendJsonRpcError(res, 400, -32700, 'Parse error: empty body', null);
-        return NO_BODY;
-      },
+      (body) => (body === undefined ? sendJsonRpcError(res, 400, -32700, 'Parse error: empty body', null) : next(body)),
       (err: unknown) => {
         const appErr = toAppError(err);
         if (appErr.code === 'invalid_input') sendJsonRpcError(res, 400, -32700, `Parse error: ${appErr.message}`, null);
         else sendJsonRpcError(res, appErr.httpStatus, -32000, appErr.message, null, appErr.headers);
-        return NO_BODY;
       },
     );
+  }
+
+  function failed(err: unknown, path: string, res: ServerResponse): void {
+    // Client mistakes never get here (they are answered above); what does is a bug or a dropped connection.
+    logger.error({ err, path }, 'mcp request failed');
+    sendJsonRpcError(res, 500, -32603, 'Internal error', null);
+  }
+
+  async function other(req: IncomingMessage, res: ServerResponse, url: McpRequestUrl): Promise<void> {
+    try {
+      if (url.pathname === MCP_PATH) return await handleStreamable(req, res);
+      if (url.pathname === LEGACY_SSE_PATH) return await asCaller(req, () => handleLegacySse(req, res));
+      return await asCaller(req, () => handleLegacyMessage(req, res, url));
+    } catch (err) {
+      failed(err, url.pathname, res);
+    }
   }
 
   return {
     handles(pathname) {
       return pathname === MCP_PATH || pathname === LEGACY_SSE_PATH || pathname === LEGACY_MESSAGES_PATH;
     },
-    async handle(req, res, url) {
-      try {
-        if (url.pathname === MCP_PATH) return await handleStreamable(req, res);
-        if (url.pathname === LEGACY_SSE_PATH) return await handleLegacySse(req, res);
-        return await handleLegacyMessage(req, res, url);
-      } catch (err) {
-        // Client mistakes never get here (they are answered above); what does is a bug or a dropped connection.
-        logger.error({ err, path: url.pathname }, 'mcp request failed');
-        sendJsonRpcError(res, 500, -32603, 'Internal error', null);
+    handle(req, res, url: McpRequestUrl) {
+      // POST /mcp, the calls: two then() on the body's promise, no async function layers.
+      if (url.pathname === MCP_PATH && req.method === 'POST') {
+        return readMcpBody(req, res, (body) => streamable(req, res, 'POST', body)).then(undefined, (err: unknown) => failed(err, MCP_PATH, res));
       }
+      return other(req, res, url);
     },
     sweepIdle,
     get sessionCount() {
@@ -326,9 +341,19 @@ export function createMcpDoor(services: Services, logger: Logger, opts: McpHttpD
   };
 }
 
-const NO_BODY = Symbol('no body');
-
 type JsonRpcId = string | number | null;
+
+/**
+ * The SDK's handlers (tools/list, resources, a tools/call the fast paths decline) find the caller through runAs
+ * (callerOf in access.ts), so everything handed to the SDK runs inside it. The fast paths are given the principal
+ * instead (FastCall.principal): no run() and its executionAsyncResource per call, and in a process that never needs
+ * the SDK no AsyncLocalStorage promise hooks at all (on Node 20 they stay on for every promise once run() was called).
+ * No principal (a door called without the HTTP server's guard, as tests do): as before, none.
+ */
+function asCaller<T>(req: IncomingMessage, fn: () => T): T {
+  const p = principalOf(req);
+  return p ? runAs(p, fn) : fn();
+}
 
 /** The id of a single JSON-RPC request, so an error answers the request that caused it; null when unknown. */
 function requestIdOf(body: unknown): JsonRpcId {

@@ -11,6 +11,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isJsonContentType } from '@modelcontextprotocol/server';
 import type { Services } from '../operations/index.js';
+import type { Principal } from '../service/keys.js';
 import { mayNeedConfirmation } from './confirm.js';
 import { FastCall, isPlain, sendJson } from './modern-fast.js';
 import { callOperation, toolResultJson, toolSet } from './tools.js';
@@ -19,9 +20,10 @@ export interface LegacyFastPath {
   /**
    * Answers a plain tools/call of session `sessionId` and returns its promise; undefined: not ours, untouched.
    * `canElicit`: the session's client can show a form, so a send that needs a person's yes goes to the SDK, whose
-   * legacy shim asks it (confirm.ts); the fast path has no way to send a request to the client.
+   * legacy shim asks it (confirm.ts); the fast path has no way to send a request to the client. `principal`: who
+   * calls (the guard's, principalOf); the fast path runs outside runAs.
    */
-  tryHandle(req: IncomingMessage, res: ServerResponse, body: unknown, sessionId: string, canElicit?: boolean): Promise<void> | undefined;
+  tryHandle(req: IncomingMessage, res: ServerResponse, body: unknown, sessionId: string, canElicit?: boolean, principal?: Principal): Promise<void> | undefined;
   /** A notifications/cancelled the session received: abort the call it names, if it runs here. */
   cancel(sessionId: string, body: unknown): void;
 }
@@ -33,7 +35,7 @@ export function legacyFastPath(services: Services): LegacyFastPath {
   const keyOf = (sessionId: string, id: string | number) => `${sessionId} ${typeof id}:${id}`;
 
   return {
-    tryHandle(req, res, body, sessionId, canElicit = false) {
+    tryHandle(req, res, body, sessionId, canElicit = false, principal) {
       if (!isPlain(body) || body.method !== 'tools/call') return undefined;
       const id = body.id;
       if (body.jsonrpc !== '2.0' || !(typeof id === 'string' || Number.isSafeInteger(id))) return undefined;
@@ -51,7 +53,7 @@ export function legacyFastPath(services: Services): LegacyFastPath {
 
       const key = keyOf(sessionId, id as string | number);
       if (inflight.has(key)) return undefined; // a reused id: the SDK's bookkeeping decides
-      const running = new FastCall(res);
+      const running = new FastCall(res, principal);
       inflight.set(key, running);
       // then(ok, failed) rather than a .finally: one promise fewer per call.
       return callOperation(op, args, services, running).then(

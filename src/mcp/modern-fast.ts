@@ -13,6 +13,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { classifyInboundRequest, isJsonContentType } from '@modelcontextprotocol/server';
 import type { Operation, Services } from '../operations/index.js';
 import type { CallOptions } from '../operations/operation.js';
+import type { Principal } from '../service/keys.js';
 import { elicitsForms, mayNeedConfirmation } from './confirm.js';
 import { SERVER_INFO } from './server.js';
 import { callOperation, listedTools, toolDefinition, toolResultJson, toolSet } from './tools.js';
@@ -29,8 +30,11 @@ type JsonRpcId = string | number;
 type Plain = Record<string, unknown>;
 
 export interface ModernFastPath {
-  /** Answers a plain 2026-07-28 tools/call or tools/list and returns its promise; undefined: not ours, untouched. */
-  tryHandle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> | undefined;
+  /**
+   * Answers a plain 2026-07-28 tools/call or tools/list and returns its promise; undefined: not ours, untouched.
+   * `principal`: who calls (the guard's, principalOf); the fast path runs outside runAs.
+   */
+  tryHandle(req: IncomingMessage, res: ServerResponse, body: unknown, principal?: Principal): Promise<void> | undefined;
 }
 
 export function modernFastPath(services: Services): ModernFastPath {
@@ -40,8 +44,8 @@ export function modernFastPath(services: Services): ModernFastPath {
   // distinct set is serialized once).
   const listings = new Map<string, string>();
 
-  function listingPrefix(): string {
-    const { key, ops: visible } = listedTools(services, { transport: 'mcp-http' });
+  function listingPrefix(principal: Principal | undefined): string {
+    const { key, ops: visible } = listedTools(services, principal ? { transport: 'mcp-http', principal } : { transport: 'mcp-http' });
     let prefix = listings.get(key);
     if (prefix === undefined) {
       // The fields and their order the SDK's 2026-07-28 encoder gives a cacheable result with no cache hint.
@@ -71,7 +75,7 @@ export function modernFastPath(services: Services): ModernFastPath {
   }
 
   return {
-    tryHandle(req, res, body) {
+    tryHandle(req, res, body, principal) {
       if (!isPlain(body)) return undefined;
       const method = body.method;
       if (method !== 'tools/call' && method !== 'tools/list') return undefined;
@@ -90,7 +94,7 @@ export function modernFastPath(services: Services): ModernFastPath {
       if (method === 'tools/list') {
         for (const k in params) if (k !== '_meta') return undefined;
         if (!envelopeValid(meta)) return undefined;
-        sendJson(res, `${listingPrefix()}${JSON.stringify(id)}}`);
+        sendJson(res, `${listingPrefix(principal)}${JSON.stringify(id)}}`);
         return Promise.resolve();
       }
       for (const k in params) if (k !== 'name' && k !== 'arguments' && k !== '_meta') return undefined;
@@ -103,14 +107,14 @@ export function modernFastPath(services: Services): ModernFastPath {
       // all (confirm.ts), and its retry (inputResponses, requestState) is not plain anyway.
       if (mayNeedConfirmation(op, services) && elicitsForms(meta[CAPABILITIES_KEY] as never)) return undefined;
       if (!envelopeValid(meta)) return undefined;
-      return answerCall(res, op, args, id as JsonRpcId);
+      return answerCall(res, op, args, id as JsonRpcId, principal);
     },
   };
 
-  function answerCall(res: ServerResponse, op: Operation, args: Plain | undefined, id: JsonRpcId): Promise<void> {
+  function answerCall(res: ServerResponse, op: Operation, args: Plain | undefined, id: JsonRpcId, principal: Principal | undefined): Promise<void> {
     // What the SDK's 2026-07-28 encoder adds to a tool result: resultType, then our identity in _meta (callOperation's
     // results carry neither of their own).
-    return callOperation(op, args, services, new FastCall(res)).then((result) => {
+    return callOperation(op, args, services, new FastCall(res, principal)).then((result) => {
       sendJson(res, `{"result":${toolResultJson(result, RESULT_STAMP)},"jsonrpc":"2.0","id":${JSON.stringify(id)}}`);
     });
   }
@@ -130,7 +134,11 @@ export class FastCall implements CallOptions {
   cancelled = false;
   private gone: AbortController | undefined = undefined;
 
-  constructor(private readonly res: ServerResponse) {}
+  constructor(
+    private readonly res: ServerResponse,
+    /** Who calls (callerOf reads it first); undefined: the ambient runAs, as for any call. */
+    readonly principal?: Principal,
+  ) {}
 
   get signal(): AbortSignal {
     if (!this.gone) {

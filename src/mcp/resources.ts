@@ -9,7 +9,7 @@
 // that does not exist (a limited key must not learn which chats exist), and subscriptions only ever notify of its
 // own chats. The caller is the request's key (runAs in the HTTP door), checked on every request, not per session.
 import { type McpServer, ProtocolError, ProtocolErrorCode, ResourceNotFoundError, ResourceTemplate } from '@modelcontextprotocol/server';
-import { parseId } from '../domain.js';
+import { onAccountRoutes, parseId } from '../domain.js';
 import { UNTRUSTED_CONTENT_NOTICE } from '../events/types.js';
 import { callerOf, chatPredicate, eventAllowed } from '../operations/access.js';
 import { invokeOperation } from '../operations/invoke.js';
@@ -91,7 +91,7 @@ export function registerChatResources(mcp: McpServer, services: Services, live: 
     // Another key's chat is answered exactly as a chat that does not exist.
     const chat = id && (!a.allowed || a.allowed(id)) ? store.getChat(id) : null;
     if (!id || !chat) throw new ResourceNotFoundError(uri.href);
-    const messages = store.lastMessages(id, RECENT_MESSAGES);
+    const messages = onAccountRoutes(store.lastMessages(id, RECENT_MESSAGES), services.account);
     return { contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify({ untrusted_content_notice: UNTRUSTED_CONTENT_NOTICE, chat, messages }) }] };
   });
   // The SDK's resources/list lists every static resource to everyone; ours, in the same shape and order, lists what

@@ -213,10 +213,18 @@ export function auditOfError(op: Operation, p: Principal, chat: string | null, i
   return { key: p.name, door: p.door, operation: op.name, chat_id: chat ?? rawChat(input), outcome: code, target: targetOf(op, input), text: textOf(input) };
 }
 
-/** An operation that names no chat but a thing by name (keys_create, keys_revoke): that name, so the row says which. */
+/** The operations that name an account by `id` (accounts_create, _update, _delete): the row says which account. */
+const ACCOUNT_TARGETS = new Set(['accounts_create', 'accounts_update', 'accounts_delete']);
+
+/**
+ * An operation that names no chat but a thing: a key by name (keys_create, keys_revoke), an account by id; so the
+ * row says which.
+ */
 function targetOf(op: Operation, input: unknown): string | null {
-  const name = (input ?? {}) as { name?: unknown };
-  return op.chats.kind === 'none' && typeof name.name === 'string' ? name.name.slice(0, 128) : null;
+  if (op.chats.kind !== 'none') return null;
+  const i = (input ?? {}) as { name?: unknown; id?: unknown };
+  const target = ACCOUNT_TARGETS.has(op.name) ? i.id : i.name;
+  return typeof target === 'string' ? target.slice(0, 128) : null;
 }
 
 function textOf(input: unknown): string | null {

@@ -22,9 +22,9 @@ const AccountSchema = z.object({
   webhooks: z
     .array(
       z.object({
-        url: z.string(),
+        url: z.string().describe('Credentials and query string shown as ***'),
         for: z.enum(['all', 'account']).describe('all: WHATSAPP_WEBHOOK_URL, where every account posts; account: this account’s own'),
-        events: z.array(z.string()).describe('The event types sent there; []: every type'),
+        events: z.array(z.string()).nullable().describe('The event types (or prefixes like message.*) sent there; null: every type, no filter'),
       }),
     )
     .describe('Every URL this account’s events are POSTed to'),
@@ -46,10 +46,30 @@ function describeAccount(runtime: Services): Account {
     name: status.account?.pushname ?? null,
     last_error: status.last_error ?? null,
     webhooks: [
-      ...runtime.config.webhookUrls.map((url) => ({ url, for: 'all' as const, events: runtime.config.webhookEvents })),
-      ...own.urls.map((url) => ({ url, for: 'account' as const, events: own.events })),
+      ...runtime.config.webhookUrls.map((url) => ({ url: maskedUrl(url), for: 'all' as const, events: typeFilterShown(runtime.config.webhookEvents) })),
+      ...own.urls.map((url) => ({ url: maskedUrl(url), for: 'account' as const, events: typeFilterShown(own.events) })),
     ],
   };
+}
+
+/** No filter is stored as [], which an answer would read as "no types": null says "every type". */
+function typeFilterShown(events: readonly string[]): string[] | null {
+  return events.length > 0 ? [...events] : null;
+}
+
+/**
+ * A webhook URL as answers show it: credentials, query and fragment as `***` (`https://***@host/path?***`), since
+ * receivers take their tokens there and answers end up in logs and screenshots. What is stored and posted to is
+ * the whole URL; the path stays, to tell receivers apart.
+ */
+export function maskedUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    const userinfo = u.username || u.password ? '***@' : '';
+    return `${u.protocol}//${userinfo}${u.host}${u.pathname}${u.search ? '?***' : ''}${u.hash ? '#***' : ''}`;
+  } catch {
+    return '***';
+  }
 }
 
 /** Input of create and update: strict like the top level, so a misspelt field inside is a 400 too. */

@@ -8,6 +8,7 @@ import { waitForEvent } from '../events/wait.js';
 import { DeadLetterSchema } from '../events/webhook-store.js';
 import { chatId } from './inputs.js';
 import { eventAllowed, narrowEvents } from './access.js';
+import { maskedUrl } from './accounts.js';
 import { allowedChatIds } from './chat-scope.js';
 import { defineOperation } from './operation.js';
 
@@ -137,7 +138,9 @@ export const listDeadLettersOp = defineOperation({
   mcp: false,
   handler: async ({ after_id, limit }, { events }) => {
     const list = events.webhooks.store.deadLetters(after_id, limit);
-    return { ok: true as const, count: list.length, dead_letters: list, next_after_id: list.at(-1)?.id ?? after_id };
+    // Shown like the accounts API shows webhook URLs: no credentials or query token in an answer.
+    const shown = list.map((d) => ({ ...d, url: maskedUrl(d.url) }));
+    return { ok: true as const, count: list.length, dead_letters: shown, next_after_id: list.at(-1)?.id ?? after_id };
   },
 });
 

@@ -1,8 +1,9 @@
 // The one way a door runs an operation: who may (scope, account, chats, rate), strict input validation with errors that name
 // the field, then the handler; every state-changing call and every refusal leaves an audit row.
 import { z } from 'zod';
+import { onAccountRoutes } from '../domain.js';
 import { requireFacet } from '../engine/engine.js';
-import { AppError } from '../errors.js';
+import { AppError, onAccountHints } from '../errors.js';
 import { audited, auditOfError, auditOfResult, callerOf, chatOf, chatPredicate, requireAccount, requireChat, requireRate, requireScope } from './access.js';
 import type { CallOptions, InputSchema, Operation, Services } from './operation.js';
 
@@ -21,7 +22,7 @@ export async function invokeOperation(op: Operation, rawInput: unknown, services
     requireRate(principal, services);
     const schema = inputSchema(op, call.transport);
     const parsed = schema.safeParse(input);
-    if (!parsed.success) throw invalidInput(parsed.error, schema, input);
+    if (!parsed.success) throw invalidInput(parsed.error, schema, input, call.transport === undefined ? pathParams(op) : []);
     parsedInput = parsed.data;
     const allowed = chatPredicate(principal, services);
     // The chat may cost a lookup (a message id's chat): only for a chat-limited key or an audit row.
@@ -33,13 +34,14 @@ export async function invokeOperation(op: Operation, rawInput: unknown, services
     }
     if (op.facet) requireFacet(services.engine, op.facet);
     const out = await op.handler(parsed.data, services, call);
-    const result = allowed && op.chats.kind === 'filter' ? op.chats.filter(out, allowed) : out;
+    // Engines and the store write the default account's media links; this account's answer carries its own.
+    const result = onAccountRoutes(allowed && op.chats.kind === 'filter' ? op.chats.filter(out, allowed) : out, services.account);
     if (audited(op)) services.audit.record({ ...auditOfResult(op, principal, chat, parsed.data, result), account: services.account });
     return result;
   } catch (err) {
     const code = err instanceof AppError ? err.code : 'internal';
     if (audited(op, code)) services.audit.record({ ...auditOfError(op, principal, chat, parsedInput ?? input, code), account: services.account });
-    throw err;
+    throw onAccountHints(err, services.account);
   }
 }
 
@@ -57,8 +59,12 @@ export function inputSchema(op: Operation, transport: CallOptions['transport']):
   return strict;
 }
 
-/** A zod failure as one 400 whose message names the first field and says what was wrong with it. */
-export function invalidInput(error: z.ZodError, schema?: z.ZodType, input?: unknown): AppError {
+/**
+ * A zod failure as one 400 whose message names the first field and says what was wrong with it. `inPath`: top-level
+ * fields the caller gives in the URL path (REST), left out of an unknown field's "accepted" list: PATCH
+ * /api/accounts/{id} takes `id` there, not in the body.
+ */
+export function invalidInput(error: z.ZodError, schema?: z.ZodType, input?: unknown, inPath: readonly string[] = []): AppError {
   const issues: Array<{ field: string; message: string }> = [];
   const unknown: Array<{ field: string; message: string }> = [];
   for (const i of error.issues) {
@@ -66,7 +72,7 @@ export function invalidInput(error: z.ZodError, schema?: z.ZodType, input?: unkn
     // reported beside it, is the one to tell.
     if (isSafeIntIssue(i) && error.issues.some((o) => o !== i && o.code === i.code && samePath(o.path, i.path))) continue;
     if (i.code === 'unrecognized_keys') {
-      const accepted = schema ? keysAt(schema, i.path) : [];
+      const accepted = (schema ? keysAt(schema, i.path) : []).filter((k) => i.path.length > 0 || !inPath.includes(k));
       for (const key of i.keys) unknown.push({ field: [...i.path, key].join('.'), message: unknownField(key, accepted) });
     } else {
       issues.push({ field: i.path.join('.') || '(body)', message: describeIssue(i, input, schema) });
@@ -87,9 +93,21 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown, schema?: z.ZodTy
   if ((issue.code === 'invalid_type' && typeof value === 'number' && !Number.isFinite(value)) || isSafeIntIssue(issue)) {
     return outOfRange(typeof value === 'number' && !Number.isNaN(value) ? value : undefined, schema && fieldAt(schema, issue.path));
   }
+  // The value beside the rule, as README promises: `"telegram" is not one of sandbox, wwebjs, baileys`.
+  if (issue.code === 'invalid_value' && value !== undefined) {
+    return issue.values.length === 1 ? `must be ${typeof issue.values[0] === 'string' ? JSON.stringify(issue.values[0]) : String(issue.values[0])}, received ${shown(value)}` : `${shown(value)} is not one of ${issue.values.map(String).join(', ')}`;
+  }
+  // A pattern with a message of ours ("must be 1 to 32 of ..."); zod's own ("Invalid string: must match ...") stays.
+  if (issue.code === 'invalid_format' && issue.format === 'regex' && typeof value === 'string' && !issue.message.startsWith('Invalid')) return `${shown(value)} ${issue.message}`;
   if (issue.code !== 'invalid_type' || !/^Invalid input: expected \w+, received \w+$/.test(issue.message)) return issue.message;
   if (value === undefined) return `is required (${issue.expected})`;
   return `expected ${issue.expected}, received ${shown(value)}`;
+}
+
+/** The input fields every REST route of `op` takes in its path ({id}): no route takes them in the body or query. */
+function pathParams(op: Operation): string[] {
+  const [first, ...rest] = op.rest.map((r) => [...r.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!));
+  return (first ?? []).filter((name) => rest.every((names) => names.includes(name)));
 }
 
 function isSafeIntIssue(i: z.core.$ZodIssue): boolean {

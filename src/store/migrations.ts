@@ -1,7 +1,7 @@
 // Schema migrations, applied in order by `PRAGMA user_version`. Append new ones (outbox, event log, ...) at the end;
 // never edit one that has shipped.
 import type Database from 'better-sqlite3';
-import { EVENTS_SCHEMA } from '../events/event-log.js';
+import { EVENT_LOG_ID_SCHEMA, EVENTS_SCHEMA } from '../events/event-log.js';
 import { WEBHOOK_SCHEMA } from '../events/webhook-store.js';
 import { ID_INDEX_SCHEMA } from './id-index.js';
 import { LID_MAP_SCHEMA } from './lid-map.js';
@@ -149,6 +149,11 @@ export const MIGRATIONS: readonly Migration[] = [
         ALTER TABLE contacts ADD COLUMN business_name TEXT;
         ALTER TABLE contacts ADD COLUMN is_business INTEGER NOT NULL DEFAULT 0;
       `),
+  },
+  {
+    version: 10,
+    name: 'event log id (webhook ids unique across accounts and re-created accounts)',
+    up: (db) => db.exec(EVENT_LOG_ID_SCHEMA),
   },
 ];
 

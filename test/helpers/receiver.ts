@@ -4,6 +4,8 @@ import type { AddressInfo } from 'node:net';
 
 export interface ReceivedHook {
   id: string;
+  /** The request's path and query. */
+  path: string;
   timestamp: string;
   signature: string | undefined;
   rawBody: string;
@@ -41,6 +43,7 @@ export async function startReceiver(respond: Receiver['respond'] = () => 200): P
       const rawBody = Buffer.concat(chunks).toString('utf8');
       const hook = {
         id: String(req.headers['x-webhook-id']),
+        path: req.url ?? '',
         timestamp: String(req.headers['x-webhook-timestamp']),
         signature: req.headers['x-webhook-signature'] as string | undefined,
         rawBody,

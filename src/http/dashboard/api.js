@@ -6,8 +6,20 @@ const DEFAULT_ACCOUNT = 'default';
 /** Routes of the server, not of an account: no per-account form (whoami describes the key, on any account). */
 const SERVER_WIDE = /^\/api\/(accounts|keys|audit|whoami)(\/|\?|$)/;
 
+/** An account id (layout.ts). Anything else is refused, never escaped: `..` stays `..` and fetch would resolve
+ * /api/accounts/../status to /api/status, so the page would act on the default account while saying another. */
+const ACCOUNT_ID = /^[a-z0-9][a-z0-9-]{0,31}$/;
+
 const chosen = new URLSearchParams(location.search).get('account');
-const account = chosen && chosen !== DEFAULT_ACCOUNT ? chosen : null;
+const refused = Boolean(chosen) && !ACCOUNT_ID.test(chosen);
+const account = chosen && !refused && chosen !== DEFAULT_ACCOUNT ? chosen : null;
+
+/** Why the page must not start: ?account= is no account id (app.js shows it and calls nothing). Null when it may. */
+export function accountRefusal() {
+  if (!refused) return null;
+  const shown = chosen.length > 40 ? `${chosen.slice(0, 40)}…` : chosen;
+  return new Error(`?account=${shown} is not an account id (lowercase letters, digits and -, at most 32, starting with a letter or digit): nothing is shown. Open the page without ?account= for the default account.`);
+}
 
 /** The account this page shows: the one in ?account=, or the default. */
 export function currentAccount() {
@@ -24,7 +36,10 @@ export function accountPageUrl(id) {
 
 /** A path of the default account's API or QR, as the chosen account's. */
 export function accountPath(path) {
-  if (account === null || SERVER_WIDE.test(path)) return path;
+  if (SERVER_WIDE.test(path)) return path;
+  // Never the default account's route in place of a refused one.
+  if (refused) throw accountRefusal();
+  if (account === null) return path;
   const prefix = `/accounts/${encodeURIComponent(account)}`;
   if (path.startsWith('/api/')) return `/api${prefix}${path.slice(4)}`;
   if (path === '/qr.svg') return `${prefix}${path}`;
@@ -69,9 +84,10 @@ export async function api(method, path, body, { quiet401 = false } = {}) {
     headers['content-type'] = 'application/json';
     payload = JSON.stringify(body);
   }
+  const url = accountPath(path);
   let res;
   try {
-    res = await fetch(accountPath(path), { method, headers, body: payload });
+    res = await fetch(url, { method, headers, body: payload });
   } catch (err) {
     throw Object.assign(new Error(`The server did not answer (${err.message})`), { code: 'network' });
   }

@@ -1,7 +1,7 @@
 // The dashboard's entry: sign in (when the server has an API key), then the panels, fed by the live event stream.
 import { can, forgetAccess, loadAccess } from './access.js';
 import { loadAccountSwitch } from './accounts.js';
-import { ApiError, api, getKey, setKey, whenUnauthorized } from './api.js';
+import { ApiError, accountRefusal, api, getKey, setKey, whenUnauthorized } from './api.js';
 import { createChats } from './chats.js';
 import { $, debounce, describe } from './dom.js';
 import { followEvents } from './events.js';
@@ -125,6 +125,7 @@ async function start() {
 }
 
 async function boot() {
+  if (accountRefusal()) return banner(accountRefusal());
   try {
     // Without a key set on the server this answers at once; with one, a key from this tab's earlier sign-in.
     await api('GET', '/api/whoami', undefined, { quiet401: true });
