@@ -112,3 +112,17 @@ describe('subscriptions of a chat-limited key', () => {
     await sub.close();
   });
 });
+
+it('a chat-limited key lists its chat though 100 other chats have newer messages (narrowed in the query)', async () => {
+  await start();
+  for (let i = 0; i < 101; i++) {
+    const from = `15552${String(i + 1).padStart(3, '0')}777`;
+    const sent = await srv.call('POST', '/api/sandbox/inbound', { from, body: `newer ${i}` }, admin);
+    expect(sent.status, JSON.stringify(sent.json)).toBe(200);
+  }
+  await waitFor(() => srv.app.services.store.getChat('15552101777@c.us'), 'the newer chats stored');
+  const c = await client('modern', await key('alice-only', ['read'], [`+${ALICE}`]));
+  const chats = textOf(await c.readResource({ uri: 'whatsapp://chats' }));
+  expect(chats.chats.map((x: { id: string }) => x.id)).toEqual([`${ALICE}@c.us`]);
+  expect((await c.listResources()).resources.map((r) => r.uri)).toContain(aliceUri);
+});

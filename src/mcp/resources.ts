@@ -12,6 +12,7 @@ import { type McpServer, ProtocolError, ProtocolErrorCode, ResourceNotFoundError
 import { onAccountRoutes, parseId } from '../domain.js';
 import { UNTRUSTED_CONTENT_NOTICE } from '../events/types.js';
 import { callerOf, chatPredicate, eventAllowed } from '../operations/access.js';
+import { allowedChatIds } from '../operations/chat-scope.js';
 import { invokeOperation } from '../operations/invoke.js';
 import type { Services } from '../operations/index.js';
 import type { Transport } from '../service/media-intake.js';
@@ -70,8 +71,14 @@ const CHAT_META = { title: 'A WhatsApp chat', description: `The chat and its ${R
 export function registerChatResources(mcp: McpServer, services: Services, live: boolean, transport: Transport = 'stdio'): () => void {
   const { store, events } = services;
   const access = () => resourceAccess(services, transport);
-  /** The chats a key may see, newest first; a limited key's own among the most recent. */
-  const visibleChats = (a: ResourceAccess) => (a.allowed ? store.listChats(LISTED_CHATS).filter((c) => a.allowed!(c.id)) : store.listChats(LISTED_CHATS));
+  /**
+   * The chats a key may see, newest first: a limited key's own, narrowed in the query (as the chats list tool is,
+   * chat-scope.ts) so they are not lost behind 100 newer chats of others; the predicate stays the rule.
+   */
+  const visibleChats = (a: ResourceAccess) => {
+    if (!a.allowed) return store.listChats(LISTED_CHATS);
+    return store.listChats(LISTED_CHATS, allowedChatIds({ transport }, services)).filter((c) => a.allowed!(c.id));
+  };
   mcp.registerResource('status', STATUS_URI, STATUS_META, async (uri) => {
     if (!access().read) throw lacksRead(uri.href);
     // Through the operation, so the resource and the tool cannot disagree on the shape.

@@ -146,17 +146,23 @@ export function chatPredicate(p: Principal, services: Services): ((chatId: strin
   return (chatId) => {
     if (chatId === null) return false;
     if (chats.has(chatId)) return true;
-    const id = parseId(chatId);
-    if (id?.kind === 'lid') {
-      const phone = lids.phoneOf(id.id);
-      return phone !== null && chats.has(`${phone}@c.us`);
-    }
-    if (id?.kind === 'phone') {
-      const lid = lids.lidOf(id.phone);
-      return lid !== null && chats.has(lid);
-    }
-    return false;
+    const twin = chatTwin(chatId, lids);
+    return twin !== null && chats.has(twin);
   };
+}
+
+/**
+ * The same person's chat under their other id, where the lid map knows it: `<digits>@c.us` ↔ `…@lid` (one chat for
+ * a key's chat limit); null for groups and unknown people. chatPredicate and the store-side narrowing both use it.
+ */
+export function chatTwin(chatId: string, lids: Services['store']['lids']): string | null {
+  const id = parseId(chatId);
+  if (id?.kind === 'lid') {
+    const phone = lids.phoneOf(id.id);
+    return phone === null ? null : `${phone}@c.us`;
+  }
+  if (id?.kind === 'phone') return lids.lidOf(id.phone);
+  return null;
 }
 
 /** The chat the input names, by the operation's own declaration. */

@@ -1,8 +1,7 @@
 // The chats a chat-limited key may read, as a list a store query can take (chat_id IN (...)): list and search
 // operations narrow in SQL, so a key with one quiet chat gets full pages of it and a cursor that walks only its rows.
 // The answer is still narrowed by the key's predicate afterwards (chats: 'filter'), which stays the rule.
-import { parseId } from '../domain.js';
-import { callerOf } from './access.js';
+import { callerOf, chatTwin } from './access.js';
 import type { CallOptions, Services } from './operation.js';
 
 /**
@@ -14,14 +13,8 @@ export function allowedChatIds(call: CallOptions, { store }: Pick<Services, 'sto
   if (chats === null) return null;
   const ids = new Set(chats);
   for (const chat of chats) {
-    const id = parseId(chat);
-    if (id?.kind === 'phone') {
-      const lid = store.lids.lidOf(id.phone);
-      if (lid !== null) ids.add(lid);
-    } else if (id?.kind === 'lid') {
-      const phone = store.lids.phoneOf(id.id);
-      if (phone !== null) ids.add(`${phone}@c.us`);
-    }
+    const twin = chatTwin(chat, store.lids);
+    if (twin !== null) ids.add(twin);
   }
   return [...ids];
 }
